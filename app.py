@@ -1,0 +1,51 @@
+"""Serve the tutor: the FastAPI API (docs at /docs) and the Gradio chat at / on one port.
+
+    python app.py [--host H] [--port P]
+
+Works offline: the embedding model is read from the model cache, and an empty collection is ingested from
+the knowledge base at start-up (``/ready`` answers 503 until that is done).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr  # noqa: E402
+import uvicorn  # noqa: E402
+from fastapi import FastAPI  # noqa: E402
+
+from bot.api import router  # noqa: E402
+from bot.config import Settings, get_settings  # noqa: E402
+from bot.runtime import Runtime  # noqa: E402
+from bot.ui import CSS, build_ui  # noqa: E402
+
+
+def create_app(settings: Settings | None = None, *, background_start: bool = True) -> FastAPI:
+    settings = settings or get_settings()
+    runtime = Runtime(settings)
+    app = FastAPI(title="Tutor bot", version="0.1.0",
+                  description="Bilingual tutor and FAQ chatbot for AI and data training programmes.")
+    app.state.runtime = runtime
+    app.include_router(router)
+    runtime.start(background=background_start)
+    return gr.mount_gradio_app(app, build_ui(runtime), path="/", css=CSS, footer_links=["api"])
+
+
+def main(argv: list[str] | None = None) -> None:
+    settings = get_settings()
+    parser = argparse.ArgumentParser(description="Serve the tutor (API + chat UI).")
+    parser.add_argument("--host", default=settings.host)
+    parser.add_argument("--port", type=int, default=settings.port)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+
+
+if __name__ == "__main__":
+    main()

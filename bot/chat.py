@@ -1,0 +1,132 @@
+"""The conversation service: a question (and its history) in, a cited answer in the user's language out.
+
+This is the brain the API, the UI and the evaluation suite all call; it knows nothing of HTTP.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from bot.config import Settings
+from bot.generators import ExtractiveGenerator, FaqGenerator, Generator, Turn
+from bot.index import KnowledgeIndex
+from bot.language import Lang, detect_language
+from bot.policy import Decision, decide
+from bot.retrieval import FaqMatch, Passage, Retrieval, Retriever
+from bot.text import content_words
+
+REFUSAL = {
+    "fr": ("Je n'ai pas d'information fiable sur ce sujet dans ma base de connaissances, je préfère donc ne "
+           "pas répondre. Je peux vous renseigner sur l'École de la data et de l'IA du groupe La Poste, sur "
+           "la formation gratuite Objectif IA et sur les fondamentaux de l'IA. Pour toute autre question sur "
+           "ces programmes, adressez-vous à leurs canaux officiels : le site officiel du groupe La Poste pour "
+           "l'École de la data et de l'IA, OpenClassrooms ou l'Institut Montaigne pour Objectif IA."),
+    "en": ("I don't have reliable information on this in my knowledge base, so I'd rather not answer. I can "
+           "help with La Poste's École de la data et de l'IA, the free Objectif IA course and AI fundamentals. "
+           "For anything else about these programmes, please use their official channels: La Poste group's "
+           "official website for the École de la data et de l'IA, OpenClassrooms or Institut Montaigne for "
+           "Objectif IA."),
+}
+SNIPPET_CHARS = 220
+# A follow-up that carries few content words of its own ("et ça dure combien de temps ?") is read together
+# with the previous user question; a self-contained question is searched as it is.
+FOLLOW_UP_MAX_CONTENT_WORDS = 3
+_CITATION = re.compile(r"\[(\d+)\]")
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    source_id: str
+    title: str
+    snippet: str
+    url: str | None = None
+
+
+@dataclass
+class ChatAnswer:
+    answer: str
+    mode: str
+    refused: bool
+    lang: Lang
+    citations: list[Citation]
+    query: str
+    retrieved: list[tuple[str, float]] = field(default_factory=list)
+    faq_candidates: list[tuple[str, float]] = field(default_factory=list)
+    reason: str = ""
+    latency_ms: float = 0.0
+
+
+def standalone_query(message: str, history: Sequence[Turn]) -> str:
+    """Make a follow-up searchable on its own, from what the user said before (no guessing, no model)."""
+    previous = [t.content for t in history if t.role == "user"]
+    if previous and len(content_words(message)) <= FOLLOW_UP_MAX_CONTENT_WORDS:
+        return f"{previous[-1]} {message}"
+    return message
+
+
+def _snippet(passage: Passage) -> str:
+    body = " ".join(passage.body.split())
+    return body if len(body) <= SNIPPET_CHARS else body[: SNIPPET_CHARS - 1].rsplit(" ", 1)[0] + "…"
+
+
+def faq_passage(match: FaqMatch) -> Passage:
+    return Passage(id=match.source_id, source_id=match.source_id, text=f"{match.question}\n{match.answer}",
+                   score=match.score, metadata={**match.metadata, "kind": "faq", "title": match.question})
+
+
+class ChatService:
+    def __init__(self, settings: Settings, index: KnowledgeIndex | None = None) -> None:
+        self.settings = settings
+        self.index = index or KnowledgeIndex(settings)
+        self.retriever = Retriever(self.index, settings.top_k)
+        self.generators: dict[str, Generator] = {
+            "faq": FaqGenerator(),
+            "extractive": ExtractiveGenerator(settings.max_answer_sentences),
+        }
+
+    def prepare(self, message: str, history: Sequence[Turn] = (), lang: Lang | None = None,
+                programme: str | None = None) -> tuple[Retrieval, Decision]:
+        lang = lang or detect_language(message)
+        query = standalone_query(message, history)
+        retrieval = self.retriever.search(query, lang, programme)
+        return retrieval, decide(retrieval, self.settings)
+
+    def stream(self, message: str, history: Sequence[Turn] = (), lang: Lang | None = None,
+               programme: str | None = None) -> tuple[Retrieval, Decision, list[Passage], Iterator[str]]:
+        """Decide, then return the passages the answer may cite and the stream of its text."""
+        retrieval, decision = self.prepare(message, history, lang, programme)
+        if decision.mode == "refuse":
+            return retrieval, decision, [], iter([REFUSAL[retrieval.lang]])
+        passages = [faq_passage(decision.faq)] if decision.faq else list(decision.passages)
+        generator = self.generators[decision.mode]
+        return retrieval, decision, passages, generator.generate(retrieval.query, passages, history, retrieval.lang)
+
+    def ask(self, message: str, history: Sequence[Turn] = (), lang: Lang | None = None,
+            programme: str | None = None) -> ChatAnswer:
+        started = time.perf_counter()
+        retrieval, decision, passages, pieces = self.stream(message, history, lang, programme)
+        answer = "".join(pieces).strip()
+        return self.finish(answer, retrieval, decision, passages, started)
+
+    def finish(self, answer: str, retrieval: Retrieval, decision: Decision, passages: list[Passage],
+               started: float) -> ChatAnswer:
+        """Shape the result: only the passages the text actually cites become citations, numbers kept."""
+        cited = sorted({int(n) for n in _CITATION.findall(answer) if 0 < int(n) <= len(passages)})
+        citations = [Citation(n=n, source_id=passages[n - 1].source_id, title=passages[n - 1].title,
+                              snippet=_snippet(passages[n - 1]), url=passages[n - 1].url) for n in cited]
+        return ChatAnswer(
+            answer=answer,
+            mode=decision.mode if decision.mode != "refuse" else "refused",
+            refused=decision.mode == "refuse",
+            lang=retrieval.lang,
+            citations=citations,
+            query=retrieval.query,
+            retrieved=[(p.source_id, round(p.score, 4)) for p in retrieval.passages],
+            faq_candidates=[(m.source_id, round(m.score, 4)) for m in retrieval.faq],
+            reason=decision.reason,
+            latency_ms=round((time.perf_counter() - started) * 1000, 1),
+        )

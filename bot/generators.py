@@ -1,0 +1,104 @@
+"""Answer generators: one small interface, ``generate(question, passages, history, lang) -> stream of text``.
+
+Each yields the answer piece by piece (the API streams what it yields) and cites passages as ``[n]``, where
+``n`` is the passage's 1-based position in the list it was given: the caller turns that list into the
+citations it returns, so the numbers always map to the sources shown.
+
+- ``FaqGenerator``: the curated answer of the matched FAQ entry, verbatim, then its citation.
+- ``ExtractiveGenerator``: the sentences of the passages that best answer the question, in reading order,
+  each followed by its citation. No model: fast, and it cannot say what the knowledge base does not say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.language import Lang
+from bot.retrieval import Passage
+from bot.text import content_words, sentences
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: str  # "user" | "assistant"
+    content: str
+
+
+class Generator(Protocol):
+    name: str
+
+    def generate(self, question: str, passages: Sequence[Passage], history: Sequence[Turn],
+                 lang: Lang) -> Iterator[str]: ...
+
+
+class FaqGenerator:
+    name = "faq"
+
+    def generate(self, question: str, passages: Sequence[Passage], history: Sequence[Turn],
+                 lang: Lang) -> Iterator[str]:
+        yield passages[0].body
+        yield " [1]"
+
+
+# When the only passages are in the other language, say so rather than silently switch language.
+OTHER_LANGUAGE_NOTE = {
+    "en": "I only found this in the French documentation: ",
+    "fr": "Je n'ai trouvé cette information que dans la documentation en anglais : ",
+}
+MIN_SENTENCE_CHARS = 25
+MAX_ANSWER_CHARS = 600
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    passage: int
+    position: int
+    text: str
+    score: float
+
+
+def _repeats(candidate: _Candidate, chosen: list[_Candidate]) -> bool:
+    """A FAQ entry and a page often say the same thing; saying it twice wastes the reader's time."""
+    mine = content_words(candidate.text)
+    return any(len(mine & (theirs := content_words(c.text))) / max(len(mine | theirs), 1) > 0.6 for c in chosen)
+
+
+class ExtractiveGenerator:
+    name = "extractive"
+
+    def __init__(self, max_sentences: int = 3) -> None:
+        self.max_sentences = max_sentences
+
+    def select(self, question: str, passages: Sequence[Passage]) -> list[_Candidate]:
+        """The sentences that share the most content words with the question, favouring better passages
+        and the opening sentence of a section (usually the one that states its point)."""
+        asked = content_words(question)
+        candidates = []
+        for rank, passage in enumerate(passages):
+            for position, sentence in enumerate(sentences(passage.body)):
+                if len(sentence) < MIN_SENTENCE_CHARS or sentence.endswith(":"):
+                    continue
+                overlap = len(asked & content_words(sentence)) / max(len(asked), 1) ** 0.5
+                prior = 0.35 / (rank + 1) + (0.15 if position == 0 else 0.0)
+                candidates.append(_Candidate(rank, position, sentence, overlap + prior))
+        if not candidates:
+            return []
+        ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
+        chosen, length = [ranked[0]], len(ranked[0].text)
+        for candidate in ranked[1:]:
+            if len(chosen) >= self.max_sentences or length + len(candidate.text) > MAX_ANSWER_CHARS:
+                break
+            if candidate.score > 0.5 * ranked[0].score and not _repeats(candidate, chosen):
+                chosen.append(candidate)
+                length += len(candidate.text)
+        return sorted(chosen, key=lambda c: (c.passage, c.position))
+
+    def generate(self, question: str, passages: Sequence[Passage], history: Sequence[Turn],
+                 lang: Lang) -> Iterator[str]:
+        chosen = self.select(question, passages)
+        if chosen and all(passages[c.passage].lang != lang for c in chosen):
+            yield OTHER_LANGUAGE_NOTE[lang]
+        for index, candidate in enumerate(chosen):
+            yield ("" if index == 0 else " ") + f"{candidate.text} [{candidate.passage + 1}]"

@@ -1,0 +1,43 @@
+"""French or English? The bot answers in the language of the question, so it must tell them apart.
+
+Only two languages matter here, which a stop-word vote settles reliably even on a four-word question; a
+statistical detector would add a dependency and still stumble on short, misspelt chat messages.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from bot.text import fold
+
+Lang = Literal["fr", "en"]
+
+_FRENCH = set(
+    """le la les un une des du de d l au aux et ou est sont c ce cette ces qui que quoi quel quelle quels
+    quelles comment combien pourquoi quand ou je tu il elle nous vous ils elles on mon ma mes ton ta tes
+    son sa ses notre votre leur leurs pour par avec sans dans sur sous pas ne n y a ai as avez avons ont
+    faut peut peux puis-je est-ce estce qu s il-y dois doit etre avoir fait faire cest quest oui non
+    merci bonjour salut formation ecole donnees apprentissage ca ça moi toi svp stp aussi tres plus
+    moins entre apres avant depuis vers chez cela ceci celui celle mais donc car si alors tout tous toute""".split()
+)
+_ENGLISH = set(
+    """the a an of to in on at for from by with without and or is are was were be been being do does did
+    what which who whom whose how why when where can could should would will shall may might must i you he
+    she it we they my your his her its our their me him them this that these those there here have has
+    had not no yes please thanks hello hi about into than then so if but all any some much many long
+    course school training apply learn data is it's what's whats dont don't does""".split()
+)
+_WORD = re.compile(r"[a-z]+(?:['’-][a-z]+)?")
+
+
+def detect_language(text: str, default: Lang = "fr") -> Lang:
+    """Vote by stop words; French accents tip a tie. French is the default: it is the product's first language."""
+    words = _WORD.findall(fold(text))
+    fr = sum(w in _FRENCH for w in words)
+    en = sum(w in _ENGLISH for w in words)
+    if re.search(r"[éèêàùçôîœ]", text.lower()):
+        fr += 1
+    if fr == en:
+        return default
+    return "fr" if fr > en else "en"

@@ -1,0 +1,48 @@
+"""The one place where the bot decides how to answer: curated FAQ answer, grounded answer, or refusal.
+
+The rule, with its thresholds from settings (``TUTOR_FAQ_MIN_SCORE`` and friends):
+
+1. **faq** — the best FAQ entry in the user's language matches the question with cosine similarity
+   ``>= faq_min_score``, and leads the next *different* entry by ``>= faq_min_margin`` (two entries
+   that match equally well mean the question is ambiguous, so the passages decide instead);
+2. **extractive** (or another grounded generator) — otherwise, when the best passage scores
+   ``>= passage_min_score``; the answer is built from the passages scoring within ``PASSAGE_WINDOW`` of it;
+3. **refuse** — otherwise: nothing in the knowledge base is close enough to answer from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.config import Settings
+from bot.retrieval import FaqMatch, Passage, Retrieval
+
+Mode = Literal["faq", "extractive", "refuse"]
+
+# Passages this far below the best one are not used to answer (they are still returned as retrieved).
+PASSAGE_WINDOW = 0.08
+MAX_ANSWER_PASSAGES = 3
+
+
+@dataclass(frozen=True)
+class Decision:
+    mode: Mode
+    reason: str
+    faq: FaqMatch | None = None
+    passages: tuple[Passage, ...] = ()
+
+
+def decide(retrieval: Retrieval, settings: Settings) -> Decision:
+    faq = retrieval.faq
+    if faq and faq[0].score >= settings.faq_min_score:
+        margin = faq[0].score - faq[1].score if len(faq) > 1 else 1.0
+        if margin >= settings.faq_min_margin:
+            return Decision("faq", f"FAQ {faq[0].source_id} at {faq[0].score:.3f} (margin {margin:.3f})",
+                            faq=faq[0])
+    passages = retrieval.passages
+    best = passages[0].score if passages else 0.0
+    if best >= settings.passage_min_score:
+        usable = tuple(p for p in passages if p.score >= best - PASSAGE_WINDOW)[:MAX_ANSWER_PASSAGES]
+        return Decision("extractive", f"best passage {passages[0].source_id} at {best:.3f}", passages=usable)
+    return Decision("refuse", f"best passage at {best:.3f} < {settings.passage_min_score}")

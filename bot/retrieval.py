@@ -1,0 +1,119 @@
+"""Finding what the knowledge base says about a question: FAQ phrasings and passages, scored.
+
+Scores are cosine similarities in [-1, 1] (the collections use the cosine space), so the thresholds of
+``bot/policy.py`` read the same whichever collection a candidate came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from langchain_core.documents import Document
+
+from bot.index import KnowledgeIndex
+from bot.language import Lang
+
+# An English question should be answered from English content when it exists; this bonus decides ties
+# between a page and its translation without letting a weaker English passage beat a clearly better one.
+SAME_LANGUAGE_BONUS = 0.03
+
+
+@dataclass(frozen=True)
+class Passage:
+    id: str
+    source_id: str
+    text: str
+    score: float
+    metadata: dict = field(repr=False)
+
+    @property
+    def title(self) -> str:
+        return self.metadata.get("title") or self.source_id
+
+    @property
+    def url(self) -> str | None:
+        source = self.metadata.get("source") or ""
+        return source if source.startswith(("http://", "https://")) else None
+
+    @property
+    def lang(self) -> str:
+        return self.metadata.get("lang", "fr")
+
+    @property
+    def body(self) -> str:
+        """The text without the heading line that chunking put in front (it helps embedding, not reading)."""
+        if self.metadata.get("kind") == "faq":
+            return self.metadata.get("answer", self.text)
+        head, _, rest = self.text.partition("\n")
+        return rest if rest and self.metadata.get("section") and " — " in head else self.text
+
+
+@dataclass(frozen=True)
+class FaqMatch:
+    source_id: str
+    question: str
+    answer: str
+    matched: str  # the phrasing that matched best
+    score: float
+    metadata: dict = field(repr=False)
+
+
+@dataclass
+class Retrieval:
+    query: str
+    lang: Lang
+    faq: list[FaqMatch]
+    passages: list[Passage]
+
+
+def _to_filter(conditions: dict[str, str | list[str]]) -> dict | None:
+    clauses = [{k: {"$in": v} if isinstance(v, list) else v} for k, v in conditions.items() if v]
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+class Retriever:
+    def __init__(self, index: KnowledgeIndex, top_k: int) -> None:
+        self.index = index
+        self.top_k = top_k
+
+    def faq_matches(self, vector: list[float], lang: Lang, programme: str | None = None,
+                    k: int = 5) -> list[FaqMatch]:
+        """Best phrasing per FAQ entry, in the user's language only: a curated answer is served verbatim."""
+        where = _to_filter({"lang": lang, "programme": programme or ""})
+        hits = self.index.phrasings.store.similarity_search_by_vector_with_relevance_scores(
+            vector, k=k * 4, filter=where)
+        best: dict[str, FaqMatch] = {}
+        for document, distance in hits:
+            meta = document.metadata
+            match = FaqMatch(source_id=meta["source_id"], question=meta.get("question", ""),
+                             answer=meta.get("answer", ""), matched=document.page_content,
+                             score=1.0 - distance, metadata=meta)
+            if match.source_id not in best or match.score > best[match.source_id].score:
+                best[match.source_id] = match
+        return sorted(best.values(), key=lambda m: m.score, reverse=True)[:k]
+
+    def passages(self, vector: list[float], lang: Lang, programme: str | None = None,
+                 filter_lang: str | None = None) -> list[Passage]:
+        where = _to_filter({"programme": programme or "", "lang": filter_lang or ""})
+        hits = self.index.passages.store.similarity_search_by_vector_with_relevance_scores(
+            vector, k=self.top_k * 3, filter=where)
+        ranked = sorted(hits, key=lambda hit: (1.0 - hit[1]) + self._bonus(hit[0], lang), reverse=True)
+        return [_passage(document, 1.0 - distance) for document, distance in ranked[: self.top_k]]
+
+    @staticmethod
+    def _bonus(document: Document, lang: Lang) -> float:
+        return SAME_LANGUAGE_BONUS if document.metadata.get("lang") == lang else 0.0
+
+    def search(self, query: str, lang: Lang, programme: str | None = None,
+               filter_lang: str | None = None) -> Retrieval:
+        vector = self.index.embeddings.embed_query(query)
+        return Retrieval(query=query, lang=lang, faq=self.faq_matches(vector, lang, programme),
+                         passages=self.passages(vector, lang, programme, filter_lang))
+
+
+def _passage(document: Document, score: float) -> Passage:
+    meta = document.metadata
+    return Passage(id=document.id or "", source_id=meta.get("source_id", ""), text=document.page_content,
+                   score=score, metadata=meta)

@@ -1,0 +1,80 @@
+"""What a running app holds: settings, the chat service, the store — and whether it is ready yet.
+
+Start-up work (opening the index, ingesting an empty collection, loading the model) runs in a background
+thread so that ``/health`` answers at once and ``/ready`` tells load balancers when to send traffic.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict
+
+from bot.chat import ChatAnswer, ChatService
+from bot.config import Settings
+from bot.generators import Turn
+from bot.language import Lang
+from bot.store import Store
+
+log = logging.getLogger("tutor.runtime")
+
+
+class NotReadyError(RuntimeError):
+    """The app is still starting (or failed to start); the message says which."""
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = Store(settings.store_db)
+        self.chat: ChatService | None = None
+        self.error: str | None = None
+        self._ready = threading.Event()
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    def start(self, background: bool = True) -> None:
+        if background:
+            threading.Thread(target=self._start, name="startup", daemon=True).start()
+        else:
+            self._start()
+
+    def _start(self) -> None:
+        try:
+            chat = ChatService(self.settings)
+            if chat.index.count() == 0:
+                log.info("collection '%s' is empty: ingesting %s", chat.index.collection, self.settings.kb_dir)
+                report = chat.index.sync(self.settings.kb_dir)
+                for path, reason in report.failed.items():
+                    log.warning("ingest skipped %s: %s", path, reason)
+            chat.index.embeddings.ensure_loaded()
+            chat.ask("bonjour")  # warm the caches and the model's first-call paths
+            self.chat = chat
+            self._ready.set()
+            log.info("ready: %d passages in '%s'", chat.index.count(), chat.index.collection)
+        except Exception as exc:  # reported by /ready and every chat call, never swallowed
+            log.exception("start-up failed")
+            self.error = str(exc)
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        return self._ready.wait(timeout)
+
+    def service(self) -> ChatService:
+        if self.chat is None:
+            raise NotReadyError(f"start-up failed: {self.error}" if self.error else
+                                "the assistant is starting (loading the model and the index); retry in a moment")
+        return self.chat
+
+    def converse(self, session_id: str | None, message: str, lang: Lang | None = None,
+                 programme: str | None = None) -> tuple[str, str, ChatAnswer]:
+        """One turn of a stored conversation: history in, exchange saved, ids out."""
+        service = self.service()
+        session_id = self.store.ensure_session(session_id)
+        history: Sequence[Turn] = self.store.history(session_id)
+        answer = service.ask(message, history, lang, programme)
+        message_id = self.store.add_exchange(session_id, message, answer.answer, answer.mode, answer.refused,
+                                             [asdict(c) for c in answer.citations])
+        return session_id, message_id, answer

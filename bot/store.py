@@ -1,0 +1,99 @@
+"""The SQLite store: conversations (so history survives a restart) and what each answer was built from.
+
+Schema changes are numbered migrations applied in order and recorded in ``PRAGMA user_version``, so an
+existing database is upgraded in place. WAL mode lets the API read while another request writes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.generators import Turn
+
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE messages (
+        id TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+        content TEXT NOT NULL,
+        mode TEXT,
+        refused INTEGER,
+        citations TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX messages_by_session ON messages(session_id, created_at);
+    """,
+]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.Lock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self._transaction():
+                for statement in filter(str.strip, script.split(";")):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {number}")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def ensure_session(self, session_id: str | None) -> str:
+        session_id = session_id or uuid.uuid4().hex
+        with self._transaction() as db:
+            db.execute("INSERT OR IGNORE INTO sessions (id, created_at) VALUES (?, ?)", (session_id, _now()))
+        return session_id
+
+    def history(self, session_id: str, limit: int = 20) -> list[Turn]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT role, content FROM messages WHERE session_id = ? ORDER BY created_at DESC, rowid DESC "
+                "LIMIT ?", (session_id, limit)).fetchall()
+        return [Turn(row["role"], row["content"]) for row in reversed(rows)]
+
+    def add_exchange(self, session_id: str, question: str, answer: str, mode: str, refused: bool,
+                     citations: list[dict]) -> str:
+        message_id = uuid.uuid4().hex
+        with self._transaction() as db:
+            db.execute("INSERT INTO messages (id, session_id, role, content, created_at) VALUES (?, ?, ?, ?, ?)",
+                       (uuid.uuid4().hex, session_id, "user", question, _now()))
+            db.execute("INSERT INTO messages (id, session_id, role, content, mode, refused, citations, created_at) "
+                       "VALUES (?, ?, 'assistant', ?, ?, ?, ?, ?)",
+                       (message_id, session_id, answer, mode, int(refused), json.dumps(citations), _now()))
+        return message_id
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,58 @@
+"""Small text tools shared by answer composition and evaluation: folding, words, sentences.
+
+Folding (lower case, no accents, collapsed spaces) is what makes "Données", "donnees" and "DONNÉES" the
+same word: users type without accents, and evaluation must not fail an answer on an accent.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_STOPWORDS = set(
+    """a ai alors au aux avec c ca ce ces cet cette d dans de des du elle elles en est et etre eu il ils j je
+    l la le les leur lui m ma mais me mes moi mon n ne nos notre nous on ou par pas pour qu que quel quelle
+    quels quelles qui s sa se ses si son sur t ta te tes toi ton tu un une vos votre vous y est-ce c'est quoi
+    comment combien pourquoi quand ou sont ont a-t-il peut faut fait faire dois doit the a an of to in on at
+    for from by with and or is are was were be been do does did what which who how why when where can could
+    should would will i you he she it we they my your its our their this that these those there have has
+    had not no yes about into than then so if but me tell please est-il y-a-t-il ya""".split()
+)
+_WORD = re.compile(r"[a-z0-9]+")
+# A sentence ends at . ! ? or … followed by a space and an upper-case letter, digit, quote or bracket.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"«(\[A-ZÀ-ÖØ-Þ0-9])")
+_MARKUP = re.compile(r"^\s*(?:[-*+]\s+|\d+[.)]\s+|>\s*|#+\s*)")
+
+
+def fold(text: str) -> str:
+    """Lower case, accents removed, whitespace collapsed: the form every comparison uses."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(stripped.replace("’", "'").split())
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(fold(text))
+
+
+def stem(word: str) -> str:
+    """A crude, language-agnostic stem: enough for "donnée/données" and "model/models" to meet."""
+    for suffix in ("ements", "ement", "ations", "ation", "ing", "es", "s", "e"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def content_words(text: str) -> set[str]:
+    return {stem(w) for w in words(text) if w not in _STOPWORDS and (len(w) > 2 or w.isdigit())}
+
+
+def sentences(text: str) -> list[str]:
+    """Sentences of a passage, list markers and heading marks removed, one line or paragraph at a time."""
+    found = []
+    for line in text.splitlines():
+        line = _MARKUP.sub("", line).replace("**", "").strip()
+        if not line:
+            continue
+        found.extend(part.strip() for part in _SENTENCE_END.split(line) if part.strip())
+    return found
