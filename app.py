@@ -16,14 +16,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
-import gradio as gr  # noqa: E402
-import uvicorn  # noqa: E402
-from fastapi import FastAPI  # noqa: E402
+import gradio as gr
+import uvicorn
+from fastapi import FastAPI
 
-from bot.api import router  # noqa: E402
-from bot.config import Settings, get_settings  # noqa: E402
-from bot.runtime import Runtime  # noqa: E402
-from bot.ui import CSS, build_ui  # noqa: E402
+from bot.api import router
+from bot.config import Settings, get_settings
+from bot.runtime import Runtime
+from bot.ui import CSS, build_ui
 
 
 def create_app(settings: Settings | None = None, *, background_start: bool = True) -> FastAPI:

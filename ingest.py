@@ -17,13 +17,13 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from rich.console import Console  # noqa: E402
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
-from rich.table import Table  # noqa: E402
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
-from bot.config import get_settings  # noqa: E402
-from bot.index import KnowledgeIndex, SyncReport  # noqa: E402
-from bot.models import ModelNotReadyError  # noqa: E402
+from bot.config import get_settings
+from bot.index import KnowledgeIndex, SyncReport
+from bot.models import ModelNotReadyError
 
 console = Console(stderr=True)
 

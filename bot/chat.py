@@ -92,7 +92,7 @@ class ChatService:
                 programme: str | None = None) -> tuple[Retrieval, Decision]:
         lang = lang or detect_language(message)
         query = standalone_query(message, history)
-        retrieval = self.retriever.search(query, lang, programme)
+        retrieval = self.retriever.search(query, lang, programme, condensed=query != message)
         return retrieval, decide(retrieval, self.settings)
 
     def stream(self, message: str, history: Sequence[Turn] = (), lang: Lang | None = None,

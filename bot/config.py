@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # Retrieval and the answer decision (see bot/policy.py for how they are used)
     top_k: int = Field(5, ge=1, le=20, description="Passages retrieved per question.")
     faq_min_score: float = Field(0.80, description="FAQ similarity above which its curated answer is served.")
+    faq_min_score_followup: float = Field(
+        0.90, description="FAQ similarity needed when the query was rebuilt from the conversation history."
+    )
     faq_min_margin: float = Field(0.02, description="Lead the best FAQ entry needs over a different entry.")
     passage_min_score: float = Field(0.45, description="Best passage similarity below which the bot refuses.")
     max_answer_sentences: int = Field(3, ge=1, le=8, description="Sentences in an extractive answer.")

@@ -218,8 +218,9 @@ def load_pdf(raw: bytes, relative: Path, file_hash: str) -> list[Document]:
 
 
 def load_html(text: str, relative: Path, file_hash: str) -> list[Document]:
-    import html2text
     from html.parser import HTMLParser
+
+    import html2text
 
     class _Title(HTMLParser):
         def __init__(self) -> None:

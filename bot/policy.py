@@ -3,7 +3,8 @@
 The rule, with its thresholds from settings (``TUTOR_FAQ_MIN_SCORE`` and friends):
 
 1. **faq** — the best FAQ entry in the user's language matches the question with cosine similarity
-   ``>= faq_min_score``, and leads the next *different* entry by ``>= faq_min_margin`` (two entries
+   ``>= faq_min_score`` (``>= faq_min_score_followup`` when the query was rebuilt from the conversation:
+   FAQ scores are calibrated on real questions, not on a follow-up glued to the previous one), and leads the next *different* entry by ``>= faq_min_margin`` (two entries
    that match equally well mean the question is ambiguous, so the passages decide instead);
 2. **extractive** (or another grounded generator) — otherwise, when the best passage scores
    ``>= passage_min_score``; the answer is built from the passages scoring within ``PASSAGE_WINDOW`` of it;
@@ -35,7 +36,8 @@ class Decision:
 
 def decide(retrieval: Retrieval, settings: Settings) -> Decision:
     faq = retrieval.faq
-    if faq and faq[0].score >= settings.faq_min_score:
+    floor = settings.faq_min_score_followup if retrieval.condensed else settings.faq_min_score
+    if faq and faq[0].score >= floor:
         margin = faq[0].score - faq[1].score if len(faq) > 1 else 1.0
         if margin >= settings.faq_min_margin:
             return Decision("faq", f"FAQ {faq[0].source_id} at {faq[0].score:.3f} (margin {margin:.3f})",

@@ -64,6 +64,7 @@ class Retrieval:
     lang: Lang
     faq: list[FaqMatch]
     passages: list[Passage]
+    condensed: bool = False  # the query was rebuilt from the conversation (a follow-up)
 
 
 def _to_filter(conditions: dict[str, str | list[str]]) -> dict | None:
@@ -107,10 +108,10 @@ class Retriever:
         return SAME_LANGUAGE_BONUS if document.metadata.get("lang") == lang else 0.0
 
     def search(self, query: str, lang: Lang, programme: str | None = None,
-               filter_lang: str | None = None) -> Retrieval:
+               filter_lang: str | None = None, condensed: bool = False) -> Retrieval:
         vector = self.index.embeddings.embed_query(query)
         return Retrieval(query=query, lang=lang, faq=self.faq_matches(vector, lang, programme),
-                         passages=self.passages(vector, lang, programme, filter_lang))
+                         passages=self.passages(vector, lang, programme, filter_lang), condensed=condensed)
 
 
 def _passage(document: Document, score: float) -> Passage:

@@ -92,7 +92,7 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
 
         inputs = [box, chatbot, session, lang]
         outputs = [chatbot, box, session, sources]
-        box.submit(respond, inputs, outputs)
+        box.submit(respond, inputs, outputs, api_name="ask")
         send.click(respond, inputs, outputs)
         lang.change(switch, [lang, chatbot], [chatbot, box])
     return demo

@@ -1,0 +1,43 @@
+# The two commands of the README: `make run` and `make test`. Each sets everything up on a fresh clone
+# (virtual environment, packages, embedding model, index) and does no needless work when run again.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+export GRADIO_ANALYTICS_ENABLED := False
+
+.PHONY: run test install model index lint clean
+
+run: index
+	$(PY) app.py
+
+test: index
+	$(PY) -m ruff check .
+	$(PY) -m pytest
+
+install: $(STAMP)
+
+# torch first, pinned: on these machines 2.13.0 is a CPU build on local disk (a plain `torch` would pull CUDA).
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+# A no-op when the model is already in the model cache (outside the checkout).
+model: install
+	$(PY) -m bot.models prepare
+
+# Incremental: embeds only what changed since the last run (about a second when nothing did).
+index: model
+	$(PY) ingest.py
+
+lint: install
+	$(PY) -m ruff check .
+
+clean:
+	rm -rf data .pytest_cache .ruff_cache

@@ -1,0 +1,128 @@
+"""The HTTP faces on a real server process (uvicorn), over a real index of the fixture KB."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.config import PROJECT_ROOT
+from tests.conftest import FIXTURE_KB
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("server")
+    port = free_port()
+    env = {**os.environ, "TUTOR_DATA_DIR": str(root / "data"), "TUTOR_KB_DIR": str(FIXTURE_KB),
+           "TUTOR_MAX_MESSAGE_CHARS": "300"}
+    log = (root / "server.log").open("w")
+    process = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=PROJECT_ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(url, process, root / "server.log")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # an open streaming connection can hold a graceful shutdown
+            process.kill()
+            process.wait(timeout=15)
+
+
+def wait_until_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 240) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    pytest.fail(f"server not ready after {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+def test_health_and_ready(server: str) -> None:
+    assert httpx.get(f"{server}/health").json() == {"status": "ok"}
+    ready = httpx.get(f"{server}/ready").json()
+    assert ready["ready"] is True and ready["passages"] > 0 and ready["embedding_model"]
+
+
+def test_chat_answers_a_faq_question_with_citations(server: str) -> None:
+    response = httpx.post(f"{server}/api/chat", json={"message": "y a un concours pour entrer à l'école test ?"},
+                          timeout=60)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["mode"] == "faq" and body["refused"] is False
+    assert body["citations"][0]["source_id"] == "faq-test-001"
+    assert body["session_id"] and body["message_id"] and body["latency_ms"] > 0
+
+
+def test_conversation_history_is_kept_per_session(server: str) -> None:
+    first = httpx.post(f"{server}/api/chat", json={"message": "Parle-moi de la formation de l'école test"},
+                       timeout=60).json()
+    follow = httpx.post(f"{server}/api/chat", json={"session_id": first["session_id"],
+                                                    "message": "et ça dure combien de temps ?"}, timeout=60).json()
+    assert follow["session_id"] == first["session_id"]
+    assert "12 mois" in follow["answer"]
+
+
+def test_out_of_scope_is_refused_over_http(server: str) -> None:
+    body = httpx.post(f"{server}/api/chat", json={"message": "What's the weather like in Paris today?"},
+                      timeout=60).json()
+    assert body["refused"] is True and body["mode"] == "refused" and body["citations"] == []
+    assert "official" in body["answer"]
+
+
+@pytest.mark.parametrize(("payload", "needle"), [
+    ({"message": "   "}, "message is empty"),
+    ({"message": "x" * 301}, "too long"),
+    ({}, "Field required"),
+    ({"message": "ok", "lang": "de"}, "lang"),
+    ({"message": "ok", "session_id": "../../etc"}, "session_id"),
+])
+def test_bad_requests_get_a_4xx_with_a_message(server: str, payload: dict, needle: str) -> None:
+    response = httpx.post(f"{server}/api/chat", json=payload, timeout=30)
+    assert response.status_code == 422
+    assert needle in response.text
+
+
+def test_malformed_json_is_a_4xx(server: str) -> None:
+    response = httpx.post(f"{server}/api/chat", content=b"{not json", headers={"content-type": "application/json"})
+    assert response.status_code == 422
+
+
+def test_docs_and_chat_page_are_served(server: str) -> None:
+    assert "/api/chat" in httpx.get(f"{server}/openapi.json").json()["paths"]
+    assert httpx.get(f"{server}/docs").status_code == 200
+    page = httpx.get(f"{server}/", follow_redirects=True)
+    assert page.status_code == 200 and "gradio" in page.text.lower()
+
+
+def test_gradio_chat_answers_with_sources(server: str) -> None:
+    from gradio_client import Client
+
+    client = Client(f"{server}/", verbose=False)
+    history, _, sources = client.predict("Faut-il passer un concours pour entrer à l'école test ?", [], "fr",
+                                         api_name="/ask")
+    content = history[-1]["content"]  # Gradio 6 sends message content as a list of typed parts
+    text = content if isinstance(content, str) else " ".join(part.get("text", "") for part in content)
+    assert "pas de concours" in text
+    assert "faq-test-001" in sources and "source-card" in sources

