@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.generators import ExtractiveGenerator, FaqGenerator, Generator, Turn
 from bot.index import KnowledgeIndex
 from bot.language import Lang, detect_language
-from bot.policy import Decision, decide
+from bot.policy import Decision, Thresholds, decide
 from bot.retrieval import FaqMatch, Passage, Retrieval, Retriever
 from bot.text import content_words
 
@@ -78,11 +78,20 @@ def faq_passage(match: FaqMatch) -> Passage:
                    score=match.score, metadata={**match.metadata, "kind": "faq", "title": match.question})
 
 
+def ranked_sources(retrieval: Retrieval, decision: Decision) -> list[tuple[str, float]]:
+    """Distinct sources in the order the answer relied on them: the FAQ entry served, then the passages."""
+    ranked = [(decision.faq.source_id, decision.faq.score)] if decision.faq else []
+    ranked += [(p.source_id, p.score) for p in retrieval.passages]
+    seen: set[str] = set()
+    return [(source, round(score, 4)) for source, score in ranked if not (source in seen or seen.add(source))]
+
+
 class ChatService:
     def __init__(self, settings: Settings, index: KnowledgeIndex | None = None) -> None:
         self.settings = settings
         self.index = index or KnowledgeIndex(settings)
         self.retriever = Retriever(self.index, settings.top_k)
+        self.thresholds = Thresholds.for_settings(settings)
         self.generators: dict[str, Generator] = {
             "faq": FaqGenerator(),
             "extractive": ExtractiveGenerator(settings.max_answer_sentences),
@@ -93,7 +102,7 @@ class ChatService:
         lang = lang or detect_language(message)
         query = standalone_query(message, history)
         retrieval = self.retriever.search(query, lang, programme, condensed=query != message)
-        return retrieval, decide(retrieval, self.settings)
+        return retrieval, decide(retrieval, self.thresholds, self.settings.answer_mode)
 
     def stream(self, message: str, history: Sequence[Turn] = (), lang: Lang | None = None,
                programme: str | None = None) -> tuple[Retrieval, Decision, list[Passage], Iterator[str]]:
@@ -125,7 +134,7 @@ class ChatService:
             lang=retrieval.lang,
             citations=citations,
             query=retrieval.query,
-            retrieved=[(p.source_id, round(p.score, 4)) for p in retrieval.passages],
+            retrieved=ranked_sources(retrieval, decision),
             faq_candidates=[(m.source_id, round(m.score, 4)) for m in retrieval.faq],
             reason=decision.reason,
             latency_ms=round((time.perf_counter() - started) * 1000, 1),

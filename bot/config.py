@@ -41,12 +41,16 @@ class Settings(BaseSettings):
 
     # Retrieval and the answer decision (see bot/policy.py for how they are used)
     top_k: int = Field(5, ge=1, le=20, description="Passages retrieved per question.")
-    faq_min_score: float = Field(0.80, description="FAQ similarity above which its curated answer is served.")
-    faq_min_score_followup: float = Field(
-        0.90, description="FAQ similarity needed when the query was rebuilt from the conversation history."
+    answer_mode: Literal["auto", "faq", "extractive"] = Field(
+        "auto", description="auto: FAQ when confident, else extractive; faq / extractive: only that mode."
     )
-    faq_min_margin: float = Field(0.02, description="Lead the best FAQ entry needs over a different entry.")
-    passage_min_score: float = Field(0.45, description="Best passage similarity below which the bot refuses.")
+    # Decision thresholds: unset means the calibrated default of the embedding profile (see bot/policy.py).
+    faq_min_score: float | None = Field(None, description="FAQ similarity above which its curated answer is served.")
+    faq_min_score_followup: float | None = Field(
+        None, description="FAQ similarity needed when the query was rebuilt from the conversation history."
+    )
+    faq_min_margin: float | None = Field(None, description="Lead the best FAQ entry needs over a different entry.")
+    passage_min_score: float | None = Field(None, description="Best passage similarity below which the bot refuses.")
     max_answer_sentences: int = Field(3, ge=1, le=8, description="Sentences in an extractive answer.")
 
     # Faces
@@ -55,13 +59,14 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(4000, ge=1, description="Longest accepted user message.")
     admin_token: str | None = Field(None, description="Bearer token for staff endpoints; unset = they are off.")
 
+    # Each embedding profile has its own index: vectors of different models cannot share a collection.
     @property
     def chroma_dir(self) -> Path:
-        return self.data_dir / "chroma"
+        return self.data_dir / f"chroma-{self.embedding_profile}"
 
     @property
     def record_db(self) -> Path:
-        return self.data_dir / "records.sqlite"
+        return self.data_dir / f"records-{self.embedding_profile}.sqlite"
 
     @property
     def store_db(self) -> Path:

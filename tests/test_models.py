@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ from bot.models import GEMMA_DIRNAME, PREPARE_COMMAND, ModelNotReadyError, check
 
 
 def test_missing_model_names_the_prepare_command(tmp_path: Path) -> None:
-    with pytest.raises(ModelNotReadyError, match="python -m bot.models prepare"):
+    with pytest.raises(ModelNotReadyError, match=re.escape(PREPARE_COMMAND)):
         GemmaEmbeddings(Settings(model_cache=tmp_path, data_dir=tmp_path / "data"))
 
 

@@ -1,0 +1,27 @@
+"""Two runs side by side: metric deltas, and the items that flipped (fixed or broken)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from evals.metrics import SUMMARY_KEYS
+from evals.runner import load_run
+
+LOWER_IS_BETTER = {"latency_p50_ms", "latency_p95_ms"}
+
+
+def compare_runs(a: Path, b: Path) -> tuple[list[dict], list[tuple[dict, dict]], list[tuple[dict, dict]]]:
+    summary_a, rows_a = load_run(a)
+    summary_b, rows_b = load_run(b)
+    deltas = []
+    for metric in SUMMARY_KEYS:
+        delta = round(summary_b[metric] - summary_a[metric], 4)
+        better = delta < 0 if metric in LOWER_IS_BETTER else delta > 0
+        tone = "" if delta == 0 or metric == "n" else ("good" if better else "bad")
+        deltas.append({"metric": metric, "a": summary_a[metric], "b": summary_b[metric], "delta": delta,
+                       "tone": tone})
+    by_id = {row["id"]: row for row in rows_a}
+    pairs = [(by_id[row["id"]], row) for row in rows_b if row["id"] in by_id]
+    fixed = [(x, y) for x, y in pairs if not x["correct"] and y["correct"]]
+    broken = [(x, y) for x, y in pairs if x["correct"] and not y["correct"]]
+    return deltas, fixed, broken

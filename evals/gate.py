@@ -1,0 +1,38 @@
+"""The quality gate: a run's summary against the floors (and latency ceilings) in ``thresholds.yaml``.
+
+The file has ``floors`` and ``ceilings`` for the whole set, and the same per ``by_category`` / ``by_lang``
+group. Every breach is reported with the metric, the group, the value and the limit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+
+def _check(values: dict, limits: dict, group: str) -> list[str]:
+    breaches = []
+    for metric, floor in (limits.get("floors") or {}).items():
+        if metric not in values:
+            breaches.append(f"{group}: unknown metric '{metric}'")
+        elif values[metric] < floor:
+            breaches.append(f"{group}: {metric} = {values[metric]} is below the floor {floor}")
+    for metric, ceiling in (limits.get("ceilings") or {}).items():
+        if metric not in values:
+            breaches.append(f"{group}: unknown metric '{metric}'")
+        elif values[metric] > ceiling:
+            breaches.append(f"{group}: {metric} = {values[metric]} is above the ceiling {ceiling}")
+    return breaches
+
+
+def check_gate(summary: dict, thresholds: Path) -> list[str]:
+    spec = yaml.safe_load(thresholds.read_text()) or {}
+    breaches = _check(summary, spec, "overall")
+    for grouping in ("by_category", "by_lang"):
+        for name, limits in (spec.get(grouping) or {}).items():
+            if name not in summary.get(grouping, {}):
+                breaches.append(f"{grouping}.{name}: no such group in the run")
+            else:
+                breaches += _check(summary[grouping][name], limits, f"{grouping}.{name}")
+    return breaches

@@ -1,0 +1,108 @@
+"""Metrics without a judge: retrieval ranks, facts in the answer, citations, refusals, latency.
+
+Per item (``score_item``) then per group (``summarise``). Facts match case-, accent- and
+whitespace-insensitively (``bot.text.fold``), in both languages; an item is *correct* when it was refused
+if it should be, and otherwise answered (not refused), with every expected fact, in the question's language.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from bot.language import detect_language
+from bot.text import fold
+from evals.dataset import EvalItem
+
+SUMMARY_KEYS = ["n", "hit@1", "hit@5", "mrr", "ndcg@5", "fact_recall", "answer_accuracy", "citation_precision",
+                "refusal_precision", "refusal_recall", "latency_p50_ms", "latency_p95_ms"]
+
+
+def fact_found(fact: str | list[str], answer: str) -> bool:
+    folded = fold(answer)
+    return any(fold(option) in folded for option in (fact if isinstance(fact, list) else [fact]))
+
+
+def hit_rank(retrieved: Sequence[str], expected: Iterable[str]) -> int | None:
+    wanted = set(expected)
+    return next((rank for rank, source in enumerate(retrieved, start=1) if source in wanted), None)
+
+
+def ndcg(retrieved: Sequence[str], expected: Iterable[str], k: int = 5) -> float:
+    wanted = set(expected)
+    gains = [1.0 if source in wanted else 0.0 for source in retrieved[:k]]
+    dcg = sum(g / math.log2(rank + 2) for rank, g in enumerate(gains))
+    ideal = sum(1.0 / math.log2(rank + 2) for rank in range(min(len(wanted), k)))
+    return dcg / ideal if ideal else 0.0
+
+
+def score_item(item: EvalItem, result: dict, source_texts: dict[str, str]) -> dict:
+    """Add the item's scores to its result row (the row already holds answer, citations, retrieved...)."""
+    answer, refused = result["answer"], result["refused"]
+    retrieved = [source for source, _ in result["retrieved"]]
+    found = [f for f in item.expected_facts if fact_found(f, answer)] if not refused else []
+    missing = [f for f in item.expected_facts if f not in found]
+    supported = [c for c in result["citations"]
+                 if c["source_id"] in item.expected_sources
+                 or any(fact_found(f, source_texts.get(c["source_id"], "")) for f in item.expected_facts)]
+    answered_in = detect_language(answer, default=item.lang or "fr") if answer else None
+    if item.should_refuse:
+        correct = refused
+    else:
+        correct = not refused and not missing and (item.lang is None or answered_in == item.lang)
+    rank = hit_rank(retrieved, item.expected_sources)
+    return {**result, "hit_rank": rank, "ndcg@5": ndcg(retrieved, item.expected_sources),
+            "facts_found": found, "facts_missing": missing, "answered_in": answered_in,
+            "citations_supported": len(supported), "correct": correct}
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def _ratio(numerator: float, denominator: float, empty: float = 1.0) -> float:
+    return round(numerator / denominator, 4) if denominator else empty
+
+
+def summarise(rows: Sequence[dict]) -> dict:
+    """The DESIGN.md keys for a group of scored rows. Ratios with nothing to count are 1.0 (nothing wrong)."""
+    answerable = [r for r in rows if not r["should_refuse"]]
+    with_sources = [r for r in answerable if r["expected_sources"]]
+    with_facts = [r for r in answerable if r["expected_facts"]]
+    cited = [c for r in answerable for c in r["citations"]]
+    refused = [r for r in rows if r["refused"]]
+    true_refusals = [r for r in refused if r["should_refuse"]]
+    should = [r for r in rows if r["should_refuse"]]
+    latencies = [r["latency_ms"] for r in rows]
+    return {
+        "n": len(rows),
+        "hit@1": _ratio(sum(r["hit_rank"] == 1 for r in with_sources), len(with_sources)),
+        "hit@5": _ratio(sum(r["hit_rank"] is not None and r["hit_rank"] <= 5 for r in with_sources),
+                        len(with_sources)),
+        "mrr": _ratio(sum(1 / r["hit_rank"] for r in with_sources if r["hit_rank"]), len(with_sources)),
+        "ndcg@5": _ratio(sum(r["ndcg@5"] for r in with_sources), len(with_sources)),
+        "fact_recall": _ratio(sum(len(r["facts_found"]) for r in with_facts),
+                              sum(len(r["expected_facts"]) for r in with_facts)),
+        "answer_accuracy": _ratio(sum(r["correct"] for r in rows), len(rows)),
+        "citation_precision": _ratio(sum(r["citations_supported"] for r in answerable), len(cited)),
+        "refusal_precision": _ratio(len(true_refusals), len(refused)),
+        "refusal_recall": _ratio(len(true_refusals), len(should)),
+        "latency_p50_ms": round(_percentile(latencies, 0.50), 1),
+        "latency_p95_ms": round(_percentile(latencies, 0.95), 1),
+    }
+
+
+def summarise_run(rows: Sequence[dict]) -> dict:
+    groups: dict[str, dict[str, list[dict]]] = {"by_category": defaultdict(list), "by_lang": defaultdict(list)}
+    for row in rows:
+        groups["by_category"][row["category"]].append(row)
+        groups["by_lang"][row["lang"] or "?"].append(row)
+    return {**summarise(rows),
+            **{name: {key: summarise(members) for key, members in sorted(group.items())}
+               for name, group in groups.items()}}

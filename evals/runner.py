@@ -1,0 +1,79 @@
+"""Run a dataset through the same chat service the API uses, and write what happened.
+
+Output folder: ``results.jsonl`` (one scored row per item), ``summary.json`` (DESIGN.md keys, overall,
+``by_category`` and ``by_lang``) and ``report.html``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+from bot.chat import ChatService
+from bot.config import Settings
+from bot.generators import Turn
+from bot.index import KnowledgeIndex, SyncReport
+from evals.dataset import EvalItem, load_dataset
+from evals.metrics import score_item, summarise_run
+from evals.report import write_report
+
+Progress = Callable[[int, int], None]
+
+
+def source_texts(index: KnowledgeIndex) -> dict[str, str]:
+    """Full text per source id, to check whether a cited passage supports the expected facts."""
+    texts: dict[str, list[str]] = {}
+    for document in index.passages.get():
+        texts.setdefault(document.metadata["source_id"], []).append(document.page_content)
+    return {source: "\n".join(parts) for source, parts in texts.items()}
+
+
+def run_item(service: ChatService, item: EvalItem) -> dict:
+    history = [Turn(t.role, t.content) for t in item.history]
+    answer = service.ask(item.question, history)
+    return {
+        "id": item.id, "category": item.category, "lang": item.lang, "question": item.question,
+        "history": [t.model_dump() for t in item.history], "should_refuse": item.should_refuse,
+        "expected_sources": item.expected_sources, "expected_facts": item.expected_facts,
+        "answer": answer.answer, "mode": answer.mode, "refused": answer.refused, "query": answer.query,
+        "citations": [asdict(c) for c in answer.citations], "retrieved": answer.retrieved,
+        "faq_candidates": answer.faq_candidates, "reason": answer.reason, "latency_ms": answer.latency_ms,
+    }
+
+
+def run_dataset(dataset: Path, out: Path, settings: Settings, *, kb: Path | None = None,
+                collection: str | None = None, progress: Progress | None = None,
+                on_ingest: Callable[[SyncReport], None] | None = None) -> dict:
+    items = load_dataset(dataset)  # fail on a bad line before any slow work
+    index = KnowledgeIndex(settings, collection)
+    if kb is not None:
+        report = index.sync(kb)
+        if on_ingest:
+            on_ingest(report)
+    elif index.count() == 0:
+        index.sync(settings.kb_dir)
+    service = ChatService(settings, index)
+    texts = source_texts(index)
+    service.index.embeddings.ensure_loaded()
+    rows = []
+    for done, item in enumerate(items, start=1):
+        rows.append(score_item(item, run_item(service, item), texts))
+        if progress:
+            progress(done, len(items))
+    summary = {**summarise_run(rows), "dataset": str(dataset), "collection": index.collection,
+               "embedding_model": index.embeddings.name}
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "results.jsonl").open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    write_report(out / "report.html", summary, rows)
+    return summary
+
+
+def load_run(folder: Path) -> tuple[dict, list[dict]]:
+    summary = json.loads((folder / "summary.json").read_text())
+    rows = [json.loads(line) for line in (folder / "results.jsonl").read_text().splitlines() if line.strip()]
+    return summary, rows
