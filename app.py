@@ -20,10 +20,13 @@ import gradio as gr
 import uvicorn
 from fastapi import FastAPI
 
+from bot.admin import router as admin_router
 from bot.api import router
 from bot.config import Settings, get_settings
 from bot.runtime import Runtime
+from bot.staff_ui import build_staff_ui
 from bot.ui import CSS, build_ui
+from evals.jobs import EvalJobs
 
 
 def create_app(settings: Settings | None = None, *, background_start: bool = True) -> FastAPI:
@@ -32,8 +35,12 @@ def create_app(settings: Settings | None = None, *, background_start: bool = Tru
     app = FastAPI(title="Tutor bot", version="0.1.0",
                   description="Bilingual tutor and FAQ chatbot for AI and data training programmes.")
     app.state.runtime = runtime
+    app.state.evals = EvalJobs(settings.data_dir / "evals", settings.eval_datasets_dir, runtime.service)
     app.include_router(router)
+    app.include_router(admin_router)
     runtime.start(background=background_start)
+    # /staff first: the chat mounted at / would otherwise catch its requests.
+    app = gr.mount_gradio_app(app, build_staff_ui(runtime, app.state.evals), path="/staff")
     return gr.mount_gradio_app(app, build_ui(runtime), path="/", css=CSS, footer_links=["api"])
 
 

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
         "knowledge", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$",
         description="Chroma collection name (3-512 of A-Z a-z 0-9 . _ -).",
     )
+    eval_datasets_dir: Path = Field(PROJECT_ROOT / "evals" / "datasets",
+                                    description="Datasets the staff page and admin API may run.")
     model_cache: Path = Field(default_factory=_default_model_cache, description="Prepared models.")
 
     # Embeddings

@@ -3,6 +3,7 @@
     python -m evals run --dataset FILE [--kb DIR --collection NAME] [--mode auto|faq|extractive] [--out DIR]
                         [--gate THRESHOLDS]
     python -m evals compare RUN_A RUN_B [--html FILE]
+    python -m evals import-squad FILE --kb-out DIR --dataset-out FILE [--lang fr|en]
 
 Exit status: 0 on success, 1 when the gate finds a breach, 2 on a bad dataset or missing run.
 """
@@ -31,6 +32,7 @@ from evals.gate import check_gate
 from evals.metrics import SUMMARY_KEYS
 from evals.report import write_comparison
 from evals.runner import run_dataset
+from evals.squad import import_squad
 
 # Wide enough for the summary table when stderr is a log file or a pipe (rich would wrap at 80 columns).
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
@@ -93,6 +95,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_squad(args: argparse.Namespace) -> int:
+    report = import_squad(args.file, args.kb_out, args.dataset_out, args.lang)
+    console.print(f"{report.articles} articles, {report.paragraphs} paragraphs → {args.kb_out}/; "
+                  f"{report.questions} questions → {args.dataset_out}")
+    console.print(f"next: python -m evals run --dataset {args.dataset_out} --kb {args.kb_out} --collection NAME")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals", description="Evaluation suite for staff.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -107,11 +117,16 @@ def main(argv: list[str] | None = None) -> int:
     compare.add_argument("run_a", type=Path)
     compare.add_argument("run_b", type=Path)
     compare.add_argument("--html", type=Path, help="where to write the HTML comparison")
+    squad = commands.add_parser("import-squad", help="convert a SQuAD-format dataset into a KB and a dataset")
+    squad.add_argument("file", type=Path)
+    squad.add_argument("--kb-out", type=Path, required=True, help="folder for the paragraphs (one page each)")
+    squad.add_argument("--dataset-out", type=Path, required=True, help="JSONL dataset to write")
+    squad.add_argument("--lang", choices=["fr", "en"], default="fr")
     args = parser.parse_args(argv)
     if args.command == "run" and args.kb and not args.collection:
         parser.error("--kb needs --collection (so the app's own index is not overwritten)")
     try:
-        return cmd_run(args) if args.command == "run" else cmd_compare(args)
+        return {"run": cmd_run, "compare": cmd_compare, "import-squad": cmd_import_squad}[args.command](args)
     except DatasetError as exc:
         console.print(f"[red]error:[/] {exc}")
         return 2

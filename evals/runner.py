@@ -45,16 +45,20 @@ def run_item(service: ChatService, item: EvalItem) -> dict:
 
 def run_dataset(dataset: Path, out: Path, settings: Settings, *, kb: Path | None = None,
                 collection: str | None = None, progress: Progress | None = None,
-                on_ingest: Callable[[SyncReport], None] | None = None) -> dict:
+                on_ingest: Callable[[SyncReport], None] | None = None,
+                service: ChatService | None = None) -> dict:
+    """Run ``dataset``; ``service`` lets a running app evaluate with its own loaded model and index."""
     items = load_dataset(dataset)  # fail on a bad line before any slow work
-    index = KnowledgeIndex(settings, collection)
-    if kb is not None:
-        report = index.sync(kb)
-        if on_ingest:
-            on_ingest(report)
-    elif index.count() == 0:
-        index.sync(settings.kb_dir)
-    service = ChatService(settings, index)
+    if service is None:
+        index = KnowledgeIndex(settings, collection)
+        if kb is not None:
+            report = index.sync(kb)
+            if on_ingest:
+                on_ingest(report)
+        elif index.count() == 0:
+            index.sync(settings.kb_dir)
+        service = ChatService(settings, index)
+    index = service.index
     texts = source_texts(index)
     service.index.embeddings.ensure_loaded()
     rows = []

@@ -2,61 +2,21 @@
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from bot.config import PROJECT_ROOT
-from tests.conftest import FIXTURE_KB
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from tests.conftest import FIXTURE_KB, serve
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("server")
-    port = free_port()
-    env = {**os.environ, "TUTOR_DATA_DIR": str(root / "data"), "TUTOR_KB_DIR": str(FIXTURE_KB),
-           "TUTOR_MAX_MESSAGE_CHARS": "300"}
-    log = (root / "server.log").open("w")
-    process = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=PROJECT_ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_ready(url, process, root / "server.log")
+    with serve(root, {"TUTOR_DATA_DIR": str(root / "data"), "TUTOR_KB_DIR": str(FIXTURE_KB),
+                      "TUTOR_MAX_MESSAGE_CHARS": "300"}) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:  # an open streaming connection can hold a graceful shutdown
-            process.kill()
-            process.wait(timeout=15)
 
-
-def wait_until_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"server not ready after {timeout} s:\n{log.read_text()[-3000:]}")
 
 
 def test_health_and_ready(server: str) -> None:
@@ -126,3 +86,11 @@ def test_gradio_chat_answers_with_sources(server: str) -> None:
     text = content if isinstance(content, str) else " ".join(part.get("text", "") for part in content)
     assert "pas de concours" in text
     assert "faq-test-001" in sources and "source-card" in sources
+
+
+def test_staff_endpoints_are_off_without_a_configured_token(server: str) -> None:
+    for headers in ({}, {"Authorization": "Bearer anything"}):
+        response = httpx.get(f"{server}/api/admin/evals", headers=headers)
+        assert response.status_code == 403 and "TUTOR_ADMIN_TOKEN" in response.text
+    page = httpx.get(f"{server}/staff/", follow_redirects=True)
+    assert page.status_code == 200

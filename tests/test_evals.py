@@ -130,3 +130,22 @@ def test_report_renders_in_a_browser(runs, browser) -> None:
     page.screenshot(path=str(ARTIFACTS / "eval-report.png"), full_page=True)
     assert (ARTIFACTS / "eval-report.png").stat().st_size > 10_000
     page.close()
+
+
+def test_import_squad_then_run_on_the_imported_folder(tmp_path: Path) -> None:
+    kb, dataset = tmp_path / "kb", tmp_path / "squad.jsonl"
+    imported = evals_cli("import-squad", str(FIXTURES / "squad.json"), "--kb-out", str(kb),
+                         "--dataset-out", str(dataset))
+    assert imported.returncode == 0, imported.stderr
+    assert (kb / "le-havre" / "p001.md").exists() and (kb / "le-havre" / "p002.md").exists()
+    items = [json.loads(line) for line in dataset.read_text().splitlines()]
+    assert [i["id"] for i in items] == ["q1", "q2", "q3", "q4"]
+    assert items[0]["expected_sources"] == ["le-havre/p001"]
+    assert items[0]["expected_facts"] == [["Normandie", "en Normandie"]]
+    assert items[3]["should_refuse"] is True and items[0]["category"] == "geographie"
+
+    run = evals_cli("run", "--dataset", str(dataset), "--kb", str(kb), "--collection", "squad-test",
+                    "--out", str(tmp_path / "run"), env={"TUTOR_DATA_DIR": str(tmp_path / "data")})
+    assert run.returncode == 0, run.stderr
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["hit@1"] == 1.0 and summary["refusal_recall"] == 1.0

@@ -1,0 +1,114 @@
+"""Staff routes (``/api/admin/*``): evaluation runs, reports and comparisons, behind the admin token.
+
+Without ``TUTOR_ADMIN_TOKEN`` these routes are off (403), never open; with it, they need
+``Authorization: Bearer <token>``, compared in constant time.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, Field
+
+from evals.jobs import EvalJobs, Job
+
+
+def token_matches(configured: str | None, given: str | None) -> bool:
+    return bool(configured) and given is not None and hmac.compare_digest(configured.encode(), given.encode())
+
+
+def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+    configured = request.app.state.runtime.settings.admin_token
+    if not configured:
+        raise HTTPException(403, "staff endpoints are off: set TUTOR_ADMIN_TOKEN to enable them")
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token_matches(configured, token.strip()):
+        raise HTTPException(401, "a valid admin bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+
+
+def get_jobs(request: Request) -> EvalJobs:
+    return request.app.state.evals
+
+
+router = APIRouter(prefix="/api/admin", tags=["staff"], dependencies=[Depends(require_admin)])
+JobsDep = Annotated[EvalJobs, Depends(get_jobs)]
+
+
+class EvalRequest(BaseModel):
+    dataset: str = Field(..., max_length=200, description="A dataset file name from evals/datasets/.")
+
+
+class JobOut(BaseModel):
+    run_id: str
+    dataset: str
+    state: str
+    done: int
+    total: int
+    error: str | None = None
+    summary: dict | None = None
+
+
+def _job(job: Job) -> JobOut:
+    return JobOut(**{k: getattr(job, k) for k in JobOut.model_fields})
+
+
+def _known(jobs: EvalJobs, run_id: str) -> None:
+    try:
+        jobs.run_folder(run_id)
+    except KeyError:
+        raise HTTPException(404, f"no finished run '{run_id}'") from None
+
+
+@router.get("/datasets")
+def datasets(jobs: JobsDep) -> list[str]:
+    """Datasets that can be run from here."""
+    return jobs.datasets()
+
+
+@router.get("/evals")
+def runs(jobs: JobsDep) -> list[str]:
+    """Finished runs, newest first."""
+    return jobs.runs()
+
+
+@router.post("/evals", status_code=202, response_model=JobOut)
+def start_run(body: EvalRequest, jobs: JobsDep) -> JobOut:
+    """Start an evaluation of a dataset with the running app's chat service; poll its status."""
+    try:
+        return _job(jobs.start(body.dataset))
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    except RuntimeError as exc:
+        raise HTTPException(409 if "already running" in str(exc) else 503, str(exc)) from exc
+
+
+@router.get("/evals/compare")
+def compare(a: str, b: str, jobs: JobsDep) -> dict:
+    """Metric deltas from run `a` to run `b`, and the item ids that were fixed or broken."""
+    _known(jobs, a)
+    _known(jobs, b)
+    deltas, fixed, broken = jobs.compare(a, b)
+    return {"deltas": deltas, "fixed": [y["id"] for _, y in fixed], "broken": [y["id"] for _, y in broken]}
+
+
+@router.get("/evals/{run_id}", response_model=JobOut)
+def run_status(run_id: str, jobs: JobsDep) -> JobOut:
+    try:
+        return _job(jobs.status(run_id))
+    except (KeyError, FileNotFoundError):
+        raise HTTPException(404, f"no run '{run_id}'") from None
+
+
+@router.get("/evals/{run_id}/failures")
+def failures(run_id: str, jobs: JobsDep) -> list[dict]:
+    _known(jobs, run_id)
+    return jobs.failures(run_id)
+
+
+@router.get("/evals/{run_id}/report", response_class=HTMLResponse)
+def report(run_id: str, jobs: JobsDep) -> HTMLResponse:
+    _known(jobs, run_id)
+    return HTMLResponse(jobs.report(run_id))

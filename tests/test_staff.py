@@ -1,0 +1,93 @@
+"""Staff features behind the admin token: evaluation runs over the admin API and on the staff page."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.conftest import ARTIFACTS, FIXTURE_KB, serve
+
+TOKEN = "s3cret-staff-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+FIXTURE_DATASETS = FIXTURE_KB.parent / "evals"
+
+
+@pytest.fixture(scope="module")
+def staff_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("staff")
+    with serve(root, {"TUTOR_DATA_DIR": str(root / "data"), "TUTOR_KB_DIR": str(FIXTURE_KB),
+                      "TUTOR_ADMIN_TOKEN": TOKEN, "TUTOR_EVAL_DATASETS_DIR": str(FIXTURE_DATASETS)}) as url:
+        yield url
+
+
+def wait_for(url: str, run_id: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = httpx.get(f"{url}/api/admin/evals/{run_id}", headers=AUTH).json()
+        if status["state"] != "running":
+            return status
+        time.sleep(0.5)
+    pytest.fail(f"run {run_id} did not finish")
+
+
+@pytest.mark.parametrize(("headers", "code"), [
+    ({}, 401),
+    ({"Authorization": "Bearer wrong-token"}, 401),
+    ({"Authorization": f"Basic {TOKEN}"}, 401),
+    (AUTH, 200),
+])
+def test_admin_token_is_required(staff_server: str, headers: dict, code: int) -> None:
+    assert httpx.get(f"{staff_server}/api/admin/datasets", headers=headers).status_code == code
+
+
+def test_run_report_failures_and_compare_over_the_admin_api(staff_server: str) -> None:
+    assert "fixture.jsonl" in httpx.get(f"{staff_server}/api/admin/datasets", headers=AUTH).json()
+    run_ids = []
+    for _ in range(2):
+        started = httpx.post(f"{staff_server}/api/admin/evals", json={"dataset": "fixture.jsonl"}, headers=AUTH)
+        assert started.status_code == 202
+        status = wait_for(staff_server, started.json()["run_id"])
+        assert status["state"] == "done" and status["done"] == status["total"] == 6
+        assert status["summary"]["n"] == 6
+        run_ids.append(status["run_id"])
+        time.sleep(1.1)  # run ids carry the second they started
+    assert httpx.get(f"{staff_server}/api/admin/evals", headers=AUTH).json()[:2] == run_ids[::-1]
+    report = httpx.get(f"{staff_server}/api/admin/evals/{run_ids[0]}/report", headers=AUTH)
+    assert report.status_code == 200 and "Evaluation report" in report.text
+    failures = httpx.get(f"{staff_server}/api/admin/evals/{run_ids[0]}/failures", headers=AUTH).json()
+    assert all(not f["correct"] for f in failures)
+    compared = httpx.get(f"{staff_server}/api/admin/evals/compare", params={"a": run_ids[0], "b": run_ids[1]},
+                         headers=AUTH).json()
+    assert {d["metric"] for d in compared["deltas"]} >= {"hit@1", "answer_accuracy"}
+    assert compared["fixed"] == [] and compared["broken"] == []  # same bot, same answers
+
+
+@pytest.mark.parametrize("dataset", ["../../../etc/passwd", "missing.jsonl"])
+def test_only_listed_datasets_can_be_run(staff_server: str, dataset: str) -> None:
+    response = httpx.post(f"{staff_server}/api/admin/evals", json={"dataset": dataset}, headers=AUTH)
+    assert response.status_code == 422 and "unknown dataset" in response.text
+
+
+def test_unknown_run_is_404(staff_server: str) -> None:
+    assert httpx.get(f"{staff_server}/api/admin/evals/nope/report", headers=AUTH).status_code == 404
+
+
+def test_staff_page_runs_an_evaluation_in_the_browser(staff_server: str, browser) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 1800})
+    page.goto(f"{staff_server}/staff/")
+    page.locator("#token input").fill("wrong")
+    page.locator("#unlock").click()
+    page.get_by_text("Wrong or missing admin token").first.wait_for(timeout=10_000)
+    page.locator("#token input").fill(TOKEN)
+    page.locator("#unlock").click()
+    page.get_by_text("Unlocked.").wait_for(timeout=10_000)
+    page.locator("#run").click()
+    page.get_by_text("Finished").wait_for(timeout=120_000)
+    assert "category: out-of-scope" in page.locator("#summary").inner_text()
+    frame = page.frame_locator("#report iframe")
+    frame.get_by_text("Evaluation report").wait_for(timeout=10_000)
+    page.screenshot(path=str(ARTIFACTS / "staff-page.png"), full_page=True)
+    page.close()
