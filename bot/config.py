@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     passage_min_score: float | None = Field(None, description="Best passage similarity below which the bot refuses.")
     max_answer_sentences: int = Field(3, ge=1, le=8, description="Sentences in an extractive answer.")
 
+    # An OpenAI-compatible server (vLLM, Ollama, llama.cpp server, a hosted API): the evaluation suite's
+    # judged tier uses it when set.
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible API base URL, e.g. http://host:8000/v1.")
+    llm_api_key: str | None = Field(None, description="API key for that server (any string if it needs none).")
+    llm_model: str | None = Field(None, description="Model name on that server.")
+    llm_timeout_s: float = Field(60.0, gt=0, description="Timeout of one call to that server.")
+
     # Faces
     host: str = Field("127.0.0.1", description="Address the app listens on.")
     port: int = Field(7860, description="Port the app listens on.")

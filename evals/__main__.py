@@ -1,7 +1,7 @@
 """Evaluation suite for staff.
 
     python -m evals run --dataset FILE [--kb DIR --collection NAME] [--mode auto|faq|extractive] [--out DIR]
-                        [--gate THRESHOLDS]
+                        [--judge] [--gate THRESHOLDS]
     python -m evals compare RUN_A RUN_B [--html FILE]
     python -m evals import-squad FILE --kb-out DIR --dataset-out FILE [--lang fr|en]
 
@@ -29,6 +29,7 @@ from bot.models import ModelNotReadyError
 from evals.compare import compare_runs
 from evals.dataset import DatasetError
 from evals.gate import check_gate
+from evals.judge import Judge
 from evals.metrics import SUMMARY_KEYS
 from evals.report import write_comparison
 from evals.runner import run_dataset
@@ -55,16 +56,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.mode != "auto":
         settings = settings.model_copy(update={"answer_mode": args.mode})
     out = args.out or settings.data_dir / "evals" / f"{args.dataset.stem}-{datetime.now():%Y%m%d-%H%M%S}"
+    judge = Judge(settings) if args.judge else None
     started = time.perf_counter()
     with Progress(TextColumn("[bold]Evaluating[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as bar:
         task = bar.add_task("run", total=None)
         summary = run_dataset(args.dataset, out, settings, kb=args.kb, collection=args.collection,
                               progress=lambda done, total: bar.update(task, completed=done, total=total),
+                              judge=judge,
                               on_ingest=lambda r: console.print(
                                   f"ingested {args.kb}: {len(r.added)} added, {len(r.updated)} updated, "
                                   f"{len(r.unchanged)} unchanged, {len(r.deleted)} deleted, {len(r.failed)} failed"))
     console.print(summary_table(summary, f"{args.dataset} ({time.perf_counter() - started:.0f} s)"))
+    if judge is not None:
+        judged = summary["judged_tier"]
+        console.print(f"[bold]judged tier[/] (LLM judge {judged['judge_model']}, not a judge-free metric): "
+                      f"faithfulness {judged['faithfulness']} over {judged['n_judged']} answers, "
+                      f"{judged['judge_errors']} judge errors")
     console.print(f"results in {out}/ (summary.json, results.jsonl, report.html)")
     if args.gate:
         breaches = check_gate(summary, args.gate)
@@ -112,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--collection", help="collection to evaluate (default: the app's)")
     run.add_argument("--mode", choices=["auto", "faq", "extractive"], default="auto")
     run.add_argument("--out", type=Path, help="output folder (default: DATA_DIR/evals/NAME-TIME)")
+    run.add_argument("--judge", action="store_true",
+                     help="add the judged tier (faithfulness) using the TUTOR_LLM_* OpenAI-compatible server")
     run.add_argument("--gate", type=Path, help="thresholds file: exit 1 naming each metric below its floor")
     compare = commands.add_parser("compare", help="compare two runs")
     compare.add_argument("run_a", type=Path)

@@ -81,6 +81,10 @@ embeddings <code>{{ summary.embedding_model }}</code> Â· {{ summary.n }} items Â
 <div class="cards">
 {% for key in keys %}<div class="card"><div class="v">{{ summary[key] }}</div><div class="k">{{ key }}</div></div>
 {% endfor %}</div>
+{% if summary.judged_tier %}<h2>Judged tier (LLM judge: {{ summary.judged_tier.judge_model }})</h2>
+<p class="small">Scored by a language model, not by the judge-free metrics above: read as an estimate.</p>
+<div class="cards"><div class="card"><div class="v">{{ summary.judged_tier.faithfulness }}</div>
+<div class="k">faithfulness ({{ summary.judged_tier.n_judged }} answers)</div></div></div>{% endif %}
 <h2>Per category</h2>{{ category_svg | safe }}<div style="overflow-x:auto">
 <table><tr><th>category</th>{% for key in keys %}<th>{{ key }}</th>{% endfor %}</tr>
 {% for name, group in summary.by_category.items() %}<tr><td>{{ name }}</td>

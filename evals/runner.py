@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.generators import Turn
 from bot.index import KnowledgeIndex, SyncReport
 from evals.dataset import EvalItem, load_dataset
+from evals.judge import Judge, judge_rows
 from evals.metrics import score_item, summarise_run
 from evals.report import write_report
 
@@ -46,7 +47,7 @@ def run_item(service: ChatService, item: EvalItem) -> dict:
 def run_dataset(dataset: Path, out: Path, settings: Settings, *, kb: Path | None = None,
                 collection: str | None = None, progress: Progress | None = None,
                 on_ingest: Callable[[SyncReport], None] | None = None,
-                service: ChatService | None = None) -> dict:
+                service: ChatService | None = None, judge: Judge | None = None) -> dict:
     """Run ``dataset``; ``service`` lets a running app evaluate with its own loaded model and index."""
     items = load_dataset(dataset)  # fail on a bad line before any slow work
     if service is None:
@@ -68,6 +69,8 @@ def run_dataset(dataset: Path, out: Path, settings: Settings, *, kb: Path | None
             progress(done, len(items))
     summary = {**summarise_run(rows), "dataset": str(dataset), "collection": index.collection,
                "embedding_model": index.embeddings.name}
+    if judge is not None:
+        summary["judged_tier"] = judge_rows(judge, rows, texts)
     out.mkdir(parents=True, exist_ok=True)
     with (out / "results.jsonl").open("w", encoding="utf-8") as handle:
         for row in rows:

@@ -149,3 +149,28 @@ def test_import_squad_then_run_on_the_imported_folder(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["hit@1"] == 1.0 and summary["refusal_recall"] == 1.0
+
+
+def test_judged_tier_scores_faithfulness_through_an_openai_compatible_server(tmp_path: Path) -> None:
+    from tests.fakes.openai_server import fake_openai
+
+    common = ["run", "--dataset", str(FIXTURES / "fixture.jsonl"), "--kb", str(FIXTURE_KB), "--collection",
+              "judged", "--judge"]
+    with fake_openai() as url:
+        results = {}
+        for name, base in (("fair", f"{url}/v1"), ("harsh", f"{url}/no/v1")):
+            env = {"TUTOR_DATA_DIR": str(tmp_path / "data"), "TUTOR_LLM_BASE_URL": base, "TUTOR_LLM_MODEL": "judge"}
+            run = evals_cli(*common, "--out", str(tmp_path / name), env=env)
+            assert run.returncode == 0, run.stderr
+            assert "judged tier" in run.stderr
+            results[name] = json.loads((tmp_path / name / "summary.json").read_text())["judged_tier"]
+    assert results["fair"]["judged"] is True and results["fair"]["judge_model"] == "judge"
+    assert results["fair"]["n_judged"] >= 3 and results["fair"]["faithfulness"] >= 0.8
+    assert results["harsh"]["faithfulness"] == 0.0
+    assert "Judged tier" in (tmp_path / "fair" / "report.html").read_text()
+
+
+def test_judged_tier_without_a_configured_server_is_a_clear_error(tmp_path: Path) -> None:
+    run = evals_cli("run", "--dataset", str(FIXTURES / "fixture.jsonl"), "--judge",
+                    env={"TUTOR_DATA_DIR": str(tmp_path / "data")})
+    assert run.returncode == 2 and "TUTOR_LLM_BASE_URL" in run.stderr and "Traceback" not in run.stderr
