@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 
 from bot.config import Settings
 from bot.generators import ExtractiveGenerator, FaqGenerator, Generator, Turn
+from bot.guard import screen
 from bot.index import KnowledgeIndex
 from bot.language import Lang, detect_language
 from bot.policy import Decision, Thresholds, decide
-from bot.retrieval import FaqMatch, Passage, Retrieval, Retriever
-from bot.text import content_words
+from bot.retrieval import Passage, Retrieval, Retriever
+from bot.text import WordWeights, content_words
 
 REFUSAL = {
     "fr": ("Je n'ai pas d'information fiable sur ce sujet dans ma base de connaissances, je préfère donc ne "
@@ -73,14 +74,9 @@ def _snippet(passage: Passage) -> str:
     return body if len(body) <= SNIPPET_CHARS else body[: SNIPPET_CHARS - 1].rsplit(" ", 1)[0] + "…"
 
 
-def faq_passage(match: FaqMatch) -> Passage:
-    return Passage(id=match.source_id, source_id=match.source_id, text=f"{match.question}\n{match.answer}",
-                   score=match.score, metadata={**match.metadata, "kind": "faq", "title": match.question})
-
-
 def ranked_sources(retrieval: Retrieval, decision: Decision) -> list[tuple[str, float]]:
     """Distinct sources in the order the answer relied on them: the FAQ entry served, then the passages."""
-    ranked = [(decision.faq.source_id, decision.faq.score)] if decision.faq else []
+    ranked = [(decision.faq.source_id, decision.faq.score)] if decision.mode == "faq" else []
     ranked += [(p.source_id, p.score) for p in retrieval.passages]
     seen: set[str] = set()
     return [(source, round(score, 4)) for source, score in ranked if not (source in seen or seen.add(source))]
@@ -92,14 +88,19 @@ class ChatService:
         self.index = index or KnowledgeIndex(settings)
         self.retriever = Retriever(self.index, settings.top_k)
         self.thresholds = Thresholds.for_settings(settings)
+        weights = WordWeights(d.page_content for d in self.index.passages.get())
         self.generators: dict[str, Generator] = {
             "faq": FaqGenerator(),
-            "extractive": ExtractiveGenerator(settings.max_answer_sentences),
+            "extractive": ExtractiveGenerator(weights, settings.max_answer_sentences),
         }
 
     def prepare(self, message: str, history: Sequence[Turn] = (), lang: Lang | None = None,
                 programme: str | None = None) -> tuple[Retrieval, Decision]:
         lang = lang or detect_language(message)
+        screening = screen(message)
+        if screening.flagged:
+            return Retrieval(query=message, lang=lang, faq=[], passages=[]), Decision(
+                "refuse", f"guard: {screening.label}")
         query = standalone_query(message, history)
         retrieval = self.retriever.search(query, lang, programme, condensed=query != message)
         return retrieval, decide(retrieval, self.thresholds, self.settings.answer_mode)
@@ -110,7 +111,7 @@ class ChatService:
         retrieval, decision = self.prepare(message, history, lang, programme)
         if decision.mode == "refuse":
             return retrieval, decision, [], iter([REFUSAL[retrieval.lang]])
-        passages = [faq_passage(decision.faq)] if decision.faq else list(decision.passages)
+        passages = [decision.faq.as_passage()] if decision.mode == "faq" else list(decision.passages)
         generator = self.generators[decision.mode]
         # Retrieval used the standalone query; the generator gets the user's own words and the history.
         return retrieval, decision, passages, generator.generate(message, passages, history, retrieval.lang)

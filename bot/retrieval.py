@@ -6,16 +6,18 @@ Scores are cosine similarities in [-1, 1] (the collections use the cosine space)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from langchain_core.documents import Document
 
+from bot.documents import chunk_key, passage_body
 from bot.index import KnowledgeIndex
 from bot.language import Lang
 
 # An English question should be answered from English content when it exists; this bonus decides ties
 # between a page and its translation without letting a weaker English passage beat a clearly better one.
 SAME_LANGUAGE_BONUS = 0.03
+SENTENCES_PER_PASSAGE = 12  # enough to score every sentence of a section
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,8 @@ class Passage:
     text: str
     score: float
     metadata: dict = field(repr=False)
+    # cosine similarity of each sentence (by position in ``body``) with the question, when retrieved
+    sentence_scores: dict[int, float] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def title(self) -> str:
@@ -41,11 +45,11 @@ class Passage:
 
     @property
     def body(self) -> str:
-        """The text without the heading line that chunking put in front (it helps embedding, not reading)."""
-        if self.metadata.get("kind") == "faq":
-            return self.metadata.get("answer", self.text)
-        head, _, rest = self.text.partition("\n")
-        return rest if rest and self.metadata.get("section") and " — " in head else self.text
+        return passage_body(self.text, self.metadata)
+
+    @property
+    def key(self) -> str:
+        return chunk_key(self.metadata)
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,12 @@ class FaqMatch:
     matched: str  # the phrasing that matched best
     score: float
     metadata: dict = field(repr=False)
+
+    def as_passage(self) -> Passage:
+        """The entry as a passage (its answer is the text), to answer or cite from."""
+        return Passage(id=self.source_id, source_id=self.source_id, text=f"{self.question}\n{self.answer}",
+                       score=self.score, metadata={**self.metadata, "kind": "faq", "chunk": 0,
+                                                   "title": self.question})
 
 
 @dataclass
@@ -107,11 +117,24 @@ class Retriever:
     def _bonus(document: Document, lang: Lang) -> float:
         return SAME_LANGUAGE_BONUS if document.metadata.get("lang") == lang else 0.0
 
+    def with_sentence_scores(self, vector: list[float], passages: list[Passage]) -> list[Passage]:
+        """Score the sentences of these passages against the question (vectors computed at ingest)."""
+        keys = list(dict.fromkeys(p.key for p in passages))
+        if not keys:
+            return passages
+        hits = self.index.sentences.store.similarity_search_by_vector_with_relevance_scores(
+            vector, k=SENTENCES_PER_PASSAGE * len(keys), filter={"chunk_key": {"$in": keys}})
+        scores: dict[str, dict[int, float]] = {}
+        for document, distance in hits:
+            scores.setdefault(document.metadata["chunk_key"], {})[document.metadata["position"]] = 1.0 - distance
+        return [replace(p, sentence_scores=scores.get(p.key, {})) for p in passages]
+
     def search(self, query: str, lang: Lang, programme: str | None = None,
                filter_lang: str | None = None, condensed: bool = False) -> Retrieval:
         vector = self.index.embeddings.embed_query(query)
+        passages = self.with_sentence_scores(vector, self.passages(vector, lang, programme, filter_lang))
         return Retrieval(query=query, lang=lang, faq=self.faq_matches(vector, lang, programme),
-                         passages=self.passages(vector, lang, programme, filter_lang), condensed=condensed)
+                         passages=passages, condensed=condensed)
 
 
 def _passage(document: Document, score: float) -> Passage:

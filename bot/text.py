@@ -6,8 +6,11 @@ same word: users type without accents, and evaluation must not fail an answer on
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Iterable
 
 _STOPWORDS = set(
     """a ai alors au aux avec c ca ce ces cet cette d dans de des du elle elles en est et etre eu il ils j je
@@ -45,6 +48,26 @@ def stem(word: str) -> str:
 
 def content_words(text: str) -> set[str]:
     return {stem(w) for w in words(text) if w not in _STOPWORDS and (len(w) > 2 or w.isdigit())}
+
+
+class WordWeights:
+    """Inverse document frequency of content words over the knowledge base's passages.
+
+    A word found in most passages ("école", "data", "La Poste" here) says little about which sentence
+    answers a question; a rare one ("entretien", "rémunération") says a lot.
+    """
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        counts: Counter[str] = Counter()
+        total = 0
+        for text in texts:
+            counts.update(content_words(text))
+            total += 1
+        self._idf = {word: math.log((total + 1) / (count + 0.5)) for word, count in counts.items()}
+        self._unseen = math.log((total + 1) / 0.5)
+
+    def __call__(self, words: Iterable[str]) -> float:
+        return sum(self._idf.get(word, self._unseen) for word in words)
 
 
 def sentences(text: str) -> list[str]:

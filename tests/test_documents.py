@@ -44,13 +44,23 @@ def test_markdown_is_chunked_by_heading_with_front_matter_metadata() -> None:
     assert "3 à 12 mois" in duration.page_content and "Entretien" not in duration.page_content
 
 
-def test_faq_entry_gives_one_passage_and_one_phrasing_per_question_form() -> None:
+def test_faq_entry_gives_one_passage_one_phrasing_per_question_form_and_its_sentences() -> None:
     loaded = load_file(FIXTURE_KB / "faq" / "ecole.yaml", FIXTURE_KB)
     first = [d for d in loaded.documents if d.metadata["source_id"] == "faq-test-001"]
     kinds = sorted(d.metadata["kind"] for d in first)
-    assert kinds == ["faq", "faq_q", "faq_q", "faq_q"]
+    assert kinds == ["faq", "faq_q", "faq_q", "faq_q", "sentence"]  # the answer is one sentence
     passage = next(d for d in first if d.metadata["kind"] == "faq")
     assert passage.metadata["answer"].startswith("Non, il n'y a pas de concours")
+
+
+def test_sentences_are_keyed_to_their_passage_in_reading_order() -> None:
+    loaded = load_file(FIXTURE_KB / "ecole" / "admission.md", FIXTURE_KB)
+    duration = [d for d in loaded.documents if d.metadata["kind"] == "sentence"
+                and d.metadata["section"] == "Durée de la formation"]
+    assert [d.metadata["position"] for d in duration] == [0, 1]
+    assert duration[0].page_content == "La formation de l'école test dure de 3 à 12 mois."
+    assert duration[1].page_content.startswith("Le rythme est de quinze jours")
+    assert {d.metadata["chunk_key"] for d in duration} == {"ecole/admission#2"}
 
 
 @pytest.mark.parametrize(

@@ -87,7 +87,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
               "eval-fixture", "--gate", str(FIXTURES / "thresholds.yaml")]
     good = evals_cli(*common, "--out", str(root / "good"), env=env)
     weak = evals_cli(*common, "--out", str(root / "weak"),
-                     env={**env, "TUTOR_PASSAGE_MIN_SCORE": "0.99", "TUTOR_FAQ_MIN_SCORE": "0.999"})
+                     env={**env, "TUTOR_PASSAGE_MIN_SCORE": "0.99", "TUTOR_FAQ_MIN_SCORE": "0.999",
+                          "TUTOR_FAQ_IN_SCOPE": "0.999"})
     return {"root": root, "good": root / "good", "weak": root / "weak", "good_result": good, "weak_result": weak}
 
 

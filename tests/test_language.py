@@ -13,6 +13,8 @@ from bot.language import detect_language
     ("whats overfitting", "en"),
     ("is there an entrance exam?", "en"),
     ("RGPD", "fr"),
+    ("Can you give me a quick overview of the École de la data et de l'IA run by La Poste?", "en"),
+    ("Quelle est la durée de l'École de la data et de l'IA ?", "fr"),
 ])
 def test_detects_french_and_english(text: str, lang: str) -> None:
     assert detect_language(text) == lang
