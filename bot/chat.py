@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.generators import ExtractiveGenerator, FaqGenerator, Generator, Turn
 from bot.guard import screen
 from bot.index import KnowledgeIndex
+from bot.keywords import KeywordIndex
 from bot.language import Lang, detect_language
 from bot.policy import Decision, Thresholds, decide
 from bot.retrieval import Passage, Retrieval, Retriever
@@ -86,9 +87,10 @@ class ChatService:
     def __init__(self, settings: Settings, index: KnowledgeIndex | None = None) -> None:
         self.settings = settings
         self.index = index or KnowledgeIndex(settings)
-        self.retriever = Retriever(self.index, settings.top_k)
+        passages = self.index.passages.get()  # in-memory keyword index and word weights are built from these
+        self.retriever = Retriever(self.index, settings.top_k, KeywordIndex(passages), settings.keyword_weight)
         self.thresholds = Thresholds.for_settings(settings)
-        weights = WordWeights(d.page_content for d in self.index.passages.get())
+        weights = WordWeights(d.page_content for d in passages)
         self.generators: dict[str, Generator] = {
             "faq": FaqGenerator(),
             "extractive": ExtractiveGenerator(weights, settings.max_answer_sentences),

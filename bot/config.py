@@ -43,6 +43,7 @@ class Settings(BaseSettings):
 
     # Retrieval and the answer decision (see bot/policy.py for how they are used)
     top_k: int = Field(5, ge=1, le=20, description="Passages retrieved per question.")
+    keyword_weight: float = Field(0.0, ge=0, description="Weight of the BM25 keyword score in passage ranking.")
     answer_mode: Literal["auto", "faq", "extractive"] = Field(
         "auto", description="auto: FAQ when confident, else extractive; faq / extractive: only that mode."
     )

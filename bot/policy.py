@@ -8,10 +8,11 @@ each overridable by a setting such as ``TUTOR_FAQ_MIN_SCORE``):
    FAQ scores are calibrated on real questions, not on a follow-up glued to the previous one), and leads
    the next *different* entry by ``>= faq_min_margin`` (two entries that match equally well mean the
    question is ambiguous, so the passages decide instead);
-2. **extractive** (or another grounded generator) — otherwise, when the best passage scores
-   ``>= passage_min_score``, or the best FAQ phrasing ``>= faq_in_scope`` (a close FAQ wording shows the
-   question is in scope even when, misspelt or in SMS style, it matches no passage well); the answer is
-   built from the passages scoring within ``PASSAGE_WINDOW`` of the best, only those in the user's language
+2. **extractive** (or another grounded generator) — otherwise, when the best passage's cosine similarity
+   is ``>= passage_min_score`` (the cosine, not the keyword-fused ranking score), or the best FAQ phrasing
+   ``>= faq_in_scope`` (a close FAQ wording shows the question is in scope even when, misspelt or in SMS
+   style, it matches no passage well); the answer is built from the passages ranking within
+   ``PASSAGE_WINDOW`` of the best, only those in the user's language
    when there are any (and from that FAQ entry first when only the FAQ kept the question in scope);
 3. **refuse** — otherwise: nothing in the knowledge base is close enough to answer from;
 0. before all this, ``bot.guard`` declines messages that try to take over the assistant (injections).
@@ -78,10 +79,11 @@ def decide(retrieval: Retrieval, limits: Thresholds, mode: str = "auto") -> Deci
             return Decision("faq", f"FAQ {faq[0].source_id} at {faq[0].score:.3f} (margin {margin:.3f})",
                             faq=faq[0])
     passages = retrieval.passages if mode != "faq" else []
-    best = passages[0].score if passages else 0.0
+    best = max((p.dense for p in passages), default=0.0)
     by_faq = bool(passages and faq and faq[0].score >= limits.faq_in_scope)
     if best >= limits.passage_min_score or by_faq:
-        usable = [p for p in passages if p.score >= best - PASSAGE_WINDOW]
+        top = passages[0].score
+        usable = [p for p in passages if p.score >= top - PASSAGE_WINDOW]
         if best < limits.passage_min_score:  # in scope through the FAQ: answer from that entry first
             usable = [faq[0].as_passage(), *usable]
         # Answer in one language: the user's, when a good enough passage in it exists.

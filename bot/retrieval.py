@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 from langchain_core.documents import Document
 
 from bot.documents import chunk_key, passage_body
 from bot.index import KnowledgeIndex
+from bot.keywords import KeywordIndex
 from bot.language import Lang
 
 # An English question should be answered from English content when it exists; this bonus decides ties
@@ -25,8 +27,9 @@ class Passage:
     id: str
     source_id: str
     text: str
-    score: float
+    score: float  # what passages are ranked by (cosine, plus the weighted keyword score)
     metadata: dict = field(repr=False)
+    dense: float = 0.0  # the cosine similarity alone, what refusal thresholds are calibrated on
     # cosine similarity of each sentence (by position in ``body``) with the question, when retrieved
     sentence_scores: dict[int, float] = field(default_factory=dict, repr=False, compare=False)
 
@@ -64,7 +67,7 @@ class FaqMatch:
     def as_passage(self) -> Passage:
         """The entry as a passage (its answer is the text), to answer or cite from."""
         return Passage(id=self.source_id, source_id=self.source_id, text=f"{self.question}\n{self.answer}",
-                       score=self.score, metadata={**self.metadata, "kind": "faq", "chunk": 0,
+                       score=self.score, dense=self.score, metadata={**self.metadata, "kind": "faq", "chunk": 0,
                                                    "title": self.question})
 
 
@@ -85,9 +88,12 @@ def _to_filter(conditions: dict[str, str | list[str]]) -> dict | None:
 
 
 class Retriever:
-    def __init__(self, index: KnowledgeIndex, top_k: int) -> None:
+    def __init__(self, index: KnowledgeIndex, top_k: int, keywords: KeywordIndex | None = None,
+                 keyword_weight: float = 0.0) -> None:
         self.index = index
         self.top_k = top_k
+        self.keywords = keywords
+        self.keyword_weight = keyword_weight
 
     def faq_matches(self, vector: list[float], lang: Lang, programme: str | None = None,
                     k: int = 5) -> list[FaqMatch]:
@@ -106,16 +112,33 @@ class Retriever:
         return sorted(best.values(), key=lambda m: m.score, reverse=True)[:k]
 
     def passages(self, vector: list[float], lang: Lang, programme: str | None = None,
-                 filter_lang: str | None = None) -> list[Passage]:
+                 filter_lang: str | None = None, query: str = "") -> list[Passage]:
+        """Dense candidates, plus the keyword index's best ones, ranked by cosine + weighted BM25.
+
+        ``Passage.dense`` keeps the cosine (what the refusal thresholds are calibrated on); ``score`` is the
+        fused value used for ranking.
+        """
         where = _to_filter({"programme": programme or "", "lang": filter_lang or ""})
         hits = self.index.passages.store.similarity_search_by_vector_with_relevance_scores(
             vector, k=self.top_k * 3, filter=where)
-        ranked = sorted(hits, key=lambda hit: (1.0 - hit[1]) + self._bonus(hit[0], lang), reverse=True)
-        return [_passage(document, 1.0 - distance) for document, distance in ranked[: self.top_k]]
+        dense = {d.id: (d, 1.0 - distance) for d, distance in hits}
+        keyword = self.keywords.top(query, self.top_k * 2) if self.keywords and self.keyword_weight else {}
+        missing = [i for i in keyword if i not in dense]
+        if missing:
+            got = self.index.passages.store.get(ids=missing, include=["documents", "metadatas", "embeddings"])
+            for i, text, meta, emb in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"],
+                                          strict=True):
+                if all(meta.get(k) == v for k, v in (("programme", programme), ("lang", filter_lang)) if v):
+                    dense[i] = (Document(id=i, page_content=text, metadata=meta), float(np.dot(vector, emb)))
+        top_keyword = max(keyword.values(), default=0.0) or 1.0
+        fused = [_passage(d, cosine + self.keyword_weight * keyword.get(i, 0.0) / top_keyword, cosine)
+                 for i, (d, cosine) in dense.items()]
+        fused.sort(key=lambda p: p.score + self._bonus(p.metadata, lang), reverse=True)
+        return fused[: self.top_k]
 
     @staticmethod
-    def _bonus(document: Document, lang: Lang) -> float:
-        return SAME_LANGUAGE_BONUS if document.metadata.get("lang") == lang else 0.0
+    def _bonus(metadata: dict, lang: Lang) -> float:
+        return SAME_LANGUAGE_BONUS if metadata.get("lang") == lang else 0.0
 
     def with_sentence_scores(self, vector: list[float], passages: list[Passage]) -> list[Passage]:
         """Score the sentences of these passages against the question (vectors computed at ingest)."""
@@ -132,12 +155,12 @@ class Retriever:
     def search(self, query: str, lang: Lang, programme: str | None = None,
                filter_lang: str | None = None, condensed: bool = False) -> Retrieval:
         vector = self.index.embeddings.embed_query(query)
-        passages = self.with_sentence_scores(vector, self.passages(vector, lang, programme, filter_lang))
+        passages = self.with_sentence_scores(vector, self.passages(vector, lang, programme, filter_lang, query))
         return Retrieval(query=query, lang=lang, faq=self.faq_matches(vector, lang, programme),
                          passages=passages, condensed=condensed)
 
 
-def _passage(document: Document, score: float) -> Passage:
+def _passage(document: Document, score: float, dense: float) -> Passage:
     meta = document.metadata
     return Passage(id=document.id or "", source_id=meta.get("source_id", ""), text=document.page_content,
-                   score=score, metadata=meta)
+                   score=score, dense=dense, metadata=meta)
