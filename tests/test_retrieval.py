@@ -21,7 +21,8 @@ def test_metadata_filters_restrict_passages(fixture_chat: ChatService) -> None:
 def test_keyword_signal_brings_exact_terms_forward(fixture_chat: ChatService) -> None:
     documents = fixture_chat.index.passages.get()
     keywords = KeywordIndex(documents)
-    assert next(iter(keywords.top("RNCP", 3))) in {d.id for d in documents if d.metadata["source_id"] == "ecole/diplome"}
+    diploma = {d.id for d in documents if d.metadata["source_id"] == "ecole/diplome"}
+    assert next(iter(keywords.top("RNCP", 3))) in diploma
     fused = Retriever(fixture_chat.index, 5, keywords, keyword_weight=0.5).search("sigle RNCP", "fr")
     assert fused.passages[0].source_id == "ecole/diplome"
     assert fused.passages[0].score > fused.passages[0].dense  # ranked by the fused score, cosine kept apart
