@@ -33,8 +33,8 @@ REFUSAL = {
            "Objectif IA."),
 }
 SNIPPET_CHARS = 220
-# A follow-up that carries few content words of its own ("et ça dure combien de temps ?") is read together
-# with the previous user question; a self-contained question is searched as it is.
+# A follow-up that carries few content words of its own ("et ça dure combien de temps ?") is searched together
+# with the previous user question (see ``Retriever.search``); a self-contained question is searched as it is.
 FOLLOW_UP_MAX_CONTENT_WORDS = 3
 _CITATION = re.compile(r"\[(\d+)\]")
 
@@ -62,12 +62,12 @@ class ChatAnswer:
     latency_ms: float = 0.0
 
 
-def standalone_query(message: str, history: Sequence[Turn]) -> str:
-    """Make a follow-up searchable on its own, from what the user said before (no guessing, no model)."""
+def follow_up_context(message: str, history: Sequence[Turn]) -> str | None:
+    """The previous user question when ``message`` is a follow-up that cannot be searched on its own."""
     previous = [t.content for t in history if t.role == "user"]
     if previous and len(content_words(message)) <= FOLLOW_UP_MAX_CONTENT_WORDS:
-        return f"{previous[-1]} {message}"
-    return message
+        return previous[-1]
+    return None
 
 
 def _snippet(passage: Passage) -> str:
@@ -103,8 +103,7 @@ class ChatService:
         if screening.flagged:
             return Retrieval(query=message, lang=lang, faq=[], passages=[]), Decision(
                 "refuse", f"guard: {screening.label}")
-        query = standalone_query(message, history)
-        retrieval = self.retriever.search(query, lang, programme, condensed=query != message)
+        retrieval = self.retriever.search(message, lang, programme, context=follow_up_context(message, history))
         return retrieval, decide(retrieval, self.thresholds, self.settings.answer_mode)
 
     def stream(self, message: str, history: Sequence[Turn] = (), lang: Lang | None = None,

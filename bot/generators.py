@@ -89,8 +89,8 @@ class ExtractiveGenerator:
         candidates = []
         for rank, passage in enumerate(passages):
             for position, sentence in enumerate(sentences(passage.body)):
-                if len(sentence) < MIN_SENTENCE_CHARS or sentence.endswith(":"):
-                    continue
+                if len(sentence) < MIN_SENTENCE_CHARS or sentence.endswith(":") or sentence[0].islower():
+                    continue  # too short to inform, announcing a list, or a fragment cut by the size splitter
                 words = content_words(sentence)
                 coverage = (self.weights(asked & words) + CONTEXT_WEIGHT * self.weights(context & words)) / total
                 meaning = passage.sentence_scores.get(position, 0.0)
@@ -100,8 +100,14 @@ class ExtractiveGenerator:
         if not candidates:
             return []
         ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
-        chosen, length = [ranked[0]], len(ranked[0].text)
-        for candidate in ranked[1:]:
+        # A FAQ entry ranked first was written to be read whole ("not known here; ask the official
+        # channels"): keep all of its answer, then add the best sentences of the other passages.
+        lead = [c for c in candidates if c.passage == 0] if passages[0].metadata.get("kind") == "faq" else []
+        chosen = lead or [ranked[0]]
+        length = sum(len(c.text) for c in chosen)
+        for candidate in ranked:
+            if candidate in chosen:
+                continue
             if len(chosen) >= self.max_sentences or length + len(candidate.text) > MAX_ANSWER_CHARS:
                 break
             if candidate.score > KEEP_RATIO * ranked[0].score and not _repeats(candidate, chosen):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.chat import REFUSAL, ChatService, standalone_query
+from bot.chat import REFUSAL, ChatService, follow_up_context
 from bot.generators import Turn
 
 
@@ -48,9 +48,9 @@ def test_out_of_scope_questions_are_refused_in_the_users_language(fixture_chat: 
 
 def test_follow_up_is_searched_with_the_previous_question() -> None:
     history = [Turn("user", "Comment se passe l'admission à l'école test ?"), Turn("assistant", "Sur entretien.")]
-    assert standalone_query("et ça dure combien de temps ?", history).startswith("Comment se passe l'admission")
-    assert standalone_query("Quel diplôme obtient-on à la fin de la formation ?", history) == (
-        "Quel diplôme obtient-on à la fin de la formation ?")
+    previous = "Comment se passe l'admission à l'école test ?"
+    assert follow_up_context("et ça dure combien de temps ?", history) == previous
+    assert follow_up_context("Quel diplôme obtient-on à la fin de la formation ?", history) is None
 
 
 def test_follow_up_gets_an_answer_in_context(fixture_chat: ChatService) -> None:
