@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     faq_min_margin: float | None = Field(None, description="Lead the best FAQ entry needs over a different entry.")
     passage_min_score: float | None = Field(None, description="Best passage similarity below which the bot refuses.")
     faq_in_scope: float | None = Field(None, description="FAQ similarity that keeps a question in scope anyway.")
+    sentence_in_scope: float | None = Field(None, description="Sentence similarity that keeps a question in scope.")
     max_answer_sentences: int = Field(4, ge=1, le=8, description="Sentences in an extractive answer.")
 
     # An OpenAI-compatible server (vLLM, Ollama, llama.cpp server, a hosted API): the evaluation suite's

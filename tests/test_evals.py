@@ -88,7 +88,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     good = evals_cli(*common, "--out", str(root / "good"), env=env)
     weak = evals_cli(*common, "--out", str(root / "weak"),
                      env={**env, "TUTOR_PASSAGE_MIN_SCORE": "0.99", "TUTOR_FAQ_MIN_SCORE": "0.999",
-                          "TUTOR_FAQ_IN_SCOPE": "0.999"})
+                          "TUTOR_FAQ_IN_SCOPE": "0.999", "TUTOR_SENTENCE_IN_SCOPE": "0.999"})
     return {"root": root, "good": root / "good", "weak": root / "weak", "good_result": good, "weak_result": weak}
 
 
@@ -175,3 +175,18 @@ def test_judged_tier_without_a_configured_server_is_a_clear_error(tmp_path: Path
     run = evals_cli("run", "--dataset", str(FIXTURES / "fixture.jsonl"), "--judge",
                     env={"TUTOR_DATA_DIR": str(tmp_path / "data")})
     assert run.returncode == 2 and "TUTOR_LLM_BASE_URL" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_gate_names_each_breached_floor_and_ceiling(tmp_path: Path) -> None:
+    from evals.gate import check_gate
+
+    limits = tmp_path / "limits.yaml"
+    limits.write_text("floors: {hit@1: 0.9, mrr: 0.5}\nceilings: {latency_p95_ms: 100}\n"
+                      "by_category: {faq: {floors: {answer_accuracy: 0.8}}, nope: {floors: {n: 1}}}\n")
+    summary = {"hit@1": 0.85, "mrr": 0.7, "latency_p95_ms": 150.0,
+               "by_category": {"faq": {"answer_accuracy": 0.9}}, "by_lang": {}}
+    assert check_gate(summary, limits) == [
+        "overall: hit@1 = 0.85 is below the floor 0.9",
+        "overall: latency_p95_ms = 150.0 is above the ceiling 100",
+        "by_category.nope: no such group in the run",
+    ]
