@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 
+from bot.retrieval import Scope
 from bot.runtime import NotReadyError, Runtime
 
 router = APIRouter()
@@ -27,6 +28,7 @@ class ChatRequest(BaseModel):
     message: str = Field(..., description="The user's question.")
     lang: Literal["fr", "en"] | None = Field(None, description="Answer language; omitted: the question's.")
     programme: str | None = Field(None, max_length=64, description="Only search this programme's content.")
+    source_lang: Literal["fr", "en"] | None = Field(None, description="Only search content in this language.")
 
     @field_validator("message")
     @classmethod
@@ -62,7 +64,7 @@ def chat(body: ChatRequest, runtime: RuntimeDep) -> ChatResponse:
                                  f"{runtime.settings.max_message_chars})")
     try:
         session_id, message_id, answer = runtime.converse(body.session_id, body.message, body.lang,
-                                                          body.programme)
+                                                          Scope(body.programme, body.source_lang))
     except NotReadyError as exc:
         raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from exc
     return ChatResponse(session_id=session_id, message_id=message_id, answer=answer.answer, mode=answer.mode,

@@ -17,7 +17,7 @@ from bot.index import KnowledgeIndex
 from bot.keywords import KeywordIndex
 from bot.language import Lang, detect_language
 from bot.policy import Decision, Thresholds, decide
-from bot.retrieval import Passage, Retrieval, Retriever
+from bot.retrieval import EVERYWHERE, Passage, Retrieval, Retriever, Scope
 from bot.text import WordWeights, content_words
 
 REFUSAL = {
@@ -97,19 +97,19 @@ class ChatService:
         }
 
     def prepare(self, message: str, history: Sequence[Turn] = (), lang: Lang | None = None,
-                programme: str | None = None) -> tuple[Retrieval, Decision]:
+                scope: Scope = EVERYWHERE) -> tuple[Retrieval, Decision]:
         lang = lang or detect_language(message)
         screening = screen(message)
         if screening.flagged:
             return Retrieval(query=message, lang=lang, faq=[], passages=[]), Decision(
                 "refuse", f"guard: {screening.label}")
-        retrieval = self.retriever.search(message, lang, programme, context=follow_up_context(message, history))
+        retrieval = self.retriever.search(message, lang, scope, context=follow_up_context(message, history))
         return retrieval, decide(retrieval, self.thresholds, self.settings.answer_mode)
 
     def stream(self, message: str, history: Sequence[Turn] = (), lang: Lang | None = None,
-               programme: str | None = None) -> tuple[Retrieval, Decision, list[Passage], Iterator[str]]:
+               scope: Scope = EVERYWHERE) -> tuple[Retrieval, Decision, list[Passage], Iterator[str]]:
         """Decide, then return the passages the answer may cite and the stream of its text."""
-        retrieval, decision = self.prepare(message, history, lang, programme)
+        retrieval, decision = self.prepare(message, history, lang, scope)
         if decision.mode == "refuse":
             return retrieval, decision, [], iter([REFUSAL[retrieval.lang]])
         passages = [decision.faq.as_passage()] if decision.mode == "faq" else list(decision.passages)
@@ -118,9 +118,9 @@ class ChatService:
         return retrieval, decision, passages, generator.generate(message, passages, history, retrieval.lang)
 
     def ask(self, message: str, history: Sequence[Turn] = (), lang: Lang | None = None,
-            programme: str | None = None) -> ChatAnswer:
+            scope: Scope = EVERYWHERE) -> ChatAnswer:
         started = time.perf_counter()
-        retrieval, decision, passages, pieces = self.stream(message, history, lang, programme)
+        retrieval, decision, passages, pieces = self.stream(message, history, lang, scope)
         answer = "".join(pieces).strip()
         return self.finish(answer, retrieval, decision, passages, started)
 

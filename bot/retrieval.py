@@ -74,6 +74,17 @@ class FaqMatch:
                                                    "title": self.question})
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Metadata filters on what is searched: one programme's content, content in one language."""
+
+    programme: str | None = None
+    lang: str | None = None
+
+
+EVERYWHERE = Scope()
+
+
 @dataclass
 class Retrieval:
     query: str
@@ -98,10 +109,9 @@ class Retriever:
         self.keywords = keywords
         self.keyword_weight = keyword_weight
 
-    def faq_matches(self, vector: list[float], lang: Lang, programme: str | None = None,
-                    k: int = 5) -> list[FaqMatch]:
+    def faq_matches(self, vector: list[float], lang: Lang, scope: Scope = EVERYWHERE, k: int = 5) -> list[FaqMatch]:
         """Best phrasing per FAQ entry, in the user's language only: a curated answer is served verbatim."""
-        where = _to_filter({"lang": lang, "programme": programme or ""})
+        where = _to_filter({"lang": lang, "programme": scope.programme or ""})
         hits = self.index.phrasings.store.similarity_search_by_vector_with_relevance_scores(
             vector, k=k * 4, filter=where)
         best: dict[str, FaqMatch] = {}
@@ -114,14 +124,13 @@ class Retriever:
                 best[match.source_id] = match
         return sorted(best.values(), key=lambda m: m.score, reverse=True)[:k]
 
-    def passages(self, vector: list[float], lang: Lang, programme: str | None = None,
-                 filter_lang: str | None = None, query: str = "") -> list[Passage]:
+    def passages(self, vector: list[float], lang: Lang, scope: Scope = EVERYWHERE, query: str = "") -> list[Passage]:
         """Dense candidates, plus the keyword index's best ones, ranked by cosine + weighted BM25.
 
         ``Passage.dense`` keeps the cosine (what the refusal thresholds are calibrated on); ``score`` is the
         fused value used for ranking.
         """
-        where = _to_filter({"programme": programme or "", "lang": filter_lang or ""})
+        where = _to_filter({"programme": scope.programme or "", "lang": scope.lang or ""})
         hits = self.index.passages.store.similarity_search_by_vector_with_relevance_scores(
             vector, k=self.top_k * 3, filter=where)
         dense = {d.id: (d, 1.0 - distance) for d, distance in hits}
@@ -131,7 +140,7 @@ class Retriever:
             got = self.index.passages.store.get(ids=missing, include=["documents", "metadatas", "embeddings"])
             for i, text, meta, emb in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"],
                                           strict=True):
-                if all(meta.get(k) == v for k, v in (("programme", programme), ("lang", filter_lang)) if v):
+                if all(meta.get(k) == v for k, v in (("programme", scope.programme), ("lang", scope.lang)) if v):
                     dense[i] = (Document(id=i, page_content=text, metadata=meta), float(np.dot(vector, emb)))
         top_keyword = max(keyword.values(), default=0.0) or 1.0
         fused = [_passage(d, cosine + self.keyword_weight * keyword.get(i, 0.0) / top_keyword, cosine)
@@ -155,8 +164,7 @@ class Retriever:
             scores.setdefault(document.metadata["chunk_key"], {})[document.metadata["position"]] = 1.0 - distance
         return [replace(p, sentence_scores=scores.get(p.key, {})) for p in passages]
 
-    def search(self, query: str, lang: Lang, programme: str | None = None, filter_lang: str | None = None,
-               context: str | None = None) -> Retrieval:
+    def search(self, query: str, lang: Lang, scope: Scope = EVERYWHERE, context: str | None = None) -> Retrieval:
         """Search for ``query``; with ``context`` (the previous question of a follow-up), search for the
         blend of both vectors, the follow-up's own weighing most: "and the certificate?" after a question
         on Objectif IA is about the certificate, of Objectif IA. The previous question's vector is usually
@@ -167,8 +175,8 @@ class Retriever:
             vector = vector / np.linalg.norm(vector)
             query = f"{context} {query}"
         vector = vector.tolist()
-        passages = self.with_sentence_scores(vector, self.passages(vector, lang, programme, filter_lang, query))
-        return Retrieval(query=query, lang=lang, faq=self.faq_matches(vector, lang, programme),
+        passages = self.with_sentence_scores(vector, self.passages(vector, lang, scope, query))
+        return Retrieval(query=query, lang=lang, faq=self.faq_matches(vector, lang, scope),
                          passages=passages, condensed=context is not None)
 
 

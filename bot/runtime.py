@@ -15,6 +15,7 @@ from bot.chat import ChatAnswer, ChatService
 from bot.config import Settings
 from bot.generators import Turn
 from bot.language import Lang
+from bot.retrieval import EVERYWHERE, Scope
 from bot.store import Store
 
 log = logging.getLogger("tutor.runtime")
@@ -69,12 +70,12 @@ class Runtime:
         return self.chat
 
     def converse(self, session_id: str | None, message: str, lang: Lang | None = None,
-                 programme: str | None = None) -> tuple[str, str, ChatAnswer]:
+                 scope: Scope = EVERYWHERE) -> tuple[str, str, ChatAnswer]:
         """One turn of a stored conversation: history in, exchange saved, ids out."""
         service = self.service()
         session_id = self.store.ensure_session(session_id)
         history: Sequence[Turn] = self.store.history(session_id)
-        answer = service.ask(message, history, lang, programme)
+        answer = service.ask(message, history, lang, scope)
         message_id = self.store.add_exchange(session_id, message, answer.answer, answer.mode, answer.refused,
                                              [asdict(c) for c in answer.citations])
         return session_id, message_id, answer

@@ -94,3 +94,12 @@ def test_staff_endpoints_are_off_without_a_configured_token(server: str) -> None
         assert response.status_code == 403 and "TUTOR_ADMIN_TOKEN" in response.text
     page = httpx.get(f"{server}/staff/", follow_redirects=True)
     assert page.status_code == 200
+
+
+def test_chat_filters_by_programme_and_source_language(server: str) -> None:
+    english_only = httpx.post(f"{server}/api/chat", json={"message": "Combien de temps dure la formation ?",
+                                                          "source_lang": "en"}, timeout=60).json()
+    assert english_only["citations"] and all(c["source_id"].startswith("en/") for c in english_only["citations"])
+    elsewhere = httpx.post(f"{server}/api/chat", json={"message": "Combien de temps dure la formation ?",
+                                                       "programme": "objectif-ia"}, timeout=60).json()
+    assert elsewhere["refused"] is True

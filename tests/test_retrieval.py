@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.chat import ChatService
 from bot.keywords import KeywordIndex
-from bot.retrieval import Retriever
+from bot.retrieval import Retriever, Scope
 
 
 def test_english_content_is_preferred_for_english_questions(fixture_chat: ChatService) -> None:
@@ -13,9 +13,9 @@ def test_english_content_is_preferred_for_english_questions(fixture_chat: ChatSe
 
 
 def test_metadata_filters_restrict_passages(fixture_chat: ChatService) -> None:
-    found = fixture_chat.retriever.search("How long is the test school's programme?", "en", filter_lang="fr")
+    found = fixture_chat.retriever.search("How long is the test school's programme?", "en", Scope(lang="fr"))
     assert found.passages and all(p.lang == "fr" for p in found.passages)
-    assert fixture_chat.retriever.search("durée", "fr", programme="nothing-here").passages == []
+    assert fixture_chat.retriever.search("durée", "fr", Scope(programme="nothing-here")).passages == []
 
 
 def test_keyword_signal_brings_exact_terms_forward(fixture_chat: ChatService) -> None:
