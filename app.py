@@ -23,6 +23,7 @@ from fastapi import FastAPI
 from bot.admin import router as admin_router
 from bot.api import router
 from bot.config import Settings, get_settings
+from bot.openai_api import router as openai_router
 from bot.runtime import Runtime
 from bot.staff_ui import build_staff_ui
 from bot.ui import CSS, build_ui
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, *, background_start: bool = Tru
     app.state.evals = EvalJobs(settings.data_dir / "evals", settings.eval_datasets_dir, runtime.service)
     app.include_router(router)
     app.include_router(admin_router)
+    app.include_router(openai_router)
     runtime.start(background=background_start)
     # /staff first: the chat mounted at / would otherwise catch its requests.
     app = gr.mount_gradio_app(app, build_staff_ui(runtime, app.state.evals), path="/staff")

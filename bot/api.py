@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
+from sse_starlette.sse import EventSourceResponse
 
 from bot.retrieval import Scope
 from bot.runtime import NotReadyError, Runtime
@@ -56,20 +57,56 @@ class ChatResponse(BaseModel):
     latency_ms: float
 
 
-@router.post("/api/chat", response_model=ChatResponse, tags=["chat"])
-def chat(body: ChatRequest, runtime: RuntimeDep) -> ChatResponse:
-    """Answer one message of a conversation, with numbered citations `[n]` matching `citations[].n`."""
+def _checked(body: ChatRequest, runtime: Runtime) -> None:
     if len(body.message) > runtime.settings.max_message_chars:
         raise HTTPException(422, f"message is too long ({len(body.message)} characters, at most "
                                  f"{runtime.settings.max_message_chars})")
+
+
+def _not_ready(exc: NotReadyError) -> HTTPException:
+    return HTTPException(503, str(exc), headers={"Retry-After": "5"})
+
+
+@router.post("/api/chat", response_model=ChatResponse, tags=["chat"])
+def chat(body: ChatRequest, runtime: RuntimeDep) -> ChatResponse:
+    """Answer one message of a conversation, with numbered citations `[n]` matching `citations[].n`."""
+    _checked(body, runtime)
     try:
-        session_id, message_id, answer = runtime.converse(body.session_id, body.message, body.lang,
-                                                          Scope(body.programme, body.source_lang))
+        result = runtime.converse(body.session_id, body.message, body.lang, Scope(body.programme, body.source_lang))
     except NotReadyError as exc:
-        raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from exc
-    return ChatResponse(session_id=session_id, message_id=message_id, answer=answer.answer, mode=answer.mode,
-                        citations=[CitationOut(**asdict(c)) for c in answer.citations], refused=answer.refused,
-                        latency_ms=answer.latency_ms)
+        raise _not_ready(exc) from exc
+    return ChatResponse(**result)
+
+
+@router.post("/api/chat/stream", tags=["chat"], response_class=EventSourceResponse)
+def chat_stream(body: ChatRequest, runtime: RuntimeDep) -> EventSourceResponse:
+    """The same answer as server-sent events: `token` events (`{"text"}`) as the answer is written, then
+    `citations` (the list of `/api/chat`), then `done` (`session_id`, `message_id`, `answer`, `mode`,
+    `refused`, `latency_ms`)."""
+    _checked(body, runtime)
+    try:
+        _, events = runtime.converse_stream(body.session_id, body.message, body.lang,
+                                            Scope(body.programme, body.source_lang))
+    except NotReadyError as exc:
+        raise _not_ready(exc) from exc
+    return EventSourceResponse(
+        {"event": kind, "data": json.dumps(payload, ensure_ascii=False)} for kind, payload in events)
+
+
+class FeedbackRequest(BaseModel):
+    session_id: str = Field(..., max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    message_id: str = Field(..., max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    rating: Literal["up", "down"]
+    comment: str | None = Field(None, max_length=2000)
+
+
+@router.post("/api/feedback", tags=["chat"])
+def feedback(body: FeedbackRequest, runtime: RuntimeDep) -> dict:
+    """Thumbs up or down (and an optional comment) on an answer; stored with its question, answer and sources.
+    Rating the same answer again replaces the earlier rating."""
+    if not runtime.store.add_feedback(body.session_id, body.message_id, body.rating, body.comment):
+        raise HTTPException(404, "no such answer in this session")
+    return {"ok": True}
 
 
 @router.get("/health", tags=["ops"])

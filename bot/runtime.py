@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 
-from bot.chat import ChatAnswer, ChatService
+from bot.chat import ChatService
 from bot.config import Settings
 from bot.generators import Turn
 from bot.language import Lang
@@ -69,13 +70,40 @@ class Runtime:
                                 "the assistant is starting (loading the model and the index); retry in a moment")
         return self.chat
 
-    def converse(self, session_id: str | None, message: str, lang: Lang | None = None,
-                 scope: Scope = EVERYWHERE) -> tuple[str, str, ChatAnswer]:
-        """One turn of a stored conversation: history in, exchange saved, ids out."""
+    def converse_stream(self, session_id: str | None, message: str, lang: Lang | None = None,
+                        scope: Scope = EVERYWHERE) -> tuple[str, Iterator[tuple[str, dict | list]]]:
+        """One turn of a stored conversation, as events: ``token`` pieces of the answer, then ``citations``,
+        then ``done`` (ids, mode, latency) once the exchange is saved. Retrieval and the decision happen
+        before this returns, so a failure there is raised here, not half-way through a stream."""
         service = self.service()
         session_id = self.store.ensure_session(session_id)
         history: Sequence[Turn] = self.store.history(session_id)
-        answer = service.ask(message, history, lang, scope)
-        message_id = self.store.add_exchange(session_id, message, answer.answer, answer.mode, answer.refused,
-                                             [asdict(c) for c in answer.citations])
-        return session_id, message_id, answer
+        started = time.perf_counter()
+        retrieval, decision, passages, pieces = service.stream(message, history, lang, scope)
+
+        def events() -> Iterator[tuple[str, dict | list]]:
+            text = []
+            for piece in pieces:
+                text.append(piece)
+                yield "token", {"text": piece}
+            answer = service.finish("".join(text).strip(), retrieval, decision, passages, started)
+            citations = [asdict(c) for c in answer.citations]
+            message_id = self.store.add_exchange(session_id, message, answer.answer, answer.mode, answer.refused,
+                                                 citations)
+            yield "citations", citations
+            yield "done", {"session_id": session_id, "message_id": message_id, "answer": answer.answer,
+                           "mode": answer.mode, "refused": answer.refused, "latency_ms": answer.latency_ms}
+
+        return session_id, events()
+
+    def converse(self, session_id: str | None, message: str, lang: Lang | None = None,
+                 scope: Scope = EVERYWHERE) -> dict:
+        """The same turn, all at once: the ``done`` event with the ``citations`` added."""
+        _, events = self.converse_stream(session_id, message, lang, scope)
+        result: dict = {}
+        for kind, payload in events:
+            if kind == "citations":
+                result["citations"] = payload
+            elif kind == "done":
+                result.update(payload)
+        return result

@@ -35,6 +35,18 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX messages_by_session ON messages(session_id, created_at);
     """,
+    """
+    CREATE TABLE feedback (
+        message_id TEXT PRIMARY KEY REFERENCES messages(id) ON DELETE CASCADE,
+        session_id TEXT NOT NULL,
+        rating TEXT NOT NULL CHECK (rating IN ('up', 'down')),
+        comment TEXT,
+        question TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        sources TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    """,
 ]
 
 
@@ -94,6 +106,22 @@ class Store:
                        "VALUES (?, ?, 'assistant', ?, ?, ?, ?, ?)",
                        (message_id, session_id, answer, mode, int(refused), json.dumps(citations), _now()))
         return message_id
+
+    def add_feedback(self, session_id: str, message_id: str, rating: str, comment: str | None) -> bool:
+        """Store a rating with the question, answer and sources it is about; False if there is no such answer."""
+        with self._transaction() as db:
+            answer = db.execute("SELECT rowid, content, citations FROM messages WHERE id = ? AND session_id = ? "
+                                "AND role = 'assistant'", (message_id, session_id)).fetchone()
+            if answer is None:
+                return False
+            question = db.execute("SELECT content FROM messages WHERE session_id = ? AND role = 'user' AND rowid < ? "
+                                  "ORDER BY rowid DESC LIMIT 1", (session_id, answer["rowid"])).fetchone()
+            db.execute("INSERT INTO feedback (message_id, session_id, rating, comment, question, answer, sources, "
+                       "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(message_id) DO UPDATE SET "
+                       "rating = excluded.rating, comment = excluded.comment, created_at = excluded.created_at",
+                       (message_id, session_id, rating, comment, question["content"] if question else "",
+                        answer["content"], answer["citations"] or "[]", _now()))
+        return True
 
     def close(self) -> None:
         self._db.close()

@@ -10,7 +10,6 @@ import html
 
 import gradio as gr
 
-from bot.chat import ChatAnswer
 from bot.runtime import NotReadyError, Runtime
 
 TEXTS = {
@@ -40,16 +39,17 @@ TEXTS = {
 }
 
 
-def sources_html(answer: ChatAnswer, lang: str) -> str:
-    if not answer.citations:
+def sources_html(citations: list[dict], lang: str) -> str:
+    if not citations:
         return f"<p class='no-sources'>{TEXTS[lang]['no_sources']}</p>"
     cards = []
-    for c in answer.citations:
-        title = html.escape(c.title)
-        link = f"<a href='{html.escape(c.url)}' target='_blank' rel='noopener'>{title}</a>" if c.url else title
-        cards.append(f"<div class='source-card'><strong>[{c.n}] {link}</strong>"
-                     f"<div class='source-id'>{html.escape(c.source_id)}</div>"
-                     f"<p>{html.escape(c.snippet)}</p></div>")
+    for c in citations:
+        title = html.escape(c["title"])
+        url = c.get("url")
+        link = f"<a href='{html.escape(url)}' target='_blank' rel='noopener'>{title}</a>" if url else title
+        cards.append(f"<div class='source-card'><strong>[{c['n']}] {link}</strong>"
+                     f"<div class='source-id'>{html.escape(c['source_id'])}</div>"
+                     f"<p>{html.escape(c['snippet'])}</p></div>")
     return f"<h4>{TEXTS[lang]['sources']}</h4>" + "".join(cards)
 
 
@@ -78,12 +78,12 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
             if not message:
                 return history, "", session_id, gr.update()
             try:
-                session_id, _, answer = runtime.converse(session_id, message, lang=language)
+                result = runtime.converse(session_id, message, lang=language)
             except NotReadyError:
                 raise gr.Error(TEXTS[language]["busy"]) from None
             history = [*history, {"role": "user", "content": message},
-                       {"role": "assistant", "content": answer.answer}]
-            return history, "", session_id, sources_html(answer, language)
+                       {"role": "assistant", "content": result["answer"]}]
+            return history, "", result["session_id"], sources_html(result["citations"], language)
 
         def switch(language: str, history: list):
             greeting = [{"role": "assistant", "content": TEXTS[language]["welcome"]}]
