@@ -1,16 +1,20 @@
 """The Gradio chat at ``/``: the same runtime services as the API, one conversation per browser tab.
 
-The session id lives in ``gr.State``, which Gradio keeps per browser tab, so two visitors never share a
-history; the history itself is read from the store by the runtime, as for the API.
+The session id and the id of the last answer live in ``gr.State``, which Gradio keeps per browser tab, so
+two visitors never share a history; the history itself is read from the store by the runtime, as for the
+API. Answers are streamed from the runtime's event stream, the one ``/api/chat/stream`` serves.
 """
 
 from __future__ import annotations
 
 import html
+import logging
 
 import gradio as gr
 
 from bot.runtime import NotReadyError, Runtime
+
+log = logging.getLogger("tutor.ui")
 
 TEXTS = {
     "fr": {
@@ -18,23 +22,70 @@ TEXTS = {
                     "sur la formation gratuite **Objectif IA** et sur les **fondamentaux de l'IA**. "
                     "Chaque réponse cite ses sources."),
         "placeholder": "Posez votre question…",
+        "send": "Envoyer",
         "sources": "Sources",
         "no_sources": "Aucune source pour cette réponse.",
-        "examples": ["Faut-il passer un concours pour entrer à l'École de la data et de l'IA ?",
-                     "Combien de temps dure Objectif IA ?",
-                     "C'est quoi le surapprentissage ?"],
+        "candidates": "Futur candidat",
+        "learners": "Apprenant",
+        "examples": {
+            "candidates": ["Faut-il passer un concours pour entrer à l'École de la data et de l'IA ?",
+                           "Quel est le rythme de l'alternance ?",
+                           "Combien de temps dure Objectif IA ?"],
+            "learners": ["C'est quoi le surapprentissage ?",
+                         "Quels sont les niveaux de risque de l'AI Act ?",
+                         "Qu'est-ce qu'une hallucination d'un LLM ?"],
+        },
+        "feedback": "Cette réponse vous a-t-elle aidé ?",
+        "up": "👍 Utile",
+        "down": "👎 Pas utile",
+        "comment": "Un commentaire (facultatif)",
+        "thanks": "Merci pour votre retour !",
+        "no_answer": "Posez d'abord une question.",
+        "human": "Parler à un humain",
+        "human_text": (
+            "Cet assistant ne remplace pas les équipes des programmes et ne transmet pas de candidature.\n\n"
+            "- **École de la data et de l'IA** : consultez le site officiel du groupe La Poste et la "
+            "communication de l'École de la data et de l'IA. Si vous travaillez à La Poste, vos interlocuteurs "
+            "RH internes sont aussi un bon point de départ.\n"
+            "- **Objectif IA** : la formation est en ligne sur la plateforme OpenClassrooms ; l'Institut "
+            "Montaigne porte le programme.\n\n"
+            "L'assistant ne dispose ni d'adresse, ni de numéro de téléphone, ni de formulaire de contact."),
         "busy": "L'assistant démarre, réessayez dans quelques secondes.",
+        "error": "Désolé, un problème est survenu. Réessayez dans un instant.",
     },
     "en": {
         "welcome": ("Hello! I answer questions about La Poste's **École de la data et de l'IA**, the free "
                     "**Objectif IA** course and **AI fundamentals**. Every answer cites its sources."),
         "placeholder": "Ask your question…",
+        "send": "Send",
         "sources": "Sources",
         "no_sources": "No sources for this answer.",
-        "examples": ["Is there an entrance exam for the École de la data et de l'IA?",
-                     "How long does Objectif IA take?",
-                     "What is overfitting?"],
+        "candidates": "Future candidate",
+        "learners": "Learner",
+        "examples": {
+            "candidates": ["Is there an entrance exam for the École de la data et de l'IA?",
+                           "What is the work-study rhythm?",
+                           "How long does Objectif IA take?"],
+            "learners": ["What is overfitting?",
+                         "What are the risk levels of the AI Act?",
+                         "What is an LLM hallucination?"],
+        },
+        "feedback": "Was this answer helpful?",
+        "up": "👍 Helpful",
+        "down": "👎 Not helpful",
+        "comment": "A comment (optional)",
+        "thanks": "Thank you for your feedback!",
+        "no_answer": "Ask a question first.",
+        "human": "Talk to a human",
+        "human_text": (
+            "This assistant does not replace the programmes' teams and does not forward applications.\n\n"
+            "- **École de la data et de l'IA**: see La Poste group's official website and the École de la data "
+            "et de l'IA's own communication. If you work at La Poste, your HR contacts are a good start too.\n"
+            "- **Objectif IA**: the course is online on the OpenClassrooms platform; Institut Montaigne runs "
+            "the programme.\n\n"
+            "The assistant has no address, phone number or contact form."),
         "busy": "The assistant is starting, please retry in a few seconds.",
+        "error": "Sorry, something went wrong. Please try again in a moment.",
     },
 }
 
@@ -57,42 +108,103 @@ CSS = """
 .source-card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 12px; margin: 6px 0;}
 .source-card p {margin: 4px 0 0 0; font-size: 0.9em;}
 .source-id {font-size: 0.8em; opacity: 0.7;}
+.examples button {white-space: normal; text-align: left;}
+@media (max-width: 640px) {
+  .gradio-container {padding: 4px !important;}
+  .examples {flex-direction: column;}
+}
 """
 
 
 def build_ui(runtime: Runtime) -> gr.Blocks:
     with gr.Blocks(title="Tuteur IA & data") as demo:
         session = gr.State(None)
+        last_answer = gr.State(None)
         lang = gr.Radio(["fr", "en"], value="fr", label="Langue / Language", elem_id="lang")
         chatbot = gr.Chatbot(value=[{"role": "assistant", "content": TEXTS["fr"]["welcome"]}],
                              height=460, elem_id="chat", label="Chat")
         with gr.Row():
             box = gr.Textbox(placeholder=TEXTS["fr"]["placeholder"], show_label=False, scale=5,
                              elem_id="question", max_length=runtime.settings.max_message_chars)
-            send = gr.Button("Envoyer / Send", variant="primary", scale=1, elem_id="send")
+            send = gr.Button(TEXTS["fr"]["send"], variant="primary", scale=1, elem_id="send", min_width=90)
         sources = gr.HTML(elem_id="sources")
-        gr.Examples(TEXTS["fr"]["examples"] + TEXTS["en"]["examples"], inputs=box)
+        with gr.Group(elem_id="feedback"):
+            feedback_label = gr.Markdown(TEXTS["fr"]["feedback"])
+            with gr.Row():
+                up = gr.Button(TEXTS["fr"]["up"], elem_id="thumbs-up", size="sm")
+                down = gr.Button(TEXTS["fr"]["down"], elem_id="thumbs-down", size="sm")
+            comment = gr.Textbox(placeholder=TEXTS["fr"]["comment"], show_label=False, elem_id="comment",
+                                 max_lines=3, max_length=2000)
+            thanks = gr.Markdown(elem_id="feedback-status")
+        example_buttons = {}
+        for audience in ("candidates", "learners"):
+            with gr.Row(elem_classes="examples"):
+                label = gr.Markdown(f"**{TEXTS['fr'][audience]}**", elem_id=f"audience-{audience}")
+                buttons = [gr.Button(text, size="sm", elem_id=f"example-{audience}-{i}")
+                           for i, text in enumerate(TEXTS["fr"]["examples"][audience])]
+            example_buttons[audience] = (label, buttons)
+        with gr.Accordion(TEXTS["fr"]["human"], open=False, elem_id="human") as human:
+            human_text = gr.Markdown(TEXTS["fr"]["human_text"])
 
         def respond(message: str, history: list, session_id: str | None, language: str):
             message = (message or "").strip()
             if not message:
-                return history, "", session_id, gr.update()
+                yield history, "", session_id, gr.update(), gr.update(), gr.update()
+                return
             try:
-                result = runtime.converse(session_id, message, lang=language)
+                session_id, events = runtime.converse_stream(session_id, message, lang=language)
             except NotReadyError:
                 raise gr.Error(TEXTS[language]["busy"]) from None
-            history = [*history, {"role": "user", "content": message},
-                       {"role": "assistant", "content": result["answer"]}]
-            return history, "", result["session_id"], sources_html(result["citations"], language)
+            history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
+            citations: list[dict] = []
+            try:
+                for kind, payload in events:
+                    if kind == "token":
+                        history[-1]["content"] += payload["text"]
+                        yield history, "", session_id, gr.update(), gr.update(), ""
+                    elif kind == "citations":
+                        citations = payload
+                    elif kind == "done":
+                        history[-1]["content"] = payload["answer"]
+                        yield (history, "", session_id, sources_html(citations, language), payload["message_id"],
+                               "")
+            except Exception:  # the visitor gets a friendly message; staff get the traceback in the log
+                log.exception("answer failed")
+                raise gr.Error(TEXTS[language]["error"]) from None
+
+        def rate(rating: str):
+            def handler(session_id: str | None, message_id: str | None, note: str, language: str):
+                if not (session_id and message_id):
+                    return TEXTS[language]["no_answer"], note
+                runtime.store.add_feedback(session_id, message_id, rating, note.strip() or None)
+                return TEXTS[language]["thanks"], ""
+            return handler
 
         def switch(language: str, history: list):
-            greeting = [{"role": "assistant", "content": TEXTS[language]["welcome"]}]
-            return (greeting + history[1:] if history else greeting,
-                    gr.update(placeholder=TEXTS[language]["placeholder"]))
+            texts = TEXTS[language]
+            greeting = [{"role": "assistant", "content": texts["welcome"]}]
+            updates = [greeting + history[1:] if history else greeting,
+                       gr.update(placeholder=texts["placeholder"]), gr.update(value=texts["send"]),
+                       gr.update(value=texts["feedback"]), gr.update(value=texts["up"]),
+                       gr.update(value=texts["down"]), gr.update(placeholder=texts["comment"]),
+                       gr.update(label=texts["human"]), gr.update(value=texts["human_text"])]
+            for audience, (_, buttons) in example_buttons.items():
+                updates.append(gr.update(value=f"**{texts[audience]}**"))
+                updates += [gr.update(value=text) for text in texts["examples"][audience][:len(buttons)]]
+            return updates
 
         inputs = [box, chatbot, session, lang]
-        outputs = [chatbot, box, session, sources]
+        outputs = [chatbot, box, session, sources, last_answer, thanks]
         box.submit(respond, inputs, outputs, api_name="ask")
-        send.click(respond, inputs, outputs)
-        lang.change(switch, [lang, chatbot], [chatbot, box])
+        send.click(respond, inputs, outputs, api_name=False)
+        for _, buttons in example_buttons.values():
+            for button in buttons:
+                button.click(lambda text: text, button, box, api_name=False).then(
+                    respond, inputs, outputs, api_name=False)
+        up.click(rate("up"), [session, last_answer, comment, lang], [thanks, comment], api_name=False)
+        down.click(rate("down"), [session, last_answer, comment, lang], [thanks, comment], api_name=False)
+        switch_outputs = [chatbot, box, send, feedback_label, up, down, comment, human, human_text]
+        for label, buttons in example_buttons.values():
+            switch_outputs += [label, *buttons]
+        lang.change(switch, [lang, chatbot], switch_outputs, api_name=False)
     return demo

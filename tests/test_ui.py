@@ -1,0 +1,97 @@
+"""The chat page in a real browser (Debian's Chromium, Playwright): answers with sources, feedback, English,
+separate sessions per visitor, a phone-width screen. Screenshots are saved in test-artifacts/."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ARTIFACTS, FIXTURE_KB, serve
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    root = tmp_path_factory.mktemp("site")
+    with serve(root, {"TUTOR_DATA_DIR": str(root / "data"), "TUTOR_KB_DIR": str(FIXTURE_KB)}) as url:
+        yield url, root / "data" / "store.sqlite"
+
+
+def ask(page, question: str) -> None:
+    page.locator("#question textarea").fill(question)
+    page.locator("#question textarea").press("Enter")
+
+
+def last_answer(page) -> str:
+    return page.locator("#chat .message-row").last.inner_text()
+
+
+def test_faq_answer_with_source_card_then_feedback(site, browser) -> None:
+    url, database = site
+    page = browser.new_page(viewport={"width": 1200, "height": 1100})
+    page.goto(url)
+    page.get_by_text("Chaque réponse cite ses sources").wait_for(timeout=30_000)
+    ask(page, "Faut-il passer un concours pour entrer à l'école test ?")
+    page.locator("#sources .source-card").first.wait_for(timeout=30_000)
+    assert "pas de concours" in last_answer(page)
+    assert "faq-test-001" in page.locator("#sources").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "chat-answer.png"), full_page=True)
+
+    page.locator("#comment textarea").fill("clair et net")
+    page.locator("#thumbs-down").click()
+    page.get_by_text("Merci pour votre retour").wait_for(timeout=10_000)
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        rows = db.execute("SELECT rating, comment, question FROM feedback").fetchall()
+    assert ("down", "clair et net", "Faut-il passer un concours pour entrer à l'école test ?") in rows
+    page.close()
+
+
+def test_english_switch_and_english_answer(site, browser) -> None:
+    url, _ = site
+    page = browser.new_page(viewport={"width": 1200, "height": 1000})
+    page.goto(url)
+    page.get_by_text("Chaque réponse cite ses sources").wait_for(timeout=30_000)
+    page.locator("#lang").get_by_text("en", exact=True).click()
+    page.get_by_text("Every answer cites its sources").wait_for(timeout=10_000)
+    assert page.locator("#send").inner_text().strip() == "Send"
+    ask(page, "How long does the test school's programme last?")
+    page.locator("#sources .source-card").first.wait_for(timeout=30_000)
+    assert "12 months" in last_answer(page)
+    page.screenshot(path=str(ARTIFACTS / "chat-english.png"), full_page=True)
+    page.close()
+
+
+def test_two_visitors_never_see_each_others_history(site, browser) -> None:
+    url, _ = site
+    alice, bob = browser.new_context(), browser.new_context()
+    a, b = alice.new_page(), bob.new_page()
+    for page in (a, b):
+        page.goto(url)
+        page.get_by_text("Chaque réponse cite ses sources").wait_for(timeout=30_000)
+    ask(a, "Parle-moi de la formation de l'école test")
+    ask(b, "Quel diplôme obtient-on à l'école test ?")
+    for page in (a, b):
+        page.locator("#sources .source-card").first.wait_for(timeout=30_000)
+    ask(a, "et ça dure combien de temps ?")
+    a.get_by_text("12 mois").first.wait_for(timeout=30_000)
+    assert "diplôme" not in a.locator("#chat").inner_text()
+    assert "Parle-moi" not in b.locator("#chat").inner_text()
+    alice.close()
+    bob.close()
+
+
+def test_usable_on_a_phone_width_screen(site, browser) -> None:
+    url, _ = site
+    page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page.goto(url)
+    page.get_by_text("Chaque réponse cite ses sources").wait_for(timeout=30_000)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    page.locator("#example-candidates-0").click()
+    page.locator("#sources .source-card, #sources .no-sources").first.wait_for(timeout=30_000)
+    assert page.locator("#send").is_visible() and page.locator("#question textarea").is_visible()
+    page.locator("#human").get_by_text("Parler à un humain").click()
+    page.get_by_text("site officiel du groupe La Poste").first.wait_for(timeout=10_000)
+    page.screenshot(path=str(ARTIFACTS / "chat-phone.png"), full_page=True)
+    page.close()
