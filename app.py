@@ -42,7 +42,8 @@ def create_app(settings: Settings | None = None, *, background_start: bool = Tru
     app.include_router(openai_router)
     runtime.start(background=background_start)
     # /staff first: the chat mounted at / would otherwise catch its requests.
-    app = gr.mount_gradio_app(app, build_staff_ui(runtime, app.state.evals), path="/staff")
+    app = gr.mount_gradio_app(app, build_staff_ui(runtime, app.state.evals), path="/staff",
+                              allowed_paths=[str(settings.data_dir / "exports")])
     return gr.mount_gradio_app(app, build_ui(runtime), path="/", css=CSS, footer_links=["api"])
 
 

@@ -1,4 +1,4 @@
-"""Staff routes (``/api/admin/*``): evaluation runs, reports and comparisons, behind the admin token.
+"""Staff routes (``/api/admin/*``): analytics, feedback export, evaluation runs, behind the admin token.
 
 Without ``TUTOR_ADMIN_TOKEN`` these routes are off (403), never open; with it, they need
 ``Authorization: Bearer <token>``, compared in constant time.
@@ -6,13 +6,16 @@ Without ``TUTOR_ADMIN_TOKEN`` these routes are off (403), never open; with it, t
 
 from __future__ import annotations
 
+import csv
 import hmac
+import io
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
+from bot.runtime import Runtime
 from evals.jobs import EvalJobs, Job
 
 
@@ -60,6 +63,36 @@ def _known(jobs: EvalJobs, run_id: str) -> None:
         jobs.run_folder(run_id)
     except KeyError:
         raise HTTPException(404, f"no finished run '{run_id}'") from None
+
+
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+FEEDBACK_COLUMNS = ["created_at", "rating", "comment", "question", "answer", "sources"]
+
+
+@router.get("/analytics")
+def analytics(runtime: RuntimeDep) -> dict:
+    """What to fill in the knowledge base: refused questions, answers rated down, most cited sources."""
+    return {"unanswered": runtime.store.unanswered(), "thumbs_down": runtime.store.feedback("down"),
+            "topics": runtime.store.topics()}
+
+
+def feedback_csv(rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=FEEDBACK_COLUMNS)
+    writer.writeheader()
+    writer.writerows({**row, "sources": " ".join(row["sources"])} for row in rows)
+    return buffer.getvalue()
+
+
+@router.get("/feedback.csv", response_class=PlainTextResponse)
+def feedback_export(runtime: RuntimeDep) -> PlainTextResponse:
+    """All feedback as CSV (newest first)."""
+    return PlainTextResponse(feedback_csv(runtime.store.feedback()), media_type="text/csv",
+                             headers={"Content-Disposition": "attachment; filename=feedback.csv"})
 
 
 @router.get("/datasets")

@@ -1,4 +1,4 @@
-"""The staff page at ``/staff``: run an evaluation, watch it, read the report, browse failures, compare runs.
+"""The staff page at ``/staff``: evaluations (run, watch, report, failures, compare) and chat analytics.
 
 Every action re-checks the admin token typed on the page (compared in constant time); without a configured
 token the page only says that staff features are off.
@@ -10,7 +10,7 @@ import html
 
 import gradio as gr
 
-from bot.admin import token_matches
+from bot.admin import feedback_csv, token_matches
 from bot.runtime import NotReadyError, Runtime
 from evals.jobs import EvalJobs
 from evals.metrics import SUMMARY_KEYS
@@ -95,6 +95,20 @@ def build_staff_ui(runtime: Runtime, jobs: EvalJobs) -> gr.Blocks:
                              f"**Broken** ({len(broken)}): " + ", ".join(y["id"] for _, y in broken)])
         return [[d["metric"], d["a"], d["b"], d["delta"]] for d in deltas], listing
 
+    def analytics(token: str):
+        allowed(token)
+        down = runtime.store.feedback("down")
+        return ([[r["question"], r["asked_at"]] for r in runtime.store.unanswered()],
+                [[r["created_at"], r["question"], r["answer"], r["comment"] or ""] for r in down],
+                [[r["source_id"], r["title"], r["answers"]] for r in runtime.store.topics()])
+
+    def export_feedback(token: str) -> str:
+        allowed(token)
+        path = runtime.settings.data_dir / "exports" / "feedback.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(feedback_csv(runtime.store.feedback()), encoding="utf-8")
+        return str(path)
+
     with gr.Blocks(title="Staff — evaluation") as page:
         gr.Markdown("# Staff — evaluation suite")
         if not runtime.settings.admin_token:
@@ -116,6 +130,16 @@ def build_staff_ui(runtime: Runtime, jobs: EvalJobs) -> gr.Blocks:
         with gr.Tab("Failures"):
             failures = gr.Dataframe(headers=FAILURE_COLUMNS, label="Failing items", wrap=True, interactive=False,
                                     elem_id="failures")
+        with gr.Tab("Analytics"):
+            refresh = gr.Button("Refresh analytics", elem_id="refresh-analytics")
+            unanswered = gr.Dataframe(headers=["question", "asked at"], label="Refused questions (gaps to fill)",
+                                      interactive=False, wrap=True, elem_id="unanswered")
+            thumbs_down = gr.Dataframe(headers=["when", "question", "answer", "comment"], label="Answers rated down",
+                                       interactive=False, wrap=True, elem_id="thumbs-down-list")
+            topics = gr.Dataframe(headers=["source", "title", "answers"], label="Most cited sources",
+                                  interactive=False, elem_id="topics")
+            export = gr.Button("Export feedback (CSV)", elem_id="export")
+            export_file = gr.File(label="feedback.csv", elem_id="export-file")
         with gr.Tab("Compare"):
             with gr.Row():
                 run_a = gr.Dropdown(label="Run A (before)", choices=[], elem_id="run-a")
@@ -133,4 +157,6 @@ def build_staff_ui(runtime: Runtime, jobs: EvalJobs) -> gr.Blocks:
         timer.tick(poll, [token, run_id], [status, summary, report, failures, timer, run_a, run_b])
         open_button.click(open_run, [token, run_b], [summary, report, failures])
         compare_button.click(compare, [token, run_a, run_b], [deltas, flipped])
+        refresh.click(analytics, token, [unanswered, thumbs_down, topics])
+        export.click(export_feedback, token, export_file)
     return page

@@ -10,6 +10,7 @@ import json
 import sqlite3
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -122,6 +123,32 @@ class Store:
                        (message_id, session_id, rating, comment, question["content"] if question else "",
                         answer["content"], answer["citations"] or "[]", _now()))
         return True
+
+    def unanswered(self, limit: int = 100) -> list[dict]:
+        """Questions the bot refused, newest first: the gaps staff fill in the knowledge base."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT q.content AS question, a.created_at AS asked_at FROM messages a JOIN messages q "
+                "ON q.session_id = a.session_id AND q.role = 'user' AND q.rowid = (SELECT MAX(rowid) FROM messages "
+                "WHERE session_id = a.session_id AND role = 'user' AND rowid < a.rowid) "
+                "WHERE a.role = 'assistant' AND a.refused = 1 ORDER BY a.rowid DESC LIMIT ?", (limit,)).fetchall()
+        return [dict(row) for row in rows]
+
+    def feedback(self, rating: str | None = None) -> list[dict]:
+        query = "SELECT created_at, rating, comment, question, answer, sources FROM feedback"
+        with self._lock:
+            rows = self._db.execute(query + (" WHERE rating = ?" if rating else "") + " ORDER BY created_at DESC",
+                                    (rating,) if rating else ()).fetchall()
+        return [{**dict(row), "sources": [c["source_id"] for c in json.loads(row["sources"])]} for row in rows]
+
+    def topics(self, limit: int = 20) -> list[dict]:
+        """The sources answers cite most: what people ask about."""
+        counts: Counter[tuple[str, str]] = Counter()
+        with self._lock:
+            rows = self._db.execute("SELECT citations FROM messages WHERE role = 'assistant' AND citations IS NOT NULL")
+            for (citations,) in rows:
+                counts.update({(c["source_id"], c["title"]) for c in json.loads(citations)})
+        return [{"source_id": source, "title": title, "answers": n} for (source, title), n in counts.most_common(limit)]
 
     def close(self) -> None:
         self._db.close()

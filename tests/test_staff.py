@@ -91,3 +91,41 @@ def test_staff_page_runs_an_evaluation_in_the_browser(staff_server: str, browser
     frame.get_by_text("Evaluation report").wait_for(timeout=10_000)
     page.screenshot(path=str(ARTIFACTS / "staff-page.png"), full_page=True)
     page.close()
+
+
+def test_analytics_list_gaps_and_export_feedback(staff_server: str, browser) -> None:
+    refused = httpx.post(f"{staff_server}/api/chat", json={"message": "Quelle est la recette du cassoulet ?"}).json()
+    assert refused["refused"]
+    answered = httpx.post(f"{staff_server}/api/chat",
+                          json={"message": "Quel diplôme obtient-on à l'école test ?"}).json()
+    vote = {"session_id": answered["session_id"], "message_id": answered["message_id"], "rating": "down",
+            "comment": "il manque le niveau"}
+    assert httpx.post(f"{staff_server}/api/feedback", json=vote).status_code == 200
+
+    assert httpx.get(f"{staff_server}/api/admin/analytics").status_code == 401
+    report = httpx.get(f"{staff_server}/api/admin/analytics", headers=AUTH).json()
+    assert "Quelle est la recette du cassoulet ?" in [r["question"] for r in report["unanswered"]]
+    down = report["thumbs_down"][0]
+    assert (down["question"], down["comment"]) == ("Quel diplôme obtient-on à l'école test ?", "il manque le niveau")
+    assert "ecole/diplome" in down["sources"]
+    assert any(t["source_id"] == "ecole/diplome" for t in report["topics"])
+
+    exported = httpx.get(f"{staff_server}/api/admin/feedback.csv", headers=AUTH)
+    assert exported.headers["content-type"].startswith("text/csv")
+    lines = exported.text.splitlines()
+    assert lines[0] == "created_at,rating,comment,question,answer,sources"
+    assert any("il manque le niveau" in line and "ecole/diplome" in line for line in lines[1:])
+
+    page = browser.new_page(viewport={"width": 1280, "height": 1400})
+    page.goto(f"{staff_server}/staff/")
+    page.locator("#token input").fill(TOKEN)
+    page.locator("#unlock").click()
+    page.get_by_text("Unlocked.").wait_for(timeout=10_000)
+    page.get_by_role("tab", name="Analytics").click()
+    page.locator("#refresh-analytics").click()
+    page.wait_for_function("document.querySelector('#unanswered').innerText.includes('cassoulet')",
+                           timeout=10_000)
+    page.locator("#export").click()
+    page.locator("#export-file").get_by_text("feedback.csv").first.wait_for(timeout=10_000)
+    page.screenshot(path=str(ARTIFACTS / "staff-analytics.png"), full_page=True)
+    page.close()
