@@ -39,10 +39,6 @@ class _LazyEmbeddings(Embeddings):
             if self._model is None:
                 self._model = self._load()
 
-    @property
-    def loaded(self) -> bool:
-        return self._model is not None
-
     def embed(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
         """L2-normalised float32 vectors, so that a dot product is the cosine similarity."""
         self.ensure_loaded()
