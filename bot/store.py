@@ -48,6 +48,30 @@ MIGRATIONS: list[str] = [
         created_at TEXT NOT NULL
     );
     """,
+    # The tutor (bot/progress.py): where each learner stands on the current question, and every finished one.
+    """
+    CREATE TABLE tutor_state (
+        learner_id TEXT PRIMARY KEY,
+        question_id TEXT,
+        module TEXT,
+        lang TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        hints INTEGER NOT NULL DEFAULT 0,
+        best TEXT,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE tutor_results (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        learner_id TEXT NOT NULL,
+        module TEXT NOT NULL,
+        question_id TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('correct', 'explained')),
+        hints INTEGER NOT NULL,
+        score REAL NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX tutor_results_by_learner ON tutor_results(learner_id, id);
+    """,
 ]
 
 
@@ -83,6 +107,12 @@ class Store:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
+
+    transaction = _transaction  # for the modules that keep their own tables here (bot/progress.py)
+
+    def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
 
     def ensure_session(self, session_id: str | None) -> str:
         session_id = session_id or uuid.uuid4().hex
