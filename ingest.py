@@ -3,7 +3,8 @@
     python ingest.py [--kb DIR] [--collection NAME] [--reset]
 
 Exit status: 0 when every file loaded, 1 when some failed (they are listed with their reason, and the rest
-is ingested), 2 when the command could not run at all (no such folder, model not prepared).
+is ingested), 2 when the command could not run at all (no such folder, model not prepared, Chroma server
+unreachable, embedded index open in another process).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bot.config import get_settings
-from bot.index import KnowledgeIndex, SyncReport
+from bot.index import KnowledgeIndex, StoreBusyError, SyncReport
 from bot.models import ModelNotReadyError
 
 console = Console(stderr=True)
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         report = run(args.kb, args.collection, args.reset)
-    except (ModelNotReadyError, ValueError) as exc:
+    except (ModelNotReadyError, StoreBusyError, ValueError) as exc:
         console.print(f"[red]error:[/] {exc}")
         return 2
     print_summary(report, time.perf_counter() - started)

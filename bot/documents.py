@@ -28,6 +28,7 @@ from langchain_core.documents import Document
 from langchain_text_splitters import MarkdownHeaderTextSplitter, RecursiveCharacterTextSplitter
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot.config import MAX_FILE_BYTES
 from bot.language import detect_language
 from bot.text import sentences
 
@@ -38,7 +39,6 @@ HTML_SUFFIXES = {".html", ".htm"}
 SUPPORTED_SUFFIXES = MARKDOWN_SUFFIXES | FAQ_SUFFIXES | PDF_SUFFIXES | HTML_SUFFIXES
 # Quizzes feed the tutor, not the chat: serving a quiz's reference answer as a chat source would spoil it.
 EXCLUDED_DIRS = {"quizzes"}
-MAX_FILE_BYTES = 5_000_000
 CHUNK_CHARS = 1200
 CHUNK_OVERLAP = 150
 
@@ -119,7 +119,7 @@ def _read_text(path: Path, raw: bytes) -> str:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise LoadError(f"not valid UTF-8 text (byte {exc.start})") from exc
+        raise LoadError(f"not valid UTF-8 text (byte {exc.start}): save it as UTF-8") from exc
     if not text.strip():
         raise LoadError("empty file")
     return text
@@ -230,6 +230,8 @@ def load_pdf(raw: bytes, relative: Path, file_hash: str) -> list[Document]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
+    if b"%PDF-" not in raw[:1024]:
+        raise LoadError("not a PDF (no %PDF- header)")
     try:
         reader = PdfReader(io.BytesIO(raw))
         text = "\n\n".join(page.extract_text() or "" for page in reader.pages)
@@ -278,15 +280,20 @@ def load_html(text: str, relative: Path, file_hash: str) -> list[Document]:
     return chunk_markdown(body, base)
 
 
-def load_file(path: Path, kb_dir: Path) -> LoadedFile:
-    """Load one file or raise ``LoadError`` with a reason a person can act on."""
+def load_file(path: Path, kb_dir: Path, max_bytes: int = MAX_FILE_BYTES) -> LoadedFile:
+    """Load one file or raise ``LoadError`` with a reason a person can act on.
+
+    Files over ``max_bytes`` are refused before they are read: a knowledge-base page is a few kilobytes, so a
+    50 MB "page" is a mistake (a dump, a scanned book) that would stall ingest and flood retrieval."""
     relative = path.relative_to(kb_dir)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise LoadError(f"unsupported file type '{suffix or path.name}' (expected .md, .yaml, .pdf, .html)")
     size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise LoadError(f"file too large ({size:,} bytes > {MAX_FILE_BYTES:,})")
+    if size == 0:
+        raise LoadError("empty file")
+    if size > max_bytes:
+        raise LoadError(f"file too large ({size:,} bytes > {max_bytes:,}; TUTOR_MAX_FILE_BYTES)")
     raw = path.read_bytes()
     file_hash = hashlib.sha256(raw).hexdigest()[:16]
     if suffix in PDF_SUFFIXES:
@@ -302,13 +309,13 @@ def load_file(path: Path, kb_dir: Path) -> LoadedFile:
     return LoadedFile(path=relative.as_posix(), file_hash=file_hash, documents=documents)
 
 
-def load_knowledge_base(kb_dir: Path) -> LoadReport:
+def load_knowledge_base(kb_dir: Path, max_bytes: int = MAX_FILE_BYTES) -> LoadReport:
     report = LoadReport()
     seen_ids: dict[str, str] = {}
     for path in kb_files(kb_dir):
         relative = path.relative_to(kb_dir).as_posix()
         try:
-            loaded = load_file(path, kb_dir)
+            loaded = load_file(path, kb_dir, max_bytes)
             _check_unique_ids(loaded, seen_ids)
         except LoadError as exc:
             report.failures[relative] = str(exc)

@@ -6,18 +6,31 @@ Three collections per knowledge base, because they are searched differently:
   user question is matched against them question-to-question;
 - ``NAME-sentences`` holds the sentences of the passages, to choose which ones answer a question.
 
-The record manager (SQLite) remembers the hash of every chunk it wrote, so a re-ingest embeds only what
-changed, replaces the chunks of edited files and removes those of deleted files (``cleanup="full"``).
-A file that fails to load keeps its last good chunks: they are read back from Chroma and offered to the
-indexing API again, which recognises them as unchanged — a typo in a YAML file must not empty the index.
+The record manager (SQLite, or any SQLAlchemy URL) remembers the hash of every chunk it wrote, so a re-ingest
+embeds only what changed, replaces the chunks of edited files and removes those of deleted files
+(``cleanup="full"``). A file that fails to load keeps its last good chunks: they are read back from Chroma and
+offered to the indexing API again, which recognises them as unchanged — a typo in a YAML file must not empty
+the index.
+
+Chroma and the record manager are two stores written one after the other, so a run killed in between (SIGKILL,
+power loss) can leave vectors without records or records without vectors. Every sync first forgets records
+whose vectors are gone and finally deletes vectors that have no record, so the next run after a crash leaves
+the collections holding exactly what the record manager lists, which is exactly what the files produce.
+
+The store is either a Chroma server (``TUTOR_CHROMA_URL``; any number of processes and machines) or the
+embedded one in the data folder, which one process at a time may open (see ``_claim``).
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
+from urllib.parse import urlsplit
 
 import chromadb
 from langchain_chroma import Chroma
@@ -54,10 +67,49 @@ class SyncReport:
         return not self.failed
 
 
+class StoreBusyError(RuntimeError):
+    """The embedded store is open in another process; the message says what to do instead."""
+
+
+_CLAIMED: dict[Path, TextIO] = {}
+
+
+def _claim(store: Path) -> None:
+    """Hold the embedded store for the life of this process (the OS lets go when it ends, even on SIGKILL).
+
+    Chroma's embedded client is not process-safe: when one process writes (an ingest), another (the app) goes
+    on searching its own in-memory vector index, which still returns deleted passages and misses new ones.
+    A second process is therefore refused with the way out, rather than left serving stale answers."""
+    lock = store.resolve().with_name(store.name + ".lock")
+    if lock in _CLAIMED:
+        return
+    handle = lock.open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise StoreBusyError(
+            f"the index in {store} is open in another process (pid {holder}, the app or another ingest): stop it "
+            "first, or share the index through a Chroma server (TUTOR_CHROMA_URL)") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    _CLAIMED[lock] = handle
+
+
 def chroma_client(settings: Settings) -> chromadb.ClientAPI:
+    chroma_settings = chromadb.Settings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        url = urlsplit(settings.chroma_url)
+        https = url.scheme == "https"
+        return chromadb.HttpClient(host=url.hostname or "", port=url.port or (443 if https else 8000), ssl=https,
+                                   settings=chroma_settings)
     settings.chroma_dir.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(settings.chroma_dir),
-                                     settings=chromadb.Settings(anonymized_telemetry=False))
+    _claim(settings.chroma_dir)
+    return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
 
 
 class _Part:
@@ -80,6 +132,24 @@ class _Part:
         self.store.delete_collection()
         self.store = self._open()
         self.records.delete_keys(self.records.list_keys())
+
+    def ids(self) -> set[str]:
+        return set(self.store.get(include=[])["ids"])
+
+    def forget_lost(self) -> None:
+        """Drop records whose vectors are gone, so that ``index()`` writes those chunks again instead of
+        skipping them as unchanged (a run killed between a delete in Chroma and the one in the records)."""
+        lost = set(self.records.list_keys()) - self.ids()
+        if lost:
+            self.records.delete_keys(sorted(lost))
+
+    def drop_orphans(self) -> int:
+        """Delete vectors that have no record: a run killed between Chroma's write and the record manager's
+        leaves them, and ``cleanup="full"`` deletes only what the record manager lists."""
+        orphans = self.ids() - set(self.records.list_keys())
+        if orphans:
+            self.store.delete(ids=sorted(orphans))
+        return len(orphans)
 
     def get(self, where: dict | None = None) -> list[Document]:
         got = self.store.get(where=where, include=["documents", "metadatas"])
@@ -105,7 +175,8 @@ class KnowledgeIndex:
         self.embeddings = load_embeddings(settings)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         client = chroma_client(settings)
-        db_url = f"sqlite:///{settings.record_db}"
+        self.vector_store = "chroma-server" if settings.chroma_url else "embedded"
+        db_url = settings.record_manager_url
         self.passages = _Part(client, self.collection, self.embeddings, db_url)
         self.phrasings = _Part(client, self.collection + FAQ_SUFFIX, QueryStyleEmbeddings(self.embeddings), db_url)
         self.sentences = _Part(client, self.collection + SENTENCES_SUFFIX, self.embeddings, db_url)
@@ -122,11 +193,13 @@ class KnowledgeIndex:
     def sync(self, kb_dir: Path, *, reset: bool = False,
              progress: Callable[[int, int], None] | None = None) -> SyncReport:
         """Make the index hold exactly the loadable content of ``kb_dir`` (failed files keep their old chunks)."""
-        if reset:
-            for part in self.parts.values():
+        for part in self.parts.values():
+            if reset:
                 part.reset()
+            else:
+                part.forget_lost()
         before = self.indexed_files()
-        loaded = load_knowledge_base(kb_dir)
+        loaded = load_knowledge_base(kb_dir, self.settings.max_file_bytes)
         kept_paths = sorted(p for p in loaded.failures if p in before)
         where = {"path": {"$in": kept_paths}} if kept_paths else None
         batches: dict[str, list[Document]] = {name: [] for name in self.parts}
@@ -147,6 +220,7 @@ class KnowledgeIndex:
 
         batch = max(self.settings.embedding_batch_size, 64)
         results = [part.sync(counted(batches[name]), batch) for name, part in self.parts.items()]
+        orphans = sum(part.drop_orphans() for part in self.parts.values())
         now = {f.path: f.file_hash for f in loaded.files}
         return SyncReport(
             added=sorted(p for p in now if p not in before),
@@ -155,7 +229,7 @@ class KnowledgeIndex:
             deleted=sorted(p for p in before if p not in now and p not in kept_paths),
             failed=dict(sorted(loaded.failures.items())),
             chunks_added=sum(r["num_added"] + r["num_updated"] for r in results),
-            chunks_deleted=sum(r["num_deleted"] for r in results),
+            chunks_deleted=sum(r["num_deleted"] for r in results) + orphans,
             chunks_skipped=sum(r["num_skipped"] for r in results),
             chunks_total=sum(part.count() for part in self.parts.values()),
         )
