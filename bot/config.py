@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(4000, ge=1, description="Longest accepted user message.")
     admin_token: str | None = Field(None, description="Bearer token for staff endpoints; unset = they are off.")
 
+    # Privacy (see bot/privacy.py and "Privacy" in the README)
+    retention_days: int = Field(90, ge=0, description="Conversations, messages and feedback older than this "
+                                                      "are deleted (at start-up, then every hour); 0 = kept.")
+
     # Each embedding profile has its own index: vectors of different models cannot share a collection.
     @property
     def chroma_dir(self) -> Path:
