@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 from sse_starlette.sse import EventSourceResponse
@@ -107,6 +107,16 @@ def feedback(body: FeedbackRequest, runtime: RuntimeDep) -> dict:
     if not runtime.store.add_feedback(body.session_id, body.message_id, body.rating, body.comment):
         raise HTTPException(404, "no such answer in this session")
     return {"ok": True}
+
+
+@router.delete("/api/sessions/{session_id}", status_code=204, tags=["chat"])
+def delete_session(session_id: Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")],
+                   runtime: RuntimeDep) -> Response:
+    """Delete a conversation for good: its messages, the feedback on them and its quiz progress. The session
+    id is the key: whoever holds it (the learner's browser tab or API client) may erase it."""
+    if not runtime.store.delete_session(session_id):
+        raise HTTPException(404, "no such conversation (already deleted, or expired)")
+    return Response(status_code=204)
 
 
 @router.get("/health", tags=["ops"])

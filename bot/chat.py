@@ -17,6 +17,7 @@ from bot.index import KnowledgeIndex
 from bot.keywords import KeywordIndex
 from bot.language import Lang, detect_language
 from bot.policy import Decision, Thresholds, decide
+from bot.privacy import redact
 from bot.retrieval import EVERYWHERE, Passage, Retrieval, Retriever, Scope
 from bot.text import WordWeights, content_words
 
@@ -108,7 +109,10 @@ class ChatService:
 
     def stream(self, message: str, history: Sequence[Turn] = (), lang: Lang | None = None,
                scope: Scope = EVERYWHERE) -> tuple[Retrieval, Decision, list[Passage], Iterator[str]]:
-        """Decide, then return the passages the answer may cite and the stream of its text."""
+        """Decide, then return the passages the answer may cite and the stream of its text. Personal data
+        is redacted first: it is never searched, and no answer can repeat it (see ``bot.privacy``)."""
+        message = redact(message)
+        history = [Turn(t.role, redact(t.content)) if t.role == "user" else t for t in history]
         retrieval, decision = self.prepare(message, history, lang, scope)
         if decision.mode == "refuse":
             return retrieval, decision, [], iter([REFUSAL[retrieval.lang]])

@@ -16,10 +16,12 @@ from bot.chat import ChatService
 from bot.config import Settings
 from bot.generators import Turn
 from bot.language import Lang
+from bot.privacy import install_log_redaction
 from bot.retrieval import EVERYWHERE, Scope
 from bot.store import Store
 
 log = logging.getLogger("tutor.runtime")
+RETENTION_CHECK_S = 3600  # old conversations are purged at start-up, then every hour
 
 
 class NotReadyError(RuntimeError):
@@ -28,6 +30,7 @@ class NotReadyError(RuntimeError):
 
 class Runtime:
     def __init__(self, settings: Settings) -> None:
+        install_log_redaction()  # before anything can log what a user typed
         self.settings = settings
         self.store = Store(settings.store_db)
         self.chat: ChatService | None = None
@@ -39,6 +42,9 @@ class Runtime:
         return self._ready.is_set()
 
     def start(self, background: bool = True) -> None:
+        if self.settings.retention_days:
+            self.purge_expired()  # before the first request, so nothing past its retention is ever served
+            threading.Thread(target=self._keep_retention, name="retention", daemon=True).start()
         if background:
             threading.Thread(target=self._start, name="startup", daemon=True).start()
         else:
@@ -60,6 +66,20 @@ class Runtime:
         except Exception as exc:  # reported by /ready and every chat call, never swallowed
             log.exception("start-up failed")
             self.error = str(exc)
+
+    def purge_expired(self) -> None:
+        removed = self.store.purge(self.settings.retention_days)
+        if any(removed.values()):
+            log.info("retention (%d days): deleted %d conversations, %d messages, %d feedback",
+                     self.settings.retention_days, removed["sessions"], removed["messages"], removed["feedback"])
+
+    def _keep_retention(self) -> None:
+        while True:
+            time.sleep(RETENTION_CHECK_S)
+            try:
+                self.purge_expired()
+            except Exception:  # a locked or full disk: logged, and tried again at the next check
+                log.exception("retention purge failed")
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         return self._ready.wait(timeout)

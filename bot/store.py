@@ -2,6 +2,10 @@
 
 Schema changes are numbered migrations applied in order and recorded in ``PRAGMA user_version``, so an
 existing database is upgraded in place. WAL mode lets the API read while another request writes.
+
+Privacy: what a person typed (questions, feedback comments) is redacted (``bot.privacy``) here, at the one
+door to the disk, whoever calls; ``purge`` deletes what is older than the retention period and
+``delete_session`` a whole conversation on request.
 """
 
 from __future__ import annotations
@@ -11,12 +15,13 @@ import sqlite3
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.generators import Turn
+from bot.privacy import redact, redact_optional
 
 MIGRATIONS: list[str] = [
     """
@@ -72,21 +77,37 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX tutor_results_by_learner ON tutor_results(learner_id, id);
     """,
+    # Redaction came after the first releases: what they stored is redacted in place (SQL function ``redact``).
+    """
+    UPDATE messages SET content = redact(content) WHERE role = 'user';
+    UPDATE feedback SET comment = redact(comment), question = redact(question);
+    CREATE INDEX messages_by_age ON messages(created_at);
+    """,
 ]
 
+Clock = Callable[[], datetime]
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds")
 
 
 class Store:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, clock: Clock = _utc_now) -> None:
+        """``clock`` gives the time rows are stamped with and ages are measured from (tests move it)."""
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._clock = clock
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
+        self._db.create_function("redact", 1, redact_optional, deterministic=True)
         self._lock = threading.Lock()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in free pages
         self._migrate()
 
     def _migrate(self) -> None:
@@ -114,10 +135,13 @@ class Store:
         with self._lock:
             return self._db.execute(sql, params).fetchall()
 
+    def _now(self) -> str:
+        return _stamp(self._clock())
+
     def ensure_session(self, session_id: str | None) -> str:
         session_id = session_id or uuid.uuid4().hex
         with self._transaction() as db:
-            db.execute("INSERT OR IGNORE INTO sessions (id, created_at) VALUES (?, ?)", (session_id, _now()))
+            db.execute("INSERT OR IGNORE INTO sessions (id, created_at) VALUES (?, ?)", (session_id, self._now()))
         return session_id
 
     def history(self, session_id: str, limit: int = 20) -> list[Turn]:
@@ -129,13 +153,15 @@ class Store:
 
     def add_exchange(self, session_id: str, question: str, answer: str, mode: str, refused: bool,
                      citations: list[dict]) -> str:
+        """Store a question (redacted) and its answer; answers are built from the knowledge base and the
+        redacted question, so they hold nothing personal of their own."""
         message_id = uuid.uuid4().hex
         with self._transaction() as db:
             db.execute("INSERT INTO messages (id, session_id, role, content, created_at) VALUES (?, ?, ?, ?, ?)",
-                       (uuid.uuid4().hex, session_id, "user", question, _now()))
+                       (uuid.uuid4().hex, session_id, "user", redact(question), self._now()))
             db.execute("INSERT INTO messages (id, session_id, role, content, mode, refused, citations, created_at) "
                        "VALUES (?, ?, 'assistant', ?, ?, ?, ?, ?)",
-                       (message_id, session_id, answer, mode, int(refused), json.dumps(citations), _now()))
+                       (message_id, session_id, answer, mode, int(refused), json.dumps(citations), self._now()))
         return message_id
 
     def add_feedback(self, session_id: str, message_id: str, rating: str, comment: str | None) -> bool:
@@ -150,9 +176,30 @@ class Store:
             db.execute("INSERT INTO feedback (message_id, session_id, rating, comment, question, answer, sources, "
                        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(message_id) DO UPDATE SET "
                        "rating = excluded.rating, comment = excluded.comment, created_at = excluded.created_at",
-                       (message_id, session_id, rating, comment, question["content"] if question else "",
-                        answer["content"], answer["citations"] or "[]", _now()))
+                       (message_id, session_id, rating, redact_optional(comment),
+                        question["content"] if question else "", answer["content"], answer["citations"] or "[]",
+                        self._now()))
         return True
+
+    def delete_session(self, session_id: str) -> bool:
+        """Forget a conversation: its messages, the feedback on them and the quiz progress kept under its id
+        (the learner's right to erasure)."""
+        statements = ["DELETE FROM feedback WHERE session_id = ?", "DELETE FROM tutor_state WHERE learner_id = ?",
+                      "DELETE FROM tutor_results WHERE learner_id = ?", "DELETE FROM sessions WHERE id = ?"]
+        with self._transaction() as db:  # messages go with their session (ON DELETE CASCADE)
+            return sum(db.execute(statement, (session_id,)).rowcount for statement in statements) > 0
+
+    def purge(self, max_age_days: int) -> dict[str, int]:
+        """Delete every message and feedback older than ``max_age_days``, and the conversations left empty;
+        return how many of each went. A long conversation loses its oldest turns, not its recent ones."""
+        cutoff = _stamp(self._clock() - timedelta(days=max_age_days))
+        with self._transaction() as db:
+            feedback = db.execute("DELETE FROM feedback WHERE created_at < ? OR message_id IN "
+                                  "(SELECT id FROM messages WHERE created_at < ?)", (cutoff, cutoff)).rowcount
+            messages = db.execute("DELETE FROM messages WHERE created_at < ?", (cutoff,)).rowcount
+            sessions = db.execute("DELETE FROM sessions WHERE created_at < ? AND NOT EXISTS "
+                                  "(SELECT 1 FROM messages WHERE session_id = sessions.id)", (cutoff,)).rowcount
+        return {"sessions": sessions, "messages": messages, "feedback": feedback}
 
     def unanswered(self, limit: int = 100) -> list[dict]:
         """Questions the bot refused, newest first: the gaps staff fill in the knowledge base."""
