@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from bot.config import Settings
 from bot.generators import ExtractiveGenerator, FaqGenerator, Generator, Turn
-from bot.guard import screen
+from bot.guard import screen, without_planted_instructions
 from bot.index import KnowledgeIndex
 from bot.keywords import KeywordIndex
 from bot.language import Lang, detect_language
@@ -72,7 +72,7 @@ def follow_up_context(message: str, history: Sequence[Turn]) -> str | None:
 
 
 def _snippet(passage: Passage) -> str:
-    body = " ".join(passage.body.split())
+    body = " ".join(without_planted_instructions(passage.body).split())
     return body if len(body) <= SNIPPET_CHARS else body[: SNIPPET_CHARS - 1].rsplit(" ", 1)[0] + "…"
 
 

@@ -7,6 +7,8 @@ citations it returns, so the numbers always map to the sources shown.
 - ``FaqGenerator``: the curated answer of the matched FAQ entry, verbatim, then its citation.
 - ``ExtractiveGenerator``: the sentences of the passages that best answer the question, in reading order,
   each followed by its citation. No model: fast, and it cannot say what the knowledge base does not say.
+
+Neither ever quotes an instruction planted in the knowledge base (``bot.guard.is_planted_instruction``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.guard import is_planted_instruction, without_planted_instructions
 from bot.language import Lang
 from bot.retrieval import Passage
 from bot.text import WordWeights, content_words, sentences
@@ -38,7 +41,7 @@ class FaqGenerator:
 
     def generate(self, question: str, passages: Sequence[Passage], history: Sequence[Turn],
                  lang: Lang) -> Iterator[str]:
-        yield passages[0].body
+        yield without_planted_instructions(passages[0].body)
         yield " [1]"
 
 
@@ -89,8 +92,10 @@ class ExtractiveGenerator:
         candidates = []
         for rank, passage in enumerate(passages):
             for position, sentence in enumerate(sentences(passage.body)):
-                if len(sentence) < MIN_SENTENCE_CHARS or sentence.endswith(":") or sentence[0].islower():
-                    continue  # too short to inform, announcing a list, or a fragment cut by the size splitter
+                if (len(sentence) < MIN_SENTENCE_CHARS or sentence.endswith(":") or sentence[0].islower()
+                        or is_planted_instruction(sentence)):
+                    continue  # too short to inform, announcing a list, a fragment cut by the size splitter, or
+                    # an instruction planted in the content (never an answer)
                 words = content_words(sentence)
                 coverage = (self.weights(asked & words) + CONTEXT_WEIGHT * self.weights(context & words)) / total
                 meaning = passage.sentence_scores.get(position, 0.0)
