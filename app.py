@@ -25,6 +25,7 @@ from bot.api import router
 from bot.config import Settings, get_settings
 from bot.openai_api import router as openai_router
 from bot.runtime import Runtime
+from bot.security import protect
 from bot.staff_ui import build_staff_ui
 from bot.ui import CSS, build_ui
 from evals.jobs import EvalJobs
@@ -40,10 +41,10 @@ def create_app(settings: Settings | None = None, *, background_start: bool = Tru
     app.include_router(router)
     app.include_router(admin_router)
     app.include_router(openai_router)
+    protect(app, settings)
     runtime.start(background=background_start)
     # /staff first: the chat mounted at / would otherwise catch its requests.
-    app = gr.mount_gradio_app(app, build_staff_ui(runtime, app.state.evals), path="/staff",
-                              allowed_paths=[str(settings.data_dir / "exports")])
+    app = gr.mount_gradio_app(app, build_staff_ui(runtime, app.state.evals), path="/staff")
     return gr.mount_gradio_app(app, build_ui(runtime), path="/", css=CSS, footer_links=["api"])
 
 
@@ -54,7 +55,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=settings.port)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    # X-Forwarded-For is trusted only as TUTOR_FORWARDED_ALLOW_IPS says (bot/security.py), not uvicorn's default.
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", proxy_headers=False)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 from sse_starlette.sse import EventSourceResponse
 
+from bot.limits import require_max_chars
 from bot.retrieval import Scope
 from bot.runtime import NotReadyError, Runtime
 
@@ -58,9 +59,7 @@ class ChatResponse(BaseModel):
 
 
 def _checked(body: ChatRequest, runtime: Runtime) -> None:
-    if len(body.message) > runtime.settings.max_message_chars:
-        raise HTTPException(422, f"message is too long ({len(body.message)} characters, at most "
-                                 f"{runtime.settings.max_message_chars})")
+    require_max_chars(body.message, runtime.settings.max_message_chars)
 
 
 def _not_ready(exc: NotReadyError) -> HTTPException:

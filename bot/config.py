@@ -86,6 +86,19 @@ class Settings(BaseSettings):
     retention_days: int = Field(90, ge=0, description="Conversations, messages and feedback older than this "
                                                       "are deleted (at start-up, then every hour); 0 = kept.")
 
+    # Protections of every route (see bot/security.py, bot/limits.py, bot/ratelimit.py)
+    max_body_bytes: int = Field(65_536, ge=1024, description="Largest request body of the JSON API (else 413).")
+    max_ui_body_bytes: int = Field(1_048_576, ge=1024,
+                                   description="Largest request body of the Gradio pages, which resend the chat.")
+    rate_limit_per_minute: int = Field(120, ge=0, description="Chat requests a minute per client; 0 = no limit.")
+    rate_limited_paths: list[str] = Field(["/api/chat", "/v1/chat/", "/api/tutor/"],
+                                          description="Path prefixes the rate limit applies to.")
+    forwarded_allow_ips: str | None = Field(
+        None, description="Proxies (comma-separated IPs or networks, * for any) whose X-Forwarded-For names the "
+                          "client; unset: the connecting address is the client.")
+    cors_origins: list[str] = Field([], description="Origins allowed to call the API from a browser; empty: "
+                                                    "same-origin only.")
+
     # Each embedding profile has its own index: vectors of different models cannot share a collection.
     @property
     def chroma_dir(self) -> Path:

@@ -21,6 +21,7 @@ from sse_starlette.sse import EventSourceResponse
 
 from bot.chat import ChatAnswer
 from bot.generators import Turn
+from bot.limits import require_max_chars
 from bot.runtime import NotReadyError, Runtime
 
 MODEL_ID = "tutor-bot"
@@ -80,8 +81,7 @@ def models() -> dict:
 def completions(body: CompletionRequest,
                 runtime: Annotated[Runtime, Depends(get_runtime)]) -> dict | EventSourceResponse:
     question = body.messages[-1].text.strip()
-    if len(question) > runtime.settings.max_message_chars:
-        raise HTTPException(422, f"message is too long (at most {runtime.settings.max_message_chars} characters)")
+    require_max_chars(question, runtime.settings.max_message_chars)
     try:
         service = runtime.service()
         started = time.perf_counter()

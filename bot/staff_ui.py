@@ -1,12 +1,15 @@
 """The staff page at ``/staff``: evaluations (run, watch, report, failures, compare) and chat analytics.
 
 Every action re-checks the admin token typed on the page (compared in constant time); without a configured
-token the page only says that staff features are off.
+token the page only says that staff features are off. The feedback export is written to a private temporary
+folder, never to a served one: Gradio hands the browser a copy under an unguessable cache path.
 """
 
 from __future__ import annotations
 
 import html
+import tempfile
+from pathlib import Path
 
 import gradio as gr
 
@@ -40,6 +43,8 @@ def report_frame(report: str) -> str:
 
 
 def build_staff_ui(runtime: Runtime, jobs: EvalJobs) -> gr.Blocks:
+    exports = tempfile.TemporaryDirectory(prefix="tutor-staff-")
+
     def allowed(token: str) -> None:
         if not runtime.settings.admin_token:
             raise gr.Error(OFF)
@@ -104,8 +109,7 @@ def build_staff_ui(runtime: Runtime, jobs: EvalJobs) -> gr.Blocks:
 
     def export_feedback(token: str) -> str:
         allowed(token)
-        path = runtime.settings.data_dir / "exports" / "feedback.csv"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = Path(exports.name) / "feedback.csv"
         path.write_text(feedback_csv(runtime.store.feedback()), encoding="utf-8")
         return str(path)
 
