@@ -1,0 +1,133 @@
+"""Scale-out on a real engine: a ``chroma run`` server shared by ingest and by several app workers.
+
+The embedded store belongs to one process; with ``TUTOR_CHROMA_URL`` the index lives in a Chroma server, so an
+ingest can run beside the app, and two app workers (as behind a load balancer) answer from the same index.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.config import PROJECT_ROOT
+from tests.conftest import FIXTURE_KB, free_port, serve
+
+CHROMA = Path(sys.executable).parent / "chroma"
+DURATION_QUESTION = "Combien de mois dure le parcours de l'école test ?"
+NEW_PAGE = """---
+title: "Les stages de l'école test"
+lang: fr
+programme: ecole-test
+---
+
+# Les stages
+
+## Stage de fin de parcours
+
+Chaque apprenant de l'école test effectue un stage de fin de parcours de huit semaines dans une association.
+"""
+
+
+@pytest.fixture(scope="module")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Chroma server (the CLI the chromadb package ships) on a free loopback port."""
+    root = tmp_path_factory.mktemp("chroma")
+    port = free_port()
+    log = (root / "chroma.log").open("w")
+    process = subprocess.Popen([str(CHROMA), "run", "--path", str(root / "db"), "--host", "127.0.0.1",
+                                "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"chroma server did not start:\n{(root / 'chroma.log').read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{url}/api/v2/heartbeat", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory, chroma_url: str) -> dict:
+    """The fixture KB ingested into the Chroma server by ``ingest.py``, as an ingest job would."""
+    root = tmp_path_factory.mktemp("deployment")
+    kb = root / "kb"
+    shutil.copytree(FIXTURE_KB, kb)
+    env = {"TUTOR_CHROMA_URL": chroma_url, "TUTOR_DATA_DIR": str(root / "data"), "TUTOR_KB_DIR": str(kb)}
+    result = run_ingest(env)
+    assert result.returncode == 0, result.stderr
+    return {"root": root, "kb": kb, "env": env}
+
+
+def run_ingest(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "ingest.py"], cwd=PROJECT_ROOT, env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=900)
+
+
+def folder(path: Path) -> Path:
+    path.mkdir()
+    return path
+
+
+def ask(url: str, message: str) -> dict:
+    response = httpx.post(f"{url}/api/chat", json={"message": message}, timeout=120)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def sources(answer: dict) -> list[str]:
+    return [c["source_id"] for c in answer["citations"]]
+
+
+def test_two_workers_answer_identically_from_one_chroma_server(deployment: dict) -> None:
+    root, env = deployment["root"], deployment["env"]
+    assert not (root / "data" / "chroma-gemma").exists()  # ingest wrote to the server, not an embedded store
+    with ExitStack() as stack:
+        workers = [stack.enter_context(serve(folder(root / name), env)) for name in ("worker-a", "worker-b")]
+        ready = [httpx.get(f"{url}/ready", timeout=10).json() for url in workers]
+        assert [r["vector_store"] for r in ready] == ["chroma-server", "chroma-server"]
+        assert ready[0]["passages"] == ready[1]["passages"] > 0
+        for question in ("Faut-il passer un concours pour entrer à l'école test ?", DURATION_QUESTION):
+            first, second = (ask(url, question) for url in workers)
+            assert not first["refused"] and sources(first)
+            assert (first["answer"], first["mode"], first["citations"]) == (
+                second["answer"], second["mode"], second["citations"])
+
+
+def test_chat_keeps_answering_while_an_ingest_of_a_changed_kb_runs(deployment: dict) -> None:
+    root, kb, env = deployment["root"], deployment["kb"], deployment["env"]
+    (kb / "ecole" / "stages.md").write_text(NEW_PAGE)
+    page = kb / "ecole" / "diplome.md"
+    page.write_text(page.read_text().replace("répertoire national", "registre officiel"))
+    with serve(folder(root / "worker-c"), env) as url:
+        before = ask(url, DURATION_QUESTION)
+        assert "ecole/admission" in sources(before)
+        ingest = subprocess.Popen([sys.executable, "ingest.py"], cwd=PROJECT_ROOT, env={**os.environ, **env},
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        during = []
+        while ingest.poll() is None:
+            during.append(ask(url, DURATION_QUESTION))
+            time.sleep(1)  # a visitor's pace, well under the rate limit
+        assert ingest.wait() == 0, ingest.stderr.read()
+        assert during, "the ingest ended before a question could be asked"
+        for answer in during:
+            assert not answer["refused"] and "ecole/admission" in sources(answer)
+        # The running worker sees the new page at once: the index is the server's, not a copy in the process.
+        after = ask(url, "Les apprenants de l'école test font-ils un stage ?")
+        assert "ecole/stages" in sources(after)
