@@ -142,8 +142,10 @@ def test_control_characters_are_stripped_before_anything_is_stored(server) -> No
     question = {"role": "user", "content": "Combien de temps\x00 dure la formation ?"}
     completion = httpx.post(f"{url}/v1/chat/completions", json={"messages": [question]}, timeout=60)
     assert completion.status_code == 200
-    history, *_ = Client(f"{url}/", verbose=False).predict(  # the chat page goes through the same checks
-        "Le diplôme\x00 est-il reconnu\x08 ?", [], "fr", api_name="/ask")
+    page = Client(f"{url}/", verbose=False)  # the chat page goes through the same checks
+    inputs = page.view_api(print_info=False, return_format="dict")["named_endpoints"]["/ask"]["parameters"]
+    values = {"message": "Le diplôme\x00 est-il reconnu\x08 ?", "history": [], "language": "fr"}
+    history, *_ = page.predict(*[values.get(p["parameter_name"]) for p in inputs], api_name="/ask")
     asked = history[-2]["content"]  # Gradio 6 sends message content as a list of typed parts
     asked = "".join(part["text"] for part in asked) if isinstance(asked, list) else asked
     assert asked == "Le diplôme est-il reconnu ?"
