@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import shutil
 import tempfile
 import time
 from pathlib import Path
+
+from common import RESULTS, machine
 
 from bot.config import Settings, get_settings
 from bot.index import KnowledgeIndex
@@ -38,7 +39,7 @@ def step(name: str, index: KnowledgeIndex, kb: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kb", type=Path, default=get_settings().kb_dir)
-    parser.add_argument("--out", type=Path, default=Path("bench/results/ingest.json"))
+    parser.add_argument("--out", type=Path, default=RESULTS / "ingest.json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         kb = Path(tmp) / "kb"
@@ -48,9 +49,7 @@ def main() -> None:
         page = next(p for p in sorted(kb.rglob("*.md")) if "quizzes" not in p.parts)
         page.write_text(page.read_text() + "\n\n## Note\n\nUne phrase ajoutée pour le banc d'essai.\n")
         rows.append(step("one-file edit", index, kb))
-    result = {"machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, "
-                         f"{__import__('os').cpu_count()} cores", "embedding_model": index.embeddings.name,
-              "steps": rows}
+    result = {**machine(), "embedding_model": index.embeddings.name, "steps": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print("| step | seconds | embedded | chunks/s | peak RSS (MB) |\n|---|---|---|---|---|")

@@ -5,48 +5,25 @@
 Starts a real ``python app.py`` on a free 127.0.0.1 port over an existing index (``make index`` builds it),
 drives it with the dev set's questions, then stops it. Load is bounded in time and only sent to loopback.
 The latency phase asks 150 questions once each; the first-token phase asks 40 others (so neither reuses the
-query-vector cache); the load phases cycle through all 260, so after a first pass they mostly hit that cache —
-as repeated user questions do.
+query-vector cache). Throughput is measured twice at 1, 8 and 32 clients:
+- **unique**: every request is a question never asked before in the server's process (a dev question with an
+  opening or closing, see ``common.FreshQuestions``), so each one pays its query embedding — the honest figure;
+- **cached**: the load cycles through the dev set's 260 questions, so after a first pass they mostly hit the
+  query-vector cache — as repeated user questions do.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
+from collections.abc import Callable
+from itertools import count
 from pathlib import Path
 
 import httpx
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1) if ordered else 0.0
-
-
-def questions() -> list[str]:
-    lines = (ROOT / "evals" / "datasets" / "dev.jsonl").read_text().splitlines()
-    return [json.loads(line)["question"] for line in lines if line.strip()]
+from common import RESULTS, ROOT, FreshQuestions, dev_items, machine, percentile, rss_mb, running_app
 
 
 def latency_by_mode(url: str, asked: list[str]) -> dict:
@@ -77,20 +54,20 @@ def first_token(url: str, asked: list[str]) -> dict:
     return {"n": len(times), "p50_ms": percentile(times, 0.5), "p95_ms": percentile(times, 0.95)}
 
 
-def load(url: str, asked: list[str], clients: int, seconds: float, pid: int) -> dict:
+def load(url: str, next_question: Callable[[], str], clients: int, seconds: float, pid: int) -> dict:
     latencies: list[float] = []
     errors = [0]
     peak = [rss_mb(pid)]
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
 
-    def worker(offset: int) -> None:
+    def worker() -> None:
         with httpx.Client(timeout=60) as client:
-            i = offset
             while time.monotonic() < deadline:
+                question = next_question()
                 started = time.perf_counter()
                 try:
-                    ok = client.post(f"{url}/api/chat", json={"message": asked[i % len(asked)]}).status_code == 200
+                    ok = client.post(f"{url}/api/chat", json={"message": question}).status_code == 200
                 except httpx.HTTPError:
                     ok = False
                 with lock:
@@ -98,14 +75,13 @@ def load(url: str, asked: list[str], clients: int, seconds: float, pid: int) -> 
                         latencies.append((time.perf_counter() - started) * 1000)
                     else:
                         errors[0] += 1
-                i += clients
 
     def sample_memory() -> None:
         while time.monotonic() < deadline:
             peak[0] = max(peak[0], rss_mb(pid))
             time.sleep(0.5)
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(clients)]
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
     threads.append(threading.Thread(target=sample_memory))
     started = time.monotonic()
     for thread in threads:
@@ -118,49 +94,49 @@ def load(url: str, asked: list[str], clients: int, seconds: float, pid: int) -> 
             "p95_ms": percentile(latencies, 0.95), "peak_rss_mb": peak[0]}
 
 
+def cycling(asked: list[str]) -> Callable[[], str]:
+    """The dev questions in turn, again and again (the query-vector cache hits after the first pass)."""
+    counter = count()
+    return lambda: asked[next(counter) % len(asked)]
+
+
+LOAD_LABELS = {"unique": "unique questions (each one embedded)",
+               "cached": "repeated dev questions (query-vector cache mostly hits)"}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=ROOT / "data")
     parser.add_argument("--seconds", type=float, default=15.0, help="duration of each load level")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "serve.json")
+    parser.add_argument("--load", choices=["unique", "cached", "both"], default="both",
+                        help="which throughput figures to measure (default: both, unique first)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "serve.json")
     args = parser.parse_args()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "TUTOR_DATA_DIR": str(args.data_dir)}
-    started = time.perf_counter()
-    server = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        while True:
-            if server.poll() is not None:
-                sys.exit("the app exited during start-up")
-            try:
-                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        cold_start = round(time.perf_counter() - started, 1)
-        asked = questions()
-        result = {"cold_start_to_ready_s": cold_start, "rss_at_rest_mb": rss_mb(server.pid),
-                  "latency_by_mode": latency_by_mode(url, asked[:150]), "first_token": first_token(url, asked[150:190]),
-                  "load": [load(url, asked, clients, args.seconds, server.pid) for clients in (1, 8, 32)],
-                  "cpus": os.cpu_count()}
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    items = dev_items()
+    asked = [item.question for item in items]
+    fresh = FreshQuestions(items)
+    kinds = ["unique", "cached"] if args.load == "both" else [args.load]
+    with running_app(args.data_dir) as app:
+        result = {"cold_start_to_ready_s": app.cold_start_s, "rss_at_rest_mb": rss_mb(app.pid),
+                  "latency_by_mode": latency_by_mode(app.url, asked[:150]),
+                  "first_token": first_token(app.url, asked[150:190]),
+                  "load": {kind: [load(app.url, fresh.__next__ if kind == "unique" else cycling(asked), clients,
+                                       args.seconds, app.pid) for clients in (1, 8, 32)] for kind in kinds},
+                  **machine()}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
+    print(f"{result['machine']}, load averages {result['load_average_1_5_15']}\n")
     print(f"cold start to /ready: {result['cold_start_to_ready_s']} s; RSS at rest {result['rss_at_rest_mb']} MB; "
           f"first streamed token p50/p95 {result['first_token']['p50_ms']}/{result['first_token']['p95_ms']} ms\n")
     print("| mode | n | server p50 / p95 (ms) | HTTP p50 / p95 (ms) |\n|---|---|---|---|")
     for mode, row in result["latency_by_mode"].items():
         print(f"| {mode} | {row['n']} | {row['server_p50_ms']} / {row['server_p95_ms']} | "
               f"{row['http_p50_ms']} / {row['http_p95_ms']} |")
-    print("\n| clients | requests/s | p50 / p95 (ms) | errors | peak RSS (MB) |\n|---|---|---|---|---|")
-    for row in result["load"]:
-        print(f"| {row['clients']} | {row['req_per_s']} | {row['p50_ms']} / {row['p95_ms']} | {row['errors']} "
-              f"| {row['peak_rss_mb']} |")
+    print("\n| load | clients | requests/s | p50 / p95 (ms) | errors | peak RSS (MB) |\n|---|---|---|---|---|---|")
+    for kind, rows in result["load"].items():
+        for row in rows:
+            print(f"| {LOAD_LABELS[kind]} | {row['clients']} | {row['req_per_s']} | {row['p50_ms']} / {row['p95_ms']} "
+                  f"| {row['errors']} | {row['peak_rss_mb']} |")
 
 
 if __name__ == "__main__":

@@ -78,6 +78,11 @@ def _cached_query(model: _LazyEmbeddings, text: str) -> np.ndarray:
     return vector
 
 
+def clear_query_cache() -> None:
+    """Forget the cached query vectors, so that a benchmark can time questions as if never asked before."""
+    _cached_query.cache_clear()
+
+
 class GemmaEmbeddings(_LazyEmbeddings):
     name = "embeddinggemma-300m"
 
