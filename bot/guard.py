@@ -43,6 +43,11 @@ _PATTERNS: dict[str, list[str]] = {
         r"\b.{0,30}\b(?:with|by|par|avec) (?:the word|le mot|only|uniquement|seulement)\b",
         r"\b(?:answer|reply|respond|reponds?|repondez)\b.{0,30}\b(?:with|par|avec) (?:the word|le mot)\b",
     ],
+    # The same in a few scripts without word boundaries or accents to fold: Chinese, Japanese, Russian.
+    "foreign override": [
+        r"忽略.{0,20}(?:指令|指示|规则|提示)|系统提示|指示を無視|システムプロンプト",
+        r"\b(?:игнорир|забуд)\w*\b.{0,30}\b(?:инструкци|правил)",
+    ],
     "prompt disclosure": [
         r"\b(?:system|initial|hidden|secret) ?prompt\b",
         r"\bprompt (?:systeme|initial|cache|secret|del sistema|di sistema|do sistema)\b",

@@ -12,6 +12,7 @@ import numpy as np
 from langchain_core.documents import Document
 
 from bot.documents import chunk_key, passage_body
+from bot.guard import is_planted_instruction
 from bot.index import KnowledgeIndex
 from bot.keywords import KeywordIndex
 from bot.language import Lang
@@ -153,7 +154,8 @@ class Retriever:
         return SAME_LANGUAGE_BONUS if metadata.get("lang") == lang else 0.0
 
     def with_sentence_scores(self, vector: list[float], passages: list[Passage]) -> list[Passage]:
-        """Score the sentences of these passages against the question (vectors computed at ingest)."""
+        """Score the sentences of these passages against the question (vectors computed at ingest). An
+        instruction planted in the content gets no score: it must not keep an attack in scope."""
         keys = list(dict.fromkeys(p.key for p in passages))
         if not keys:
             return passages
@@ -161,6 +163,8 @@ class Retriever:
             vector, k=SENTENCES_PER_PASSAGE * len(keys), filter={"chunk_key": {"$in": keys}})
         scores: dict[str, dict[int, float]] = {}
         for document, distance in hits:
+            if is_planted_instruction(document.page_content):
+                continue
             scores.setdefault(document.metadata["chunk_key"], {})[document.metadata["position"]] = 1.0 - distance
         return [replace(p, sentence_scores=scores.get(p.key, {})) for p in passages]
 
