@@ -18,9 +18,11 @@ test: index browser
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory gate
 
-# The quality gate: the dev set in the fast (no-LLM) mode against the floors of evals/thresholds.yaml.
+# The quality gate: the dev set in the fast (no-LLM) mode against the floors of evals/thresholds.yaml, and the
+# tutor's grading against the hand-graded answers of evals/datasets/tutor.jsonl.
 gate: index
 	$(PY) -m evals run --dataset evals/datasets/dev.jsonl --out data/evals/dev-gate --gate evals/thresholds.yaml
+	$(PY) -m evals tutor --out data/evals/tutor-gate --min-agreement 0.85 --min-held-out 0.80
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download cannot work offline).
 browser:

@@ -27,6 +27,7 @@ from bot.openai_api import router as openai_router
 from bot.runtime import Runtime
 from bot.security import protect
 from bot.staff_ui import build_staff_ui
+from bot.tutor_api import router as tutor_router
 from bot.ui import CSS, build_ui
 from evals.jobs import EvalJobs
 
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, *, background_start: bool = Tru
     app.include_router(router)
     app.include_router(admin_router)
     app.include_router(openai_router)
+    app.include_router(tutor_router)
     protect(app, settings)
     runtime.start(background=background_start)
     # /staff first: the chat mounted at / would otherwise catch its requests.

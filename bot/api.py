@@ -31,6 +31,8 @@ class ChatRequest(BaseModel):
     lang: Literal["fr", "en"] | None = Field(None, description="Answer language; omitted: the question's.")
     programme: str | None = Field(None, max_length=64, description="Only search this programme's content.")
     source_lang: Literal["fr", "en"] | None = Field(None, description="Only search content in this language.")
+    learner_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+                                   description="Pseudonymous learner for quizzes the chat starts (default: session).")
 
     @field_validator("message")
     @classmethod
@@ -52,7 +54,7 @@ class ChatResponse(BaseModel):
     session_id: str
     message_id: str
     answer: str
-    mode: str = Field(description="faq | extractive | refused")
+    mode: str = Field(description="faq | extractive | refused | tutor (a quiz turn the chat handed over)")
     citations: list[CitationOut]
     refused: bool
     latency_ms: float
@@ -71,7 +73,8 @@ def chat(body: ChatRequest, runtime: RuntimeDep) -> ChatResponse:
     """Answer one message of a conversation, with numbered citations `[n]` matching `citations[].n`."""
     _checked(body, runtime)
     try:
-        result = runtime.converse(body.session_id, body.message, body.lang, Scope(body.programme, body.source_lang))
+        result = runtime.converse(body.session_id, body.message, body.lang, Scope(body.programme, body.source_lang),
+                                  body.learner_id)
     except NotReadyError as exc:
         raise _not_ready(exc) from exc
     return ChatResponse(**result)
@@ -85,7 +88,7 @@ def chat_stream(body: ChatRequest, runtime: RuntimeDep) -> EventSourceResponse:
     _checked(body, runtime)
     try:
         _, events = runtime.converse_stream(body.session_id, body.message, body.lang,
-                                            Scope(body.programme, body.source_lang))
+                                            Scope(body.programme, body.source_lang), body.learner_id)
     except NotReadyError as exc:
         raise _not_ready(exc) from exc
     return EventSourceResponse(

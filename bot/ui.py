@@ -12,6 +12,7 @@ import logging
 
 import gradio as gr
 
+from bot.quiz_ui import browser_secret, build_quiz_tab
 from bot.runtime import NotReadyError, Runtime
 
 log = logging.getLogger("tutor.ui")
@@ -121,38 +122,44 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
         session = gr.State(None)
         last_answer = gr.State(None)
         lang = gr.Radio(["fr", "en"], value="fr", label="Langue / Language", elem_id="lang")
-        chatbot = gr.Chatbot(value=[{"role": "assistant", "content": TEXTS["fr"]["welcome"]}],
-                             height=460, elem_id="chat", label="Chat")
-        with gr.Row():
-            box = gr.Textbox(placeholder=TEXTS["fr"]["placeholder"], show_label=False, scale=5,
-                             elem_id="question", max_length=runtime.settings.max_message_chars)
-            send = gr.Button(TEXTS["fr"]["send"], variant="primary", scale=1, elem_id="send", min_width=90)
-        sources = gr.HTML(elem_id="sources")
-        with gr.Group(elem_id="feedback"):
-            feedback_label = gr.Markdown(TEXTS["fr"]["feedback"])
-            with gr.Row():
-                up = gr.Button(TEXTS["fr"]["up"], elem_id="thumbs-up", size="sm")
-                down = gr.Button(TEXTS["fr"]["down"], elem_id="thumbs-down", size="sm")
-            comment = gr.Textbox(placeholder=TEXTS["fr"]["comment"], show_label=False, elem_id="comment",
-                                 max_lines=3, max_length=2000)
-            thanks = gr.Markdown(elem_id="feedback-status")
-        example_buttons = {}
-        for audience in ("candidates", "learners"):
-            with gr.Row(elem_classes="examples"):
-                label = gr.Markdown(f"**{TEXTS['fr'][audience]}**", elem_id=f"audience-{audience}")
-                buttons = [gr.Button(text, size="sm", elem_id=f"example-{audience}-{i}")
-                           for i, text in enumerate(TEXTS["fr"]["examples"][audience])]
-            example_buttons[audience] = (label, buttons)
-        with gr.Accordion(TEXTS["fr"]["human"], open=False, elem_id="human") as human:
-            human_text = gr.Markdown(TEXTS["fr"]["human_text"])
+        learner = gr.BrowserState(None, storage_key="tutor-learner", secret=browser_secret(runtime.settings.data_dir))
+        with gr.Tabs(elem_id="tabs"):
+            with gr.Tab("Chat", elem_id="tab-chat"):
+                chatbot = gr.Chatbot(value=[{"role": "assistant", "content": TEXTS["fr"]["welcome"]}],
+                                     height=460, elem_id="chat", label="Chat")
+                with gr.Row():
+                    box = gr.Textbox(placeholder=TEXTS["fr"]["placeholder"], show_label=False, scale=5,
+                                     elem_id="question", max_length=runtime.settings.max_message_chars)
+                    send = gr.Button(TEXTS["fr"]["send"], variant="primary", scale=1, elem_id="send", min_width=90)
+                sources = gr.HTML(elem_id="sources")
+                with gr.Group(elem_id="feedback"):
+                    feedback_label = gr.Markdown(TEXTS["fr"]["feedback"])
+                    with gr.Row():
+                        up = gr.Button(TEXTS["fr"]["up"], elem_id="thumbs-up", size="sm")
+                        down = gr.Button(TEXTS["fr"]["down"], elem_id="thumbs-down", size="sm")
+                    comment = gr.Textbox(placeholder=TEXTS["fr"]["comment"], show_label=False, elem_id="comment",
+                                         max_lines=3, max_length=2000)
+                    thanks = gr.Markdown(elem_id="feedback-status")
+                example_buttons = {}
+                for audience in ("candidates", "learners"):
+                    with gr.Row(elem_classes="examples"):
+                        label = gr.Markdown(f"**{TEXTS['fr'][audience]}**", elem_id=f"audience-{audience}")
+                        buttons = [gr.Button(text, size="sm", elem_id=f"example-{audience}-{i}")
+                                   for i, text in enumerate(TEXTS["fr"]["examples"][audience])]
+                    example_buttons[audience] = (label, buttons)
+                with gr.Accordion(TEXTS["fr"]["human"], open=False, elem_id="human") as human:
+                    human_text = gr.Markdown(TEXTS["fr"]["human_text"])
+            with gr.Tab("Quiz", elem_id="tab-quiz"):
+                build_quiz_tab(demo, runtime, lang, learner)
 
-        def respond(message: str, history: list, session_id: str | None, language: str):
+        def respond(message: str, history: list, session_id: str | None, language: str, learner_id: str | None):
             message = (message or "").strip()
             if not message:
                 yield history, "", session_id, gr.update(), gr.update(), gr.update()
                 return
             try:
-                session_id, events = runtime.converse_stream(session_id, message, lang=language)
+                session_id, events = runtime.converse_stream(session_id, message, lang=language,
+                                                             learner_id=learner_id)
             except NotReadyError:
                 raise gr.Error(TEXTS[language]["busy"]) from None
             history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
@@ -193,7 +200,7 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
                 updates += [gr.update(value=text) for text in texts["examples"][audience][:len(buttons)]]
             return updates
 
-        inputs = [box, chatbot, session, lang]
+        inputs = [box, chatbot, session, lang, learner]
         outputs = [chatbot, box, session, sources, last_answer, thanks]
         box.submit(respond, inputs, outputs, api_name="ask")
         send.click(respond, inputs, outputs, api_name=False)

@@ -4,6 +4,8 @@
                         [--judge] [--gate THRESHOLDS]
     python -m evals compare RUN_A RUN_B [--html FILE]
     python -m evals import-squad FILE --kb-out DIR --dataset-out FILE [--lang fr|en]
+    python -m evals tutor [--dataset FILE] [--out DIR] [--calibrate [--save]]
+                              [--min-agreement X] [--min-held-out X]
 
 Exit status: 0 on success, 1 when the gate finds a breach, 2 on a bad dataset or missing run.
 """
@@ -34,6 +36,7 @@ from evals.metrics import SUMMARY_KEYS
 from evals.report import write_comparison
 from evals.runner import run_dataset
 from evals.squad import import_squad
+from evals.tutor_eval import calibrate, held_out_agreement, load_graded, score_features, summarise, write
 
 # Wide enough for the summary table when stderr is a log file or a pipe (rich would wrap at 80 columns).
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
@@ -111,6 +114,53 @@ def cmd_import_squad(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tutor(args: argparse.Namespace) -> int:
+    from bot.embeddings import load_embeddings
+    from bot.grading import Grader, model_path
+    from bot.quizzes import QuizBank
+
+    settings = get_settings()
+    bank = QuizBank(settings.kb_dir)
+    items = load_graded(args.dataset, bank)
+    grader = Grader(load_embeddings(settings), settings.embedding_profile)
+    with Progress(TextColumn("[bold]Grading[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as bar:
+        task = bar.add_task("grade", total=len(items))
+        scored = score_features(items, bank, grader, lambda done, _: bar.update(task, completed=done))
+    thresholds = grader.thresholds
+    if args.calibrate:
+        model = calibrate(scored, thresholds, args.dataset.name)
+        if args.save:
+            model.save(model_path(settings.embedding_profile))
+            console.print(f"model saved to {model_path(settings.embedding_profile)}")
+    else:
+        model = grader.model
+    summary, rows = summarise(scored, thresholds, model)
+    summary["held_out_agreement"] = round(held_out_agreement(scored, thresholds, model.fitted_on["regularisation"]), 3)
+    out = args.out or settings.data_dir / "evals" / f"tutor-{datetime.now():%Y%m%d-%H%M%S}"
+    write(out, summary, rows)
+    table = Table(title=f"{args.dataset}: grading agreement ({settings.embedding_profile})")
+    for column in ("group", "n", "agreement"):
+        table.add_column(column, justify="left" if column == "group" else "right")
+    table.add_row("all", str(summary["n"]), str(summary["agreement"]))
+    for group, values in summary["by_group"].items():
+        table.add_row(group, str(values["n"]), str(values["agreement"]))
+    console.print(table)
+    console.print(f"agreement on modules the model was not fitted on (leave one module out): "
+                  f"[bold]{summary['held_out_agreement']}[/]; the shipped model, fitted on all: {summary['agreement']}")
+    console.print(f"key ideas: precision {summary['key_idea_precision']}, recall {summary['key_idea_recall']}")
+    console.print("confusion (expected->given): " + ", ".join(f"{k} {v}" for k, v in summary["confusion"].items()))
+    if args.calibrate:
+        console.print(f"calibration: {model.fitted_on}")
+    console.print(f"results in {out}/ (summary.json, results.jsonl)")
+    breaches = [f"{name} {summary[key]} < {floor}" for name, key, floor in (
+        ("agreement", "agreement", args.min_agreement), ("held-out agreement", "held_out_agreement", args.min_held_out))
+        if floor is not None and summary[key] < floor]
+    for breach in breaches:
+        console.print(f"[red]GATE FAILED[/] {breach}")
+    return 1 if breaches else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals", description="Evaluation suite for staff.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -132,11 +182,21 @@ def main(argv: list[str] | None = None) -> int:
     squad.add_argument("--kb-out", type=Path, required=True, help="folder for the paragraphs (one page each)")
     squad.add_argument("--dataset-out", type=Path, required=True, help="JSONL dataset to write")
     squad.add_argument("--lang", choices=["fr", "en"], default="fr")
+    tutor = commands.add_parser("tutor", help="grade the sample answers of the tutor set; agreement with their grades")
+    tutor.add_argument("--dataset", type=Path, default=Path(__file__).parent / "datasets" / "tutor.jsonl")
+    tutor.add_argument("--out", type=Path, help="output folder (default: DATA_DIR/evals/tutor-TIME)")
+    tutor.add_argument("--calibrate", action="store_true",
+                       help="refit the verdict model (regularisation chosen by leave-one-module-out agreement)")
+    tutor.add_argument("--save", action="store_true", help="with --calibrate: write it to bot/grading_models/")
+    tutor.add_argument("--min-agreement", type=float, help="exit 1 when the shipped model's agreement is below this")
+    tutor.add_argument("--min-held-out", type=float, help="exit 1 when leave-one-module-out agreement is below")
     args = parser.parse_args(argv)
     if args.command == "run" and args.kb and not args.collection:
         parser.error("--kb needs --collection (so the app's own index is not overwritten)")
     try:
-        return {"run": cmd_run, "compare": cmd_compare, "import-squad": cmd_import_squad}[args.command](args)
+        commands_by_name = {"run": cmd_run, "compare": cmd_compare, "import-squad": cmd_import_squad,
+                            "tutor": cmd_tutor}
+        return commands_by_name[args.command](args)
     except DatasetError as exc:
         console.print(f"[red]error:[/] {exc}")
         return 2

@@ -88,9 +88,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(root: Path, env: dict[str, str]) -> Iterator[str]:
-    """Run ``python app.py`` on a free port with ``env``; yield its URL once ``/ready`` answers 200."""
-    port = free_port()
+def serve(root: Path, env: dict[str, str], port: int | None = None) -> Iterator[str]:
+    """Run ``python app.py`` with ``env`` on ``port`` (default: a free one); yield its URL once ``/ready``
+    answers 200. A restart test passes the same port: the browser keeps its storage per origin."""
+    port = port or free_port()
     env = {**os.environ, **env}
     log = (root / "server.log").open("w")
     process = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=PROJECT_ROOT, env=env,

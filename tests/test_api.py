@@ -80,9 +80,10 @@ def test_gradio_chat_answers_with_sources(server: str) -> None:
     from gradio_client import Client
 
     client = Client(f"{server}/", verbose=False)
+    # inputs: question, chat, language and the learner id kept in the browser (none: a first visit);
     # the client sees no gr.State outputs: chat, question box, sources, feedback status
     history, _, sources, _ = client.predict(
-        "Faut-il passer un concours pour entrer à l'école test ?", [], "fr", api_name="/ask")
+        "Faut-il passer un concours pour entrer à l'école test ?", [], "fr", None, api_name="/ask")
     content = history[-1]["content"]  # Gradio 6 sends message content as a list of typed parts
     text = content if isinstance(content, str) else " ".join(part.get("text", "") for part in content)
     assert "pas de concours" in text

@@ -1,0 +1,225 @@
+"""The tutor: grading with the real embedding model, Socratic coaching, progress in a real SQLite store that
+survives a restart, the chat's hand-over and the HTTP API on a real server."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.config import Settings
+from bot.embeddings import load_embeddings
+from bot.grading import Grader
+from bot.progress import ProgressStore
+from bot.quizzes import QuizBank
+from bot.runtime import Runtime
+from bot.store import Store
+from bot.tutor import TutorService
+from bot.tutor_intent import quiz_topic, wants_answer, wants_hint, wants_next, wants_stop
+from tests.conftest import FIXTURE_KB, SHIPPED_KB, serve
+
+DL = "fondamentaux/deep-learning"
+
+
+def tutor_kb(target: Path) -> Path:
+    """The fixture KB plus the shipped quizzes and the deep-learning pages they cite (small enough to ingest)."""
+    shutil.copytree(FIXTURE_KB, target)
+    shutil.copytree(SHIPPED_KB / "quizzes", target / "quizzes")
+    for page in ("deep-learning.md", "en/deep-learning.md"):
+        (target / "fondamentaux" / page).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(SHIPPED_KB / "fondamentaux" / page, target / "fondamentaux" / page)
+    return target
+
+
+@pytest.fixture(scope="module")
+def bank() -> QuizBank:
+    return QuizBank(SHIPPED_KB)
+
+
+@pytest.fixture
+def make_tutor(tmp_path: Path, bank: QuizBank) -> Callable[[], TutorService]:
+    """A tutor over the shipped quizzes; each call opens the same store file again, as a restarted app would."""
+    grader = Grader(load_embeddings(Settings()), "gemma")
+    return lambda: TutorService(bank, grader, ProgressStore(Store(tmp_path / "store.sqlite")), seed=7)
+
+
+def test_quiz_bank_reads_every_module_in_course_order(bank: QuizBank) -> None:
+    modules = list(bank.modules.values())
+    assert len(modules) == 12 and not bank.failures
+    assert [m.order for m in modules] == sorted(m.order for m in modules)
+    assert modules[0].id == "fondamentaux/ia-definition-histoire"
+    assert all(m.title("en") != m.title("fr") for m in modules)
+    module, question = bank.question("quiz-dl-01")
+    citation = bank.citation(module, question)
+    assert citation.source_id == DL and citation.section == question.section
+    assert "poids" in citation.snippet  # the section's own text, read from the page
+
+
+def test_a_malformed_quiz_file_is_skipped_and_named(tmp_path: Path) -> None:
+    (tmp_path / "quizzes").mkdir()
+    shutil.copy(SHIPPED_KB / "quizzes" / "deep-learning.yaml", tmp_path / "quizzes")
+    (tmp_path / "quizzes" / "broken.yaml").write_text("module: x/y\nquestions: [{id: 1}]\n")
+    bank = QuizBank(tmp_path)
+    assert list(bank.modules) == [DL]
+    assert "broken.yaml" in bank.failures
+
+
+def test_reference_answers_are_graded_correct_and_foreign_answers_are_not(bank: QuizBank, make_tutor) -> None:
+    grader = make_tutor().grader
+    module = bank.modules[DL]
+    for question in module.questions[:4]:
+        assert grader.grade(question, question.reference_answer).verdict == "correct", question.id
+    neighbour = bank.modules["fondamentaux/rgpd-donnees-personnelles"].questions[0]
+    grade = grader.grade(module.questions[0], neighbour.reference_answer)
+    assert grade.verdict == "wrong" and grade.reason == "off_topic"
+    for empty in ("", "   ", "je sais pas", "no idea"):
+        assert grader.grade(module.questions[0], empty).verdict == "wrong"
+
+
+def test_wrong_answers_get_hint_one_then_two_then_the_explanation_with_its_section(make_tutor) -> None:
+    tutor = make_tutor()
+    turn = tutor.ask("learner-a", DL, "fr")
+    question = tutor.bank.question(turn.question_id)[1]
+    assert turn.question == question.question and question.lang == "fr"
+    first = tutor.answer("learner-a", "Aucune idée.")
+    assert first.hint == question.hints[0] and not first.finished and question.reference_answer not in first.message
+    second = tutor.answer("learner-a", "C'est une image découpée en pixels par un CNN.")
+    assert second.verdict == "wrong" and second.hint == question.hints[1] and not second.finished
+    last = tutor.answer("learner-a", "Je pense que c'est une base de données.")
+    assert last.finished and last.score == 0.0 and last.explanation == question.reference_answer
+    assert last.citation.source_id == DL and last.citation.section == question.section
+    assert question.section in last.message and last.missing == question.key_ideas
+
+
+def test_partial_answer_names_what_was_found_and_counts_what_is_missing(make_tutor) -> None:
+    tutor = make_tutor()
+    turn = tutor.ask("learner-b", DL, "fr")
+    question = tutor.bank.question(turn.question_id)[1]
+    assert question.id == "quiz-dl-01"  # unseen questions come in the module's order
+    partial = tutor.answer("learner-b", "Le neurone multiplie chaque entrée par un poids puis fait la somme.")
+    assert partial.verdict == "partial" and partial.found and partial.missing_count >= 1
+    assert partial.hint == question.hints[0]
+    assert all(idea not in partial.message for idea in question.key_ideas if idea not in partial.found)
+
+
+def test_the_answer_on_request_finishes_the_question_without_credit(make_tutor) -> None:
+    tutor = make_tutor()
+    tutor.ask("learner-c", DL, "en")
+    turn = tutor.reveal("learner-c")
+    assert turn.finished and turn.score == 0.0 and turn.citation.source_id == "fondamentaux/en/deep-learning"
+    assert tutor.bank.question(turn.question_id)[1].lang == "en"
+
+
+def test_progress_streak_recommendation_and_restart(make_tutor) -> None:
+    tutor = make_tutor()
+    for _ in range(2):
+        tutor.ask("learner-d", DL, "fr")
+        tutor.reveal("learner-d")
+    report = tutor.report("learner-d", "fr")
+    dl = next(m for m in report.modules if m.module == DL)
+    assert (dl.seen, dl.correct, dl.average) == (2, 0, 0.0)
+    assert report.recommendation.kind == "review" and report.recommendation.module == DL
+
+    turn = tutor.ask("learner-d", "fondamentaux/machine-learning", "fr")
+    question = tutor.bank.question(turn.question_id)[1]
+    right = tutor.answer("learner-d", question.reference_answer)
+    assert right.finished and right.score == 1.0
+
+    restarted = make_tutor()  # a new service over the same database file
+    again = restarted.report("learner-d", "fr")
+    assert (again.answered, again.streak, again.best_streak) == (3, 1, 1)
+    assert next(m for m in again.modules if m.module == DL).seen == 2
+    assert restarted.report("someone-else", "fr").answered == 0
+
+
+def test_a_first_visit_is_recommended_the_first_module(make_tutor) -> None:
+    tutor = make_tutor()
+    recommendation = tutor.report("new-learner", "en").recommendation
+    assert recommendation.kind == "start" and recommendation.module == "fondamentaux/ia-definition-histoire"
+    turn = tutor.ask("new-learner", None, "en")
+    assert turn.module == recommendation.module and "Artificial intelligence" in turn.module_title
+
+
+def test_surprise_picks_a_module_with_unseen_questions(make_tutor) -> None:
+    tutor = make_tutor()
+    modules = {tutor.ask("learner-s", "surprise", "fr").module for _ in range(6)}
+    assert len(modules) > 1 and modules <= set(tutor.bank.modules)
+
+
+@pytest.mark.parametrize(("message", "topic"), [
+    ("Interroge-moi sur le deep learning", "le deep learning"),
+    ("peux-tu m'interroger sur le RGPD ?", "le rgpd"),
+    ("quiz me on NLP", "nlp"),
+    ("Pose-moi des questions sur l'AI Act", "l'ai act"),
+    ("interroge moi", ""),
+    ("Fais-moi un quiz", ""),
+    ("Combien de temps dure la formation ?", None),
+    ("Y a-t-il un quiz à la fin d'Objectif IA ?", None),
+    ("Comment est-on évalué à l'école ?", None),
+])
+def test_quiz_requests_are_told_from_questions(message: str, topic: str | None) -> None:
+    assert quiz_topic(message) == topic
+
+
+def test_conversation_requests() -> None:
+    assert wants_stop("stop") and wants_stop("Arrête le quiz") and not wants_stop("stopper le surapprentissage ?")
+    assert wants_next("question suivante") and wants_next("next one") and not wants_next("encore une fois le biais")
+    assert wants_answer("donne-moi la réponse") and wants_answer("I give up") and not wants_answer("la réponse D")
+    assert wants_hint("un indice ?") and wants_hint("hint please") and not wants_hint("l'aide au recrutement")
+
+
+def test_the_chat_hands_over_to_the_tutor_and_back(tmp_path: Path) -> None:
+    kb = tutor_kb(tmp_path / "kb")
+    runtime = Runtime(Settings(data_dir=tmp_path / "data", kb_dir=kb))
+    runtime.start(background=False)
+    start = runtime.converse(None, "Interroge-moi sur le deep learning")
+    session = start["session_id"]
+    assert start["mode"] == "tutor" and "Les réseaux de neurones et le deep learning" in start["answer"]
+    hint = runtime.converse(session, "je sais pas")
+    assert hint["mode"] == "tutor" and "Indice 1" in hint["answer"]
+    shown = runtime.converse(session, "donne-moi la réponse")
+    assert shown["mode"] == "tutor" and shown["citations"][0]["source_id"] == DL
+    following = runtime.converse(session, "suivante")
+    assert following["mode"] == "tutor" and "question 2/" in following["answer"]
+    assert runtime.converse(session, "stop")["mode"] == "tutor"
+    back = runtime.converse(session, "Faut-il passer un concours pour entrer à l'école test ?")
+    assert back["mode"] != "tutor" and "concours" in back["answer"]
+    unknown = runtime.converse(None, "interroge-moi sur la cuisine italienne")
+    assert unknown["mode"] == "tutor" and "deep learning" in unknown["answer"]
+
+
+def test_a_question_off_the_quiz_goes_back_to_the_chat(tmp_path: Path) -> None:
+    kb = tutor_kb(tmp_path / "kb")
+    runtime = Runtime(Settings(data_dir=tmp_path / "data", kb_dir=kb))
+    runtime.start(background=False)
+    session = runtime.converse(None, "quiz me on deep learning", "en")["session_id"]
+    back = runtime.converse(session, "How long does the test school's programme last?", "en")
+    assert back["mode"] != "tutor" and "12 months" in back["answer"]
+
+
+def test_tutor_api_on_a_real_server(tmp_path: Path) -> None:
+    kb = tutor_kb(tmp_path / "kb")
+    env = {"TUTOR_DATA_DIR": str(tmp_path / "data"), "TUTOR_KB_DIR": str(kb)}
+    with serve(tmp_path, env) as url, httpx.Client(base_url=url, timeout=60) as client:
+        modules = client.get("/api/tutor/modules", params={"lang": "en"}).json()
+        assert len(modules) == 12 and modules[3]["title"] == "Neural networks and deep learning"
+        turn = client.post("/api/tutor/question", json={"module": DL, "lang": "en"}).json()
+        learner, question_id = turn["learner_id"], turn["question_id"]
+        graded = client.post("/api/tutor/answer", json={"learner_id": learner, "question_id": question_id,
+                                                        "answer": "no idea"}).json()
+        assert graded["verdict"] == "wrong" and graded["hint"] and not graded["finished"]
+        hint = client.post("/api/tutor/hint", json={"learner_id": learner}).json()
+        assert hint["hints_used"] == 2
+        shown = client.post("/api/tutor/reveal", json={"learner_id": learner}).json()
+        assert shown["finished"] and shown["citation"]["source_id"] == "fondamentaux/en/deep-learning"
+        progress = client.get("/api/tutor/progress", params={"learner_id": learner, "lang": "en"}).json()
+        assert progress["answered"] == 1 and progress["recommendation"]["message"]
+
+        assert client.post("/api/tutor/question", json={"module": "nope/nope"}).status_code == 404
+        stale = client.post("/api/tutor/answer", json={"learner_id": learner, "answer": "x"})
+        assert stale.status_code == 409 and "no question in progress" in stale.json()["detail"]
+        assert client.post("/api/tutor/answer", json={"learner_id": "../etc", "answer": "x"}).status_code == 422
+        assert client.get("/api/tutor/progress", params={"learner_id": "a b"}).status_code == 422
