@@ -42,7 +42,6 @@ TEXTS = {
         "source": "Source : {title} › {section} ({source_id})",
         "next_chat": "Dis « suivante » pour une autre question, ou pose-moi une question.",
         "stopped": "Quiz terminé. Je reste à ta disposition pour tes questions !",
-        "no_question": "Il n'y a pas de question en cours : demande une nouvelle question.",
         "unknown_topic": "Je n'ai pas de quiz sur « {topic} ». Je peux t'interroger sur :\n{titles}",
         "start": "Commence par « {title} », le premier module du parcours.",
         "next": "Continue avec « {title} » : il te reste des questions à découvrir.",
