@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future
 from functools import lru_cache
 from typing import Literal
 
@@ -33,6 +34,7 @@ class _LazyEmbeddings(Embeddings):
     def __init__(self) -> None:
         self._model = None
         self._lock = threading.Lock()
+        self._queries = QueryBatcher(self)
 
     def _load(self):  # pragma: no cover - overridden
         raise NotImplementedError
@@ -70,10 +72,58 @@ class _LazyEmbeddings(Embeddings):
         return _cached_query(self, text)
 
 
+class QueryBatcher:
+    """Questions from concurrent requests, encoded together, first come first served.
+
+    With one encode at a time per process, requests that each encode their own question queue on the lock,
+    and a lock is not fair: under load some wait many turns while others pass. Here a caller queues its
+    question; whoever finds the model idle encodes everything queued so far in one batch (up to
+    ``MAX_BATCH``, oldest first) and keeps going until its own question is done, then hands over. One batch
+    of short questions costs little more than one question, so the queue drains faster as it grows.
+    """
+
+    MAX_BATCH = 16
+
+    def __init__(self, model: _LazyEmbeddings) -> None:
+        self._model = model
+        self._pending: list[tuple[str, Future]] = []
+        self._condition = threading.Condition()
+        self._encoding = False
+
+    def embed(self, text: str) -> np.ndarray:
+        mine: Future = Future()
+        with self._condition:
+            self._pending.append((text, mine))
+            while self._encoding and not mine.done():
+                self._condition.wait()
+            if mine.done():
+                return mine.result()
+            self._encoding = True
+        try:
+            while not mine.done():
+                with self._condition:
+                    batch, self._pending = self._pending[:self.MAX_BATCH], self._pending[self.MAX_BATCH:]
+                try:
+                    vectors = self._model.embed([text for text, _ in batch], is_query=True)
+                except BaseException as exc:  # every caller of the batch gets the error, none waits forever
+                    for _, future in batch:
+                        future.set_exception(exc)
+                else:
+                    for (_, future), vector in zip(batch, vectors, strict=True):
+                        future.set_result(vector)
+                with self._condition:
+                    self._condition.notify_all()  # the batch's other callers go on at once
+        finally:
+            with self._condition:
+                self._encoding = False
+                self._condition.notify_all()
+        return mine.result()
+
+
 @lru_cache(maxsize=4096)
 def _cached_query(model: _LazyEmbeddings, text: str) -> np.ndarray:
     """Users repeat questions (and the FAQ path and passage path embed the same one): cache query vectors."""
-    vector = model.embed([text], is_query=True)[0]
+    vector = model._queries.embed(text)
     vector.setflags(write=False)
     return vector
 

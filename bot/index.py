@@ -181,6 +181,7 @@ class KnowledgeIndex:
         self.phrasings = _Part(client, self.collection + FAQ_SUFFIX, QueryStyleEmbeddings(self.embeddings), db_url)
         self.sentences = _Part(client, self.collection + SENTENCES_SUFFIX, self.embeddings, db_url)
         self.parts = {"passages": self.passages, "phrasings": self.phrasings, "sentences": self.sentences}
+        self.generation = 0  # counts this process's syncs: in-memory copies of the index reload when it moves
 
     def count(self) -> int:
         return self.passages.count()
@@ -221,6 +222,7 @@ class KnowledgeIndex:
         batch = max(self.settings.embedding_batch_size, 64)
         results = [part.sync(counted(batches[name]), batch) for name, part in self.parts.items()]
         orphans = sum(part.drop_orphans() for part in self.parts.values())
+        self.generation += 1
         now = {f.path: f.file_hash for f in loaded.files}
         return SyncReport(
             added=sorted(p for p in now if p not in before),

@@ -6,6 +6,7 @@ Scores are cosine similarities in [-1, 1] (the collections use the cosine space)
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -102,6 +103,58 @@ def _to_filter(conditions: dict[str, str | list[str]]) -> dict | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
+class InMemoryCollection:
+    """One small collection (FAQ phrasings, passage sentences) and its vectors in this process's memory,
+    searched exactly by one matrix product.
+
+    They are a few thousand short rows at most, and every question searches both: a round trip to Chroma
+    costs more than the search itself. The copy is read on first use and again after this process syncs the
+    index (``KnowledgeIndex.generation``); the embedded store belongs to one process, so nothing else can
+    change it. With a Chroma server, which other processes update, the retriever asks the server instead.
+    """
+
+    def __init__(self, index: KnowledgeIndex, part: str) -> None:
+        self.index = index
+        self.part = part
+        self._generation = -1
+        self._lock = threading.Lock()
+        self._vectors = np.zeros((0, 0), dtype=np.float32)
+        self._documents: list[Document] = []
+        self._columns: dict[str, np.ndarray] = {}  # metadata values by key, one per row, for fast filters
+
+    def _current(self) -> tuple[np.ndarray, list[Document], dict[str, np.ndarray]]:
+        with self._lock:
+            if self._generation != self.index.generation:
+                got = self.index.parts[self.part].store.get(include=["documents", "metadatas", "embeddings"])
+                self._documents = [Document(id=i, page_content=text, metadata=meta) for i, text, meta in
+                                   zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
+                vectors = np.asarray(got["embeddings"], dtype=np.float32)
+                self._vectors = vectors.reshape(len(self._documents), -1) if len(vectors) else np.zeros((0, 0))
+                self._columns = {}
+                self._generation = self.index.generation
+            return self._vectors, self._documents, self._columns
+
+    def _column(self, columns: dict[str, np.ndarray], documents: list[Document], key: str) -> np.ndarray:
+        if key not in columns:
+            columns[key] = np.array([str(d.metadata.get(key, "")) for d in documents])
+        return columns[key]
+
+    def search(self, vector: list[float], k: int, where: dict[str, str | list[str]]) -> list[tuple[Document, float]]:
+        """The ``k`` best rows whose metadata matches ``where`` (a value, or a list of accepted values), with
+        their cosine similarity; the same filters as Chroma's ``{key: value}`` and ``{key: {"$in": list}}``."""
+        vectors, documents, columns = self._current()
+        keep = np.ones(len(documents), dtype=bool)
+        for key, accepted in where.items():
+            values = accepted if isinstance(accepted, list) else [accepted]
+            keep &= np.isin(self._column(columns, documents, key), values)
+        rows = np.flatnonzero(keep)
+        if not len(rows):
+            return []
+        scores = vectors[rows] @ np.asarray(vector, dtype=np.float32)
+        best = np.argsort(-scores)[:k]
+        return [(documents[rows[i]], float(scores[i])) for i in best]
+
+
 class Retriever:
     def __init__(self, index: KnowledgeIndex, top_k: int, keywords: KeywordIndex | None = None,
                  keyword_weight: float = 0.0) -> None:
@@ -109,18 +162,29 @@ class Retriever:
         self.top_k = top_k
         self.keywords = keywords
         self.keyword_weight = keyword_weight
+        embedded = index.vector_store == "embedded"
+        self.in_memory = {part: InMemoryCollection(index, part) for part in ("phrasings", "sentences")} if embedded \
+            else {}
+
+    def _hits(self, part: str, vector: list[float], k: int,
+              conditions: dict[str, str | list[str]]) -> list[tuple[Document, float]]:
+        """Nearest rows of a collection with their cosine similarity: from memory, or from the Chroma server."""
+        conditions = {key: v for key, v in conditions.items() if v}
+        if part in self.in_memory:
+            return self.in_memory[part].search(vector, k, conditions)
+        hits = self.index.parts[part].store.similarity_search_by_vector_with_relevance_scores(
+            vector, k=k, filter=_to_filter(conditions))
+        return [(document, 1.0 - distance) for document, distance in hits]
 
     def faq_matches(self, vector: list[float], lang: Lang, scope: Scope = EVERYWHERE, k: int = 5) -> list[FaqMatch]:
         """Best phrasing per FAQ entry, in the user's language only: a curated answer is served verbatim."""
-        where = _to_filter({"lang": lang, "programme": scope.programme or ""})
-        hits = self.index.phrasings.store.similarity_search_by_vector_with_relevance_scores(
-            vector, k=k * 4, filter=where)
         best: dict[str, FaqMatch] = {}
-        for document, distance in hits:
+        where = {"lang": lang, "programme": scope.programme or ""}
+        for document, score in self._hits("phrasings", vector, k * 4, where):
             meta = document.metadata
             match = FaqMatch(source_id=meta["source_id"], question=meta.get("question", ""),
                              answer=meta.get("answer", ""), matched=document.page_content,
-                             score=1.0 - distance, metadata=meta)
+                             score=score, metadata=meta)
             if match.source_id not in best or match.score > best[match.source_id].score:
                 best[match.source_id] = match
         return sorted(best.values(), key=lambda m: m.score, reverse=True)[:k]
@@ -159,13 +223,12 @@ class Retriever:
         keys = list(dict.fromkeys(p.key for p in passages))
         if not keys:
             return passages
-        hits = self.index.sentences.store.similarity_search_by_vector_with_relevance_scores(
-            vector, k=SENTENCES_PER_PASSAGE * len(keys), filter={"chunk_key": {"$in": keys}})
+        hits = self._hits("sentences", vector, SENTENCES_PER_PASSAGE * len(keys), {"chunk_key": keys})
         scores: dict[str, dict[int, float]] = {}
-        for document, distance in hits:
+        for document, score in hits:
             if is_planted_instruction(document.page_content):
                 continue
-            scores.setdefault(document.metadata["chunk_key"], {})[document.metadata["position"]] = 1.0 - distance
+            scores.setdefault(document.metadata["chunk_key"], {})[document.metadata["position"]] = score
         return [replace(p, sentence_scores=scores.get(p.key, {})) for p in passages]
 
     def search(self, query: str, lang: Lang, scope: Scope = EVERYWHERE, context: str | None = None) -> Retrieval:

@@ -51,3 +51,33 @@ def test_light_profile_embeds_without_preparation(tmp_path: Path) -> None:
     vectors = model.embed(["Combien de temps dure la formation ?", "La formation dure 12 mois."], is_query=False)
     assert vectors.shape == (2, 384)
     assert abs(float(vectors[0] @ vectors[0]) - 1.0) < 1e-4
+
+
+def test_concurrent_questions_are_encoded_together_in_arrival_order_with_the_same_vectors() -> None:
+    """The query batcher: 24 threads asking at once each get their own question's vector (as one encode of
+    all of them gives it), in fewer encodes than questions."""
+    import threading
+
+    import numpy as np
+
+    from bot.embeddings import QueryBatcher, load_embeddings
+
+    model = load_embeddings(Settings())
+    questions = [f"Question {i} : combien de temps dure l'alternance en {2020 + i} ?" for i in range(24)]
+    expected = model.embed(questions, is_query=True)
+    batcher = QueryBatcher(model)
+    batches: list[int] = []
+    embed = model.embed
+    model.embed = lambda texts, is_query: batches.append(len(texts)) or embed(texts, is_query)  # counts, then encodes
+    try:
+        got: dict[int, np.ndarray] = {}
+        threads = [threading.Thread(target=lambda i=i: got.__setitem__(i, batcher.embed(questions[i])))
+                   for i in range(len(questions))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    finally:
+        del model.embed
+    assert sorted(got) == list(range(24)) and sum(batches) == 24 and len(batches) < 24
+    assert max(float(np.abs(got[i] - expected[i]).max()) for i in got) < 5e-3

@@ -33,3 +33,32 @@ def test_sentences_are_scored_by_meaning(fixture_chat: ChatService) -> None:
     section = next(p for p in found.passages if p.metadata.get("section") == "Durée de la formation")
     assert set(section.sentence_scores) == {0, 1}
     assert section.sentence_scores[1] > section.sentence_scores[0]  # the rhythm sentence, not the duration one
+
+
+def test_faq_and_sentences_kept_in_memory_follow_a_sync_in_the_same_process(make_settings, kb_copy) -> None:
+    """The embedded store's FAQ phrasings and sentences are searched in memory; a sync by this process (the
+    only one that may write the embedded store) must be seen at once, additions and deletions alike."""
+    from bot.index import KnowledgeIndex
+
+    index = KnowledgeIndex(make_settings(kb_dir=kb_copy))
+    index.sync(kb_copy)
+    chat = ChatService(index.settings, index)
+    question = "Peut-on venir avec son chien à l'école test ?"
+    assert chat.retriever.in_memory  # the embedded store: both searched from memory
+    before = chat.retriever.search(question, "fr")
+    assert all(m.source_id != "faq-test-chien" for m in before.faq)
+    (kb_copy / "faq" / "animaux.yaml").write_text(
+        '- id: faq-test-chien\n  lang: fr\n  programme: ecole-test\n'
+        '  question: "Les chiens sont-ils acceptés à l\'école test ?"\n'
+        '  answer: "Non, les animaux ne sont pas acceptés dans les locaux de l\'école test."\n')
+    (kb_copy / "ecole" / "pages.md").write_text(
+        "---\ntitle: Règlement\nprogramme: ecole-test\n---\n# Règlement intérieur\n\n"
+        "Les animaux de compagnie ne sont pas admis dans les salles de cours de l'école test.\n")
+    index.sync(kb_copy)
+    after = chat.retriever.search(question, "fr")
+    assert after.faq[0].source_id == "faq-test-chien" and after.faq[0].score > 0.8
+    page = next(p for p in after.passages if p.source_id == "ecole/pages")
+    assert page.sentence_scores  # the new page's sentences are scored, from the refreshed copy
+    (kb_copy / "faq" / "animaux.yaml").unlink()
+    index.sync(kb_copy)
+    assert all(m.source_id != "faq-test-chien" for m in chat.retriever.search(question, "fr").faq)
