@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.text import fold, sentences
 
@@ -108,8 +109,10 @@ def screen(message: str) -> Screening:
     return Screening(False)
 
 
+@lru_cache(maxsize=65_536)
 def is_planted_instruction(sentence: str) -> bool:
-    """A sentence of the knowledge base that speaks to the assistant rather than to the reader."""
+    """A sentence of the knowledge base that speaks to the assistant rather than to the reader. Cached: the
+    same few thousand sentences are checked on every question that retrieves them."""
     return screen(_QUOTED.sub(" ", sentence)).flagged
 
 
