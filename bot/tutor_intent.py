@@ -17,9 +17,10 @@ _QUIZ_REQUEST = re.compile(
     r"|m'(?:interroger|tester|evaluer|entrainer|questionner)"
     r"|pose[rz]?[- ]moi (?:une|des|quelques|\d+) questions?"
     r"|(?:fais|faites|lance|lancez|donne|donnez|propose|proposez)[- ]moi (?:un|une) (?:quizz?|test|interro|exercice)"
-    r"|(?:faire|lancer|commencer|demarrer|passer) (?:un|une|le) (?:quizz?|test|interro)"
+    # "passer un test" / "take a test" without "moi"/"me" is about admission tests, not a request for a quiz
+    r"|(?:faire|lancer|commencer|demarrer|passer) (?:un|une|le) (?:quizz?|interro)"
     r"|(?:quiz|test|examine|drill) me|ask me (?:a|some|\w+) questions?"
-    r"|(?:start|take|do|give me|run|begin) (?:a|the) (?:quiz|test))\b"
+    r"|(?:start|take|do|run|begin) (?:a|the) quiz|give me a (?:quiz|test))\b"
 )
 _TOPIC_MARK = re.compile(r"\b(?:sur|about|on|en|concernant|regarding)\b\s+(.*)$")
 _STOP = re.compile(r"^\W*(?:stop|arrete[rz]?|on arrete|quitter?|fin(?: du quiz)?|terminer?|c'?est fini|ca suffit|"

@@ -159,6 +159,9 @@ def test_surprise_picks_a_module_with_unseen_questions(make_tutor) -> None:
     ("Combien de temps dure la formation ?", None),
     ("Y a-t-il un quiz à la fin d'Objectif IA ?", None),
     ("Comment est-on évalué à l'école ?", None),
+    ("Doit-on passer un test technique en plus de l'entretien ?", None),  # an admission test, not a quiz
+    ("Do I have to take a test to get into the school?", None),
+    ("Can I start the quiz on machine learning?", "machine learning"),
 ])
 def test_quiz_requests_are_told_from_questions(message: str, topic: str | None) -> None:
     assert quiz_topic(message) == topic
