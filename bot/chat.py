@@ -5,17 +5,20 @@ This is the brain the API, the UI and the evaluation suite all call; it knows no
 
 from __future__ import annotations
 
+import logging
 import re
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 from bot.config import Settings
 from bot.generators import ExtractiveGenerator, FaqGenerator, Generator, Turn
+from bot.grounding import lowercase_vocabulary
 from bot.guard import screen, without_planted_instructions
 from bot.index import KnowledgeIndex
 from bot.keywords import KeywordIndex
 from bot.language import Lang, detect_language
+from bot.llm import AnswerStream, LlmGenerator, LlmUnavailableError, build_client, rewrite_follow_up
 from bot.policy import Decision, Thresholds, decide
 from bot.privacy import redact
 from bot.retrieval import EVERYWHERE, Passage, Retrieval, Retriever, Scope
@@ -33,6 +36,7 @@ REFUSAL = {
            "official website for the École de la data et de l'IA, OpenClassrooms or Institut Montaigne for "
            "Objectif IA."),
 }
+log = logging.getLogger("tutor.chat")
 SNIPPET_CHARS = 220
 # A follow-up that carries few content words of its own ("et ça dure combien de temps ?") is searched together
 # with the previous user question (see ``Retriever.search``); a self-contained question is searched as it is.
@@ -92,10 +96,32 @@ class ChatService:
         self.retriever = Retriever(self.index, settings.top_k, KeywordIndex(passages), settings.keyword_weight)
         self.thresholds = Thresholds.for_settings(settings)
         weights = WordWeights(d.page_content for d in passages)
-        self.generators: dict[str, Generator] = {
-            "faq": FaqGenerator(),
-            "extractive": ExtractiveGenerator(weights, settings.max_answer_sentences),
-        }
+        extractive = ExtractiveGenerator(weights, settings.max_answer_sentences)
+        self.generators: dict[str, Generator] = {"faq": FaqGenerator(), "extractive": extractive}
+        self.llm_error: str | None = None
+        if settings.llm_backend != "none":
+            self._start_llm(extractive, lowercase_vocabulary(d.page_content for d in passages))
+
+    def _start_llm(self, fallback: ExtractiveGenerator, vocabulary: frozenset[str]) -> None:
+        """Load or probe the configured LLM; when it cannot answer, the no-LLM modes do (and say why)."""
+        try:
+            client = build_client(self.settings)
+            assert client is not None
+            client.check()
+        except LlmUnavailableError as exc:
+            self.llm_error = str(exc)
+            log.warning("LLM unavailable, answering without it: %s", exc)
+            return
+        self.generators["llm"] = LlmGenerator(client, fallback, vocabulary, self.settings)
+
+    def _writer(self, mode: str) -> tuple[str, str]:
+        """The generator for a decision's mode, and a note when the one asked for cannot be used."""
+        if mode == "extractive" and self.settings.answer_mode in ("auto", "llm"):
+            if "llm" in self.generators:
+                return "llm", ""
+            if self.settings.answer_mode == "llm":
+                return mode, f"llm unavailable: {self.llm_error or 'no TUTOR_LLM_BACKEND set'}"
+        return mode, ""
 
     def prepare(self, message: str, history: Sequence[Turn] = (), lang: Lang | None = None,
                 scope: Scope = EVERYWHERE) -> tuple[Retrieval, Decision]:
@@ -104,45 +130,63 @@ class ChatService:
         if screening.flagged:
             return Retrieval(query=message, lang=lang, faq=[], passages=[]), Decision(
                 "refuse", f"guard: {screening.label}")
-        retrieval = self.retriever.search(message, lang, scope, context=follow_up_context(message, history))
+        context = follow_up_context(message, history)
+        rewritten = self._rewrite(message, context, lang) if context else None
+        if rewritten:  # a standalone question: searched as it is, still judged as a follow-up (stricter FAQ)
+            retrieval = replace(self.retriever.search(rewritten, lang, scope), condensed=True)
+        else:
+            retrieval = self.retriever.search(message, lang, scope, context=context)
         return retrieval, decide(retrieval, self.thresholds, self.settings.answer_mode)
 
+    def _rewrite(self, message: str, previous: str, lang: Lang) -> str | None:
+        """With an LLM in use, a follow-up is rewritten by it into a standalone question (see
+        ``bot.llm.rewrite_follow_up``); without one, or when its rewrite is rejected, ``None``."""
+        llm = self.generators.get("llm")
+        if (not isinstance(llm, LlmGenerator) or self.settings.answer_mode not in ("auto", "llm")
+                or not self.settings.llm_rewrite_budget_s):
+            return None
+        return rewrite_follow_up(llm.client, message, previous, lang, llm.vocabulary,
+                                 self.settings.llm_rewrite_budget_s)
+
     def stream(self, message: str, history: Sequence[Turn] = (), lang: Lang | None = None,
-               scope: Scope = EVERYWHERE) -> tuple[Retrieval, Decision, list[Passage], Iterator[str]]:
+               scope: Scope = EVERYWHERE) -> tuple[Retrieval, Decision, list[Passage], AnswerStream]:
         """Decide, then return the passages the answer may cite and the stream of its text. Personal data
         is redacted first: it is never searched, and no answer can repeat it (see ``bot.privacy``)."""
         message = redact(message)
         history = [Turn(t.role, redact(t.content)) if t.role == "user" else t for t in history]
         retrieval, decision = self.prepare(message, history, lang, scope)
         if decision.mode == "refuse":
-            return retrieval, decision, [], iter([REFUSAL[retrieval.lang]])
+            return retrieval, decision, [], AnswerStream([REFUSAL[retrieval.lang]], mode="refused")
         passages = [decision.faq.as_passage()] if decision.mode == "faq" else list(decision.passages)
-        generator = self.generators[decision.mode]
+        name, note = self._writer(decision.mode)
         # Retrieval used the standalone query; the generator gets the user's own words and the history.
-        return retrieval, decision, passages, generator.generate(message, passages, history, retrieval.lang)
+        pieces = self.generators[name].generate(message, passages, history, retrieval.lang)
+        return retrieval, decision, passages, (pieces if isinstance(pieces, AnswerStream)
+                                               else AnswerStream(pieces, mode=name, note=note))
 
     def ask(self, message: str, history: Sequence[Turn] = (), lang: Lang | None = None,
             scope: Scope = EVERYWHERE) -> ChatAnswer:
         started = time.perf_counter()
         retrieval, decision, passages, pieces = self.stream(message, history, lang, scope)
         answer = "".join(pieces).strip()
-        return self.finish(answer, retrieval, decision, passages, started)
+        return self.finish(answer, retrieval, decision, passages, started, pieces)
 
     def finish(self, answer: str, retrieval: Retrieval, decision: Decision, passages: list[Passage],
-               started: float) -> ChatAnswer:
-        """Shape the result: only the passages the text actually cites become citations, numbers kept."""
+               started: float, stream: AnswerStream) -> ChatAnswer:
+        """Shape the result once ``stream`` is consumed: only the passages the text actually cites become
+        citations, numbers kept; the mode is the generator's that wrote it (the LLM's may fall back)."""
         cited = sorted({int(n) for n in _CITATION.findall(answer) if 0 < int(n) <= len(passages)})
         citations = [Citation(n=n, source_id=passages[n - 1].source_id, title=passages[n - 1].title,
                               snippet=_snippet(passages[n - 1]), url=passages[n - 1].url) for n in cited]
         return ChatAnswer(
             answer=answer,
-            mode=decision.mode if decision.mode != "refuse" else "refused",
+            mode=stream.mode,
             refused=decision.mode == "refuse",
             lang=retrieval.lang,
             citations=citations,
             query=retrieval.query,
             retrieved=ranked_sources(retrieval, decision),
             faq_candidates=[(m.source_id, round(m.score, 4)) for m in retrieval.faq],
-            reason=decision.reason,
+            reason="; ".join(filter(None, [decision.reason, stream.note])),
             latency_ms=round((time.perf_counter() - started) * 1000, 1),
         )

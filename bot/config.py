@@ -55,8 +55,9 @@ class Settings(BaseSettings):
     # Retrieval and the answer decision (see bot/policy.py for how they are used)
     top_k: int = Field(5, ge=1, le=20, description="Passages retrieved per question.")
     keyword_weight: float = Field(0.0, ge=0, description="Weight of the BM25 keyword score in passage ranking.")
-    answer_mode: Literal["auto", "faq", "extractive"] = Field(
-        "auto", description="auto: FAQ when confident, else extractive; faq / extractive: only that mode."
+    answer_mode: Literal["auto", "faq", "extractive", "llm"] = Field(
+        "auto", description="auto: FAQ when confident, else the LLM when one is configured and ready, else "
+                            "extractive; faq / extractive / llm: only that mode (llm falls back to extractive).",
     )
     # Decision thresholds: unset means the calibrated default of the embedding profile (see bot/policy.py).
     faq_min_score: float | None = Field(None, description="FAQ similarity above which its curated answer is served.")
@@ -69,8 +70,23 @@ class Settings(BaseSettings):
     sentence_in_scope: float | None = Field(None, description="Sentence similarity that keeps a question in scope.")
     max_answer_sentences: int = Field(4, ge=1, le=8, description="Sentences in an extractive answer.")
 
-    # An OpenAI-compatible server (vLLM, Ollama, llama.cpp server, a hosted API): the evaluation suite's
-    # judged tier uses it when set.
+    # The optional LLM (see bot/llm.py): off by default; the no-LLM modes answer.
+    llm_backend: Literal["none", "local", "openai"] = Field(
+        "none", description="none; local: a GGUF model in this process (pip install .[llm]); openai: the "
+                            "OpenAI-compatible server below.")
+    llm_model_path: Path | None = Field(None, description="GGUF file of the local backend; unset = the Qwen2.5 1.5B "
+                                                          "prepared by `python -m bot.llm_models prepare`.")
+    llm_threads: int | None = Field(None, ge=1, description="CPU threads of the local backend; unset = all cores.")
+    llm_context_tokens: int = Field(2048, ge=512, description="Context window of the local backend.")
+    llm_context_chars: int = Field(2400, ge=300, description="Passage text given to the LLM, best passages first.")
+    llm_max_tokens: int = Field(160, ge=16, description="Longest generated answer, in tokens.")
+    llm_time_budget_s: float = Field(20.0, gt=0, description="Seconds after which an unfinished LLM answer is cut "
+                                                             "(or replaced by the extractive one if nothing was "
+                                                             "shown yet).")
+    llm_rewrite_budget_s: float = Field(6.0, ge=0, description="Seconds the LLM may take to rewrite a follow-up "
+                                                               "into a standalone question; 0 = never rewrite.")
+    # An OpenAI-compatible server (vLLM, Ollama, llama.cpp server, a hosted API): the openai backend and the
+    # evaluation suite's judged tier use it when set.
     llm_base_url: str | None = Field(None, description="OpenAI-compatible API base URL, e.g. http://host:8000/v1.")
     llm_api_key: str | None = Field(None, description="API key for that server (any string if it needs none).")
     llm_model: str | None = Field(None, description="Model name on that server.")

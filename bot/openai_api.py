@@ -91,7 +91,7 @@ def completions(body: CompletionRequest,
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
 
     def finish(text: str) -> ChatAnswer:
-        return service.finish(text.strip(), retrieval, decision, passages, started)
+        return service.finish(text.strip(), retrieval, decision, passages, started, pieces)
 
     if not body.stream:
         answer = finish("".join(pieces))

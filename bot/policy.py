@@ -20,7 +20,9 @@ each overridable by a setting such as ``TUTOR_FAQ_MIN_SCORE``):
 0. before all this, ``bot.guard`` declines messages that try to take over the assistant (injections).
 
 ``answer_mode`` narrows the rule for evaluation and deployments: ``faq`` skips step 2 (curated answers or
-nothing), ``extractive`` skips step 1.
+nothing), ``extractive`` and ``llm`` skip step 1. Which generator writes a step-2 answer (extractive, or the
+LLM when one is configured and ready) is the chat service's choice, not this rule's: the LLM never decides
+whether to answer.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ class Decision:
 
 
 def decide(retrieval: Retrieval, limits: Thresholds, mode: str = "auto") -> Decision:
-    faq = retrieval.faq if mode != "extractive" else []
+    faq = retrieval.faq if mode not in ("extractive", "llm") else []
     floor = limits.faq_min_score_followup if retrieval.condensed else limits.faq_min_score
     if faq and faq[0].score >= floor:
         margin = faq[0].score - faq[1].score if len(faq) > 1 else 1.0

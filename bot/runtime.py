@@ -128,7 +128,7 @@ class Runtime:
             for piece in pieces:
                 text.append(piece)
                 yield "token", {"text": piece}
-            answer = service.finish("".join(text).strip(), retrieval, decision, passages, started)
+            answer = service.finish("".join(text).strip(), retrieval, decision, passages, started, pieces)
             citations = [asdict(c) for c in answer.citations]
             message_id = self.store.add_exchange(session_id, message, answer.answer, answer.mode, answer.refused,
                                                  citations)

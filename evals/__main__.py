@@ -1,6 +1,6 @@
 """Evaluation suite for staff.
 
-    python -m evals run --dataset FILE [--kb DIR --collection NAME] [--mode auto|faq|extractive] [--out DIR]
+    python -m evals run --dataset FILE [--kb DIR --collection NAME] [--mode auto|faq|extractive|llm] [--out DIR]
                         [--judge] [--gate THRESHOLDS]
     python -m evals compare RUN_A RUN_B [--html FILE]
     python -m evals import-squad FILE --kb-out DIR --dataset-out FILE [--lang fr|en]
@@ -71,6 +71,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                                   f"ingested {args.kb}: {len(r.added)} added, {len(r.updated)} updated, "
                                   f"{len(r.unchanged)} unchanged, {len(r.deleted)} deleted, {len(r.failed)} failed"))
     console.print(summary_table(summary, f"{args.dataset} ({time.perf_counter() - started:.0f} s)"))
+    console.print(f"modes {summary['modes']}; first text p50/p95 {summary['first_token_p50_ms']}/"
+                  f"{summary['first_token_p95_ms']} ms; answers with every number and name in their cited "
+                  f"sources: {summary['grounded_share']}")
     if judge is not None:
         judged = summary["judged_tier"]
         console.print(f"[bold]judged tier[/] (LLM judge {judged['judge_model']}, not a judge-free metric): "
@@ -168,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--dataset", type=Path, required=True)
     run.add_argument("--kb", type=Path, help="ingest this folder into --collection first")
     run.add_argument("--collection", help="collection to evaluate (default: the app's)")
-    run.add_argument("--mode", choices=["auto", "faq", "extractive"], default="auto")
+    run.add_argument("--mode", choices=["auto", "faq", "extractive", "llm"], default="auto")
     run.add_argument("--out", type=Path, help="output folder (default: DATA_DIR/evals/NAME-TIME)")
     run.add_argument("--judge", action="store_true",
                      help="add the judged tier (faithfulness) using the TUTOR_LLM_* OpenAI-compatible server")

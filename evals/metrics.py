@@ -1,4 +1,4 @@
-"""Metrics without a judge: retrieval ranks, facts in the answer, citations, refusals, latency.
+"""Metrics without a judge: retrieval ranks, facts in the answer, citations, refusals, grounding, latency.
 
 Per item (``score_item``) then per group (``summarise``). Facts match case-, accent- and
 whitespace-insensitively (``bot.text.fold``), in both languages; an item is *correct* when it was refused
@@ -8,13 +8,17 @@ if it should be, and otherwise answered (not refused), with every expected fact,
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
+from bot.grounding import lowercase_vocabulary, names, numbers
 from bot.language import detect_language
 from bot.text import fold
 from evals.dataset import EvalItem
 
+# Beyond DESIGN.md's keys: time to the first text a user sees, the share of answers whose numbers and names
+# are all in their cited sources, and how many answers each mode wrote (an llm run that fell back shows here).
+ANSWER_KEYS = ["first_token_p50_ms", "first_token_p95_ms", "grounded_share", "modes"]
 SUMMARY_KEYS = ["n", "hit@1", "hit@5", "mrr", "ndcg@5", "fact_recall", "answer_accuracy", "citation_precision",
                 "refusal_precision", "refusal_recall", "latency_p50_ms", "latency_p95_ms"]
 
@@ -37,9 +41,20 @@ def ndcg(retrieved: Sequence[str], expected: Iterable[str], k: int = 5) -> float
     return dcg / ideal if ideal else 0.0
 
 
-def score_item(item: EvalItem, result: dict, source_texts: dict[str, str]) -> dict:
+def grounded(answer: str, cited_texts: Sequence[str], vocabulary: frozenset[str]) -> bool:
+    """Every number and proper name of the answer occurs in the sources it cites (the ``llm`` mode's promise,
+    measured here independently of its guardrail, on whole sources rather than the passages it was given)."""
+    folded = fold(" ".join(cited_texts))
+    known = set().union(*(numbers(t) for t in cited_texts)) if cited_texts else set()
+    return numbers(answer) <= known and all(fold(name) in folded for name in names(answer, vocabulary))
+
+
+def score_item(item: EvalItem, result: dict, source_texts: dict[str, str],
+               vocabulary: frozenset[str] | None = None) -> dict:
     """Add the item's scores to its result row (the row already holds answer, citations, retrieved...)."""
     answer, refused = result["answer"], result["refused"]
+    if vocabulary is None:
+        vocabulary = lowercase_vocabulary(source_texts.values())
     retrieved = [source for source, _ in result["retrieved"]]
     found = [f for f in item.expected_facts if fact_found(f, answer)] if not refused else []
     missing = [f for f in item.expected_facts if f not in found]
@@ -52,7 +67,9 @@ def score_item(item: EvalItem, result: dict, source_texts: dict[str, str]) -> di
     else:
         correct = not refused and not missing and (item.lang is None or answered_in == item.lang)
     rank = hit_rank(retrieved, item.expected_sources)
+    cited_texts = [source_texts.get(c["source_id"], "") for c in result["citations"]]
     return {**result, "hit_rank": rank, "ndcg@5": ndcg(retrieved, item.expected_sources),
+            "grounded": refused or grounded(answer, cited_texts, vocabulary),
             "facts_found": found, "facts_missing": missing, "answered_in": answered_in,
             "citations_supported": len(supported), "correct": correct}
 
@@ -80,6 +97,8 @@ def summarise(rows: Sequence[dict]) -> dict:
     true_refusals = [r for r in refused if r["should_refuse"]]
     should = [r for r in rows if r["should_refuse"]]
     latencies = [r["latency_ms"] for r in rows]
+    first_tokens = [r.get("first_token_ms", r["latency_ms"]) for r in rows]
+    answered = [r for r in rows if not r["refused"]]
     return {
         "n": len(rows),
         "hit@1": _ratio(sum(r["hit_rank"] == 1 for r in with_sources), len(with_sources)),
@@ -95,6 +114,10 @@ def summarise(rows: Sequence[dict]) -> dict:
         "refusal_recall": _ratio(len(true_refusals), len(should)),
         "latency_p50_ms": round(_percentile(latencies, 0.50), 1),
         "latency_p95_ms": round(_percentile(latencies, 0.95), 1),
+        "first_token_p50_ms": round(_percentile(first_tokens, 0.50), 1),
+        "first_token_p95_ms": round(_percentile(first_tokens, 0.95), 1),
+        "grounded_share": _ratio(sum(r.get("grounded", True) for r in answered), len(answered)),
+        "modes": dict(sorted(Counter(r["mode"] for r in rows if "mode" in r).items())),
     }
 
 

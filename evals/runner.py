@@ -7,6 +7,7 @@ Output folder: ``results.jsonl`` (one scored row per item), ``summary.json`` (DE
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 from bot.chat import ChatService
 from bot.config import Settings
 from bot.generators import Turn
+from bot.grounding import lowercase_vocabulary
 from bot.index import KnowledgeIndex, SyncReport
 from evals.dataset import EvalItem, load_dataset
 from evals.judge import Judge, judge_rows
@@ -32,8 +34,17 @@ def source_texts(index: KnowledgeIndex) -> dict[str, str]:
 
 
 def run_item(service: ChatService, item: EvalItem) -> dict:
+    """One item through the streaming path the API uses, timing the first piece of text as a user sees it."""
     history = [Turn(t.role, t.content) for t in item.history]
-    answer = service.ask(item.question, history)
+    started = time.perf_counter()
+    retrieval, decision, passages, pieces = service.stream(item.question, history)
+    text, first = [], None
+    for piece in pieces:
+        if first is None and piece.strip():
+            first = time.perf_counter()
+        text.append(piece)
+    answer = service.finish("".join(text).strip(), retrieval, decision, passages, started, pieces)
+    first_token_ms = round(((first or time.perf_counter()) - started) * 1000, 1)
     return {
         "id": item.id, "category": item.category, "lang": item.lang, "question": item.question,
         "history": [t.model_dump() for t in item.history], "should_refuse": item.should_refuse,
@@ -41,6 +52,7 @@ def run_item(service: ChatService, item: EvalItem) -> dict:
         "answer": answer.answer, "mode": answer.mode, "refused": answer.refused, "query": answer.query,
         "citations": [asdict(c) for c in answer.citations], "retrieved": answer.retrieved,
         "faq_candidates": answer.faq_candidates, "reason": answer.reason, "latency_ms": answer.latency_ms,
+        "first_token_ms": first_token_ms,
     }
 
 
@@ -61,10 +73,11 @@ def run_dataset(dataset: Path, out: Path, settings: Settings, *, kb: Path | None
         service = ChatService(settings, index)
     index = service.index
     texts = source_texts(index)
+    vocabulary = lowercase_vocabulary(texts.values())
     service.index.embeddings.ensure_loaded()
     rows = []
     for done, item in enumerate(items, start=1):
-        rows.append(score_item(item, run_item(service, item), texts))
+        rows.append(score_item(item, run_item(service, item), texts, vocabulary))
         if progress:
             progress(done, len(items))
     summary = {**summarise_run(rows), "dataset": str(dataset), "collection": index.collection,

@@ -12,7 +12,7 @@ import pytest
 
 from bot.config import PROJECT_ROOT
 from evals.dataset import DatasetError, load_dataset
-from evals.metrics import SUMMARY_KEYS, fact_found, hit_rank, ndcg, summarise
+from evals.metrics import ANSWER_KEYS, SUMMARY_KEYS, fact_found, grounded, hit_rank, ndcg, summarise
 from tests.conftest import ARTIFACTS, FIXTURE_KB
 
 FIXTURES = Path(__file__).parent / "fixtures" / "evals"
@@ -40,12 +40,14 @@ def row(**values) -> dict:
 
 
 def test_summary_counts_refusals_and_misses() -> None:
-    rows = [row(), row(hit_rank=None, facts_found=[], correct=False, latency_ms=30.0),
+    rows = [row(mode="llm"), row(hit_rank=None, facts_found=[], correct=False, latency_ms=30.0, grounded=False),
             row(should_refuse=True, refused=True, expected_sources=[], expected_facts=[], citations=[],
                 citations_supported=0),
             row(refused=True, facts_found=[], correct=False, citations=[], citations_supported=0)]
     summary = summarise(rows)
-    assert set(summary) == set(SUMMARY_KEYS)
+    assert set(summary) == {*SUMMARY_KEYS, *ANSWER_KEYS}
+    assert summary["grounded_share"] == 0.5  # of the answers given, refusals aside
+    assert summary["modes"] == {"llm": 1}
     assert summary["hit@1"] == pytest.approx(2 / 3, abs=1e-4)
     assert summary["answer_accuracy"] == 0.5
     assert summary["fact_recall"] == pytest.approx(1 / 3, abs=1e-4)
@@ -190,3 +192,12 @@ def test_gate_names_each_breached_floor_and_ceiling(tmp_path: Path) -> None:
         "overall: latency_p95_ms = 150.0 is above the ceiling 100",
         "by_category.nope: no such group in the run",
     ]
+
+
+def test_an_answer_is_grounded_when_its_numbers_and_names_are_in_the_sources_it_cites() -> None:
+    sources = ["La formation dure 12 mois chez OpenClassrooms."]
+    vocabulary = frozenset({"la", "formation", "dure", "mois", "chez"})
+    assert grounded("La formation dure 12 mois [1].", sources, vocabulary)
+    assert not grounded("La formation dure 18 mois [1].", sources, vocabulary)
+    assert not grounded("La formation est proposée par Coursera [1].", sources, vocabulary)
+    assert not grounded("La formation dure 12 mois [1].", [], vocabulary)

@@ -1,0 +1,223 @@
+"""The ``llm`` mode against a real llama.cpp: Qwen2.5 0.5B in this process and behind llama.cpp's own
+OpenAI-compatible server on loopback. The same tests run on both backends.
+
+The 0.5B model is weak on purpose (fast); these tests check the plumbing and the guardrails, not the
+quality of answers (that is the dev-set measurement in the README). Prompts that make the model invent are
+passed through ``LlmGenerator``'s ``prompt`` hook: the guardrail must catch what it writes.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.chat import ChatService
+from bot.config import Settings
+from bot.generators import Turn
+from bot.grounding import lowercase_vocabulary, numbers
+from bot.language import Lang, detect_language
+from bot.llm import LlmClient, LlmGenerator, LocalLlm, OpenAICompatibleLlm, rewrite_follow_up
+from bot.llm_models import gguf_path
+from bot.retrieval import Passage
+from evals.metrics import grounded
+from tests.conftest import FIXTURE_KB, free_port, serve
+
+
+def _require_llm() -> Path:
+    """The extra and the small model, which `make test` installs: missing in CI is a failure, not a skip."""
+    problem = None
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        problem = "llama-cpp-python is not installed (make llm-test)"
+    model = gguf_path(Settings(), "0.5b")
+    if problem is None and not model.is_file():
+        problem = f"{model} is missing (python -m bot.llm_models prepare --size 0.5b)"
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(problem)
+        pytest.skip(problem)
+    return model
+
+
+@pytest.fixture(scope="module")
+def small_model() -> Path:
+    return _require_llm()
+
+
+@pytest.fixture(scope="module")
+def llama_server(small_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """llama.cpp's OpenAI-compatible server (llama-cpp-python[server]) with the 0.5B model, on loopback."""
+    port = free_port()
+    log = (tmp_path_factory.mktemp("llama") / "server.log").open("w+")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(small_model), "--model_alias", "qwen-0.5b",
+         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2",
+         "--logits_all", "false", "--verbose", "false"],
+        stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert process.poll() is None, f"llama.cpp server exited: {Path(log.name).read_text()[-2000:]}"
+            try:
+                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("llama.cpp server not up after 120 s")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module", params=["local", "openai"])
+def client(request: pytest.FixtureRequest, small_model: Path) -> LlmClient:
+    if request.param == "local":
+        llm = LocalLlm(small_model, threads=2, context_tokens=2048)
+    else:
+        llm = OpenAICompatibleLlm(request.getfixturevalue("llama_server"), None, "qwen-0.5b", timeout_s=120)
+    llm.check()
+    return llm
+
+
+def _generator(client: LlmClient, chat: ChatService, prompt=None, **settings) -> LlmGenerator:
+    vocabulary = lowercase_vocabulary(d.page_content for d in chat.index.passages.get())
+    return LlmGenerator(client, chat.generators["extractive"], vocabulary,
+                        chat.settings.model_copy(update=settings), prompt)
+
+
+def _passages(chat: ChatService, question: str) -> list[Passage]:
+    _, decision = chat.prepare(question)
+    assert decision.mode == "extractive", decision.reason
+    return list(decision.passages)
+
+
+def _saying(sentence: str):
+    """A prompt that makes the model write ``sentence``, whatever the passages say."""
+    def prompt(question: str, passages: Sequence[Passage], history: Sequence[Turn], lang: Lang,
+               budget: int) -> list[dict]:
+        return [{"role": "system", "content": "You copy text exactly."},
+                {"role": "user", "content": f"Écris exactement cette phrase et rien d'autre :\n{sentence}"}]
+    return prompt
+
+
+QUESTION = "Quel diplôme obtient-on à la fin de l'école test ?"
+
+
+def test_the_model_streams_its_reply_in_pieces(client: LlmClient) -> None:
+    pieces = list(client.stream([{"role": "user", "content": "Écris les nombres de un à dix en chiffres."}],
+                                max_tokens=40, cancel=threading.Event()))
+    assert len(pieces) > 3
+    assert "1" in "".join(pieces) and "5" in "".join(pieces)
+
+
+def test_a_grounded_answer_streams_sentence_by_sentence_with_citations(client: LlmClient,
+                                                                      fixture_chat: ChatService) -> None:
+    passages = _passages(fixture_chat, QUESTION)
+    stream = _generator(client, fixture_chat).generate(QUESTION, passages, [], "fr")
+    pieces = list(stream)
+    answer = "".join(pieces)
+    assert answer.strip()
+    # Whatever the model wrote, what was shown is supported by the passages it cites.
+    assert grounded(answer, [p.body for p in passages],
+                    lowercase_vocabulary(d.page_content for d in fixture_chat.index.passages.get()))
+    assert "[" in answer
+    if stream.mode == "llm":
+        assert stream.note == "" or stream.note.startswith("llm answer cut")
+    else:  # the 0.5B model may fail a check: then the extractive answer is served, and the reason given
+        assert stream.mode == "extractive" and stream.note.startswith("llm fallback: ")
+
+
+def test_an_invented_number_and_name_fall_back_to_the_extractive_answer(client: LlmClient,
+                                                                        fixture_chat: ChatService) -> None:
+    passages = _passages(fixture_chat, QUESTION)
+    invent = _saying("En 1987, 73 % des diplômés de Harvard ont trouvé un emploi [1].")
+    stream = _generator(client, fixture_chat, invent).generate(QUESTION, passages, [], "fr")
+    answer = "".join(stream)
+    assert stream.mode == "extractive"
+    assert "is not in the cited passages" in stream.note
+    assert answer == "".join(fixture_chat.generators["extractive"].generate(QUESTION, passages, [], "fr"))
+    assert "1987" not in answer and "Harvard" not in answer
+
+
+def test_a_citation_of_a_passage_that_was_not_given_falls_back(client: LlmClient,
+                                                               fixture_chat: ChatService) -> None:
+    passages = _passages(fixture_chat, QUESTION)
+    stream = _generator(client, fixture_chat, _saying("Le diplôme est reconnu par l'État [9].")).generate(
+        QUESTION, passages, [], "fr")
+    list(stream)
+    assert stream.mode == "extractive" and "[9]" in stream.note
+
+
+def test_an_answer_in_the_wrong_language_falls_back(client: LlmClient, fixture_chat: ChatService) -> None:
+    passages = _passages(fixture_chat, QUESTION)
+    english = _saying("The school awards a diploma that is registered with the state [1].")
+    stream = _generator(client, fixture_chat, english).generate(QUESTION, passages, [], "fr")
+    list(stream)
+    assert stream.mode == "extractive" and "answered in en" in stream.note
+
+
+def test_past_the_time_budget_the_extractive_answer_is_served(client: LlmClient,
+                                                              fixture_chat: ChatService) -> None:
+    passages = _passages(fixture_chat, QUESTION)
+    stream = _generator(client, fixture_chat, llm_time_budget_s=0.05).generate(QUESTION, passages, [], "fr")
+    started = time.perf_counter()
+    answer = "".join(stream)
+    assert time.perf_counter() - started < 5
+    assert stream.mode == "extractive" and "within 0.05 s" in stream.note
+    assert "RNCP" in answer
+
+
+def test_llm_mode_through_the_chat_service_refuses_before_calling_the_model(
+        llama_server: str, make_settings, fixture_chat: ChatService) -> None:
+    settings = fixture_chat.settings.model_copy(update={
+        "answer_mode": "llm", "llm_backend": "openai", "llm_base_url": llama_server, "llm_model": "qwen-0.5b"})
+    chat = ChatService(settings, fixture_chat.index)
+    assert chat.llm_error is None and "llm" in chat.generators
+    out_of_scope = chat.ask("Quel temps fera-t-il à Marseille demain ?")
+    assert out_of_scope.refused and out_of_scope.mode == "refused"
+    answer = chat.ask(QUESTION)
+    assert answer.mode in ("llm", "extractive") and answer.citations
+    assert answer.mode == "llm" or "llm fallback" in answer.reason
+
+
+def test_an_unreachable_server_leaves_the_no_llm_modes_answering(fixture_chat: ChatService) -> None:
+    settings = fixture_chat.settings.model_copy(update={
+        "answer_mode": "llm", "llm_backend": "openai", "llm_base_url": f"http://127.0.0.1:{free_port()}/v1",
+        "llm_model": "absent", "llm_timeout_s": 2})
+    chat = ChatService(settings, fixture_chat.index)
+    assert "does not answer" in chat.llm_error
+    answer = chat.ask(QUESTION)
+    assert answer.mode == "extractive" and "llm unavailable" in answer.reason and "RNCP" in answer.answer
+
+
+def test_the_app_streams_llm_answers_over_http(llama_server: str, tmp_path: Path) -> None:
+    env = {"TUTOR_DATA_DIR": str(tmp_path / "data"), "TUTOR_KB_DIR": str(FIXTURE_KB),
+           "TUTOR_LLM_BACKEND": "openai", "TUTOR_LLM_BASE_URL": llama_server, "TUTOR_LLM_MODEL": "qwen-0.5b"}
+    with serve(tmp_path, env) as url, httpx.stream("POST", f"{url}/api/chat/stream", timeout=120,
+                                                   json={"message": QUESTION}) as response:
+        assert response.status_code == 200
+        body = response.read().decode()
+    assert "event: token" in body and "event: citations" in body
+    assert '"mode": "llm"' in body or '"mode": "extractive"' in body
+
+
+def test_a_follow_up_is_rewritten_standalone_in_the_user_s_language_or_not_at_all(
+        client: LlmClient, fixture_chat: ChatService) -> None:
+    vocabulary = lowercase_vocabulary(d.page_content for d in fixture_chat.index.passages.get())
+    rewritten = rewrite_follow_up(client, "et ça dure combien de temps ?", "Comment entrer à l'école test ?", "fr",
+                                  vocabulary, budget_s=60)
+    assert rewritten is None or (detect_language(rewritten) == "fr" and not numbers(rewritten))
+    assert rewrite_follow_up(client, "et ça dure combien de temps ?", "Comment entrer à l'école test ?", "fr",
+                             vocabulary, budget_s=0.01) is None  # too slow: the vector blend is used instead
