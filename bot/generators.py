@@ -6,7 +6,8 @@ citations it returns, so the numbers always map to the sources shown.
 
 - ``FaqGenerator``: the curated answer of the matched FAQ entry, verbatim, then its citation.
 - ``ExtractiveGenerator``: the sentences of the passages that best answer the question, in reading order,
-  each followed by its citation. No model: fast, and it cannot say what the knowledge base does not say.
+  each followed by its citation; the best one comes with its neighbours in its passage (a section that
+  announces a list goes on to give it). No model: fast, and it cannot say what the knowledge base does not say.
 
 Neither ever quotes an instruction planted in the knowledge base (``bot.guard.is_planted_instruction``).
 """
@@ -56,7 +57,10 @@ MEANING_WEIGHT = 1.0  # weight of the sentence's cosine similarity with the ques
 RANK_PRIOR = 0.2  # bonus of a sentence from the best passage (halved for the second, ...)
 OPENING_PRIOR = 0.1  # bonus of the first sentence of a section
 KEEP_RATIO = 0.5  # a further sentence is kept if it scores at least this share of the best one
-MAX_ANSWER_CHARS = 600
+MAX_ANSWER_CHARS = 600  # sentences picked one by one, from any passage, stop here
+# The best passage's best sentence with the sentences around it (one passage's text, read in order) may run
+# longer: a section that lists rights, principles or steps needs its list.
+MAX_CONTEXT_CHARS = 800
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,29 @@ def _repeats(candidate: _Candidate, chosen: list[_Candidate]) -> bool:
     """A FAQ entry and a page often say the same thing; saying it twice wastes the reader's time."""
     mine = content_words(candidate.text)
     return any(len(mine & (theirs := content_words(c.text))) / max(len(mine | theirs), 1) > 0.6 for c in chosen)
+
+
+def _units(passage: Passage) -> list[tuple[int, str, float]]:
+    """The sentences of a passage that may answer, as (position, text, cosine with the question). A sentence
+    too short to inform alone ("It had 51 learners.") is joined to the one just before it, whose point it
+    completes. Left out: a sentence announcing a list (ends with ":"), a fragment cut by the size splitter
+    (starts in lower case) and an instruction planted in the content (never an answer)."""
+    kept: list[tuple[int, str, float]] = []
+    previous_kept = False  # whether the sentence just before this one is the last unit kept
+    for position, sentence in enumerate(sentences(passage.body)):
+        meaning = passage.sentence_scores.get(position, 0.0)
+        if is_planted_instruction(sentence):
+            previous_kept = False
+            continue
+        if len(sentence) < MIN_SENTENCE_CHARS and previous_kept:
+            first, text, cosine = kept[-1]
+            kept[-1] = (first, f"{text} {sentence}", max(cosine, meaning))
+            previous_kept = False
+            continue
+        previous_kept = not (len(sentence) < MIN_SENTENCE_CHARS or sentence.endswith(":") or sentence[0].islower())
+        if previous_kept:
+            kept.append((position, sentence, meaning))
+    return kept
 
 
 class ExtractiveGenerator:
@@ -91,34 +118,50 @@ class ExtractiveGenerator:
         total = max(self.weights(asked) + CONTEXT_WEIGHT * self.weights(context), 1e-9)
         candidates = []
         for rank, passage in enumerate(passages):
-            for position, sentence in enumerate(sentences(passage.body)):
-                if (len(sentence) < MIN_SENTENCE_CHARS or sentence.endswith(":") or sentence[0].islower()
-                        or is_planted_instruction(sentence)):
-                    continue  # too short to inform, announcing a list, a fragment cut by the size splitter, or
-                    # an instruction planted in the content (never an answer)
+            for position, sentence, meaning in _units(passage):
                 words = content_words(sentence)
                 coverage = (self.weights(asked & words) + CONTEXT_WEIGHT * self.weights(context & words)) / total
-                meaning = passage.sentence_scores.get(position, 0.0)
                 prior = RANK_PRIOR / (rank + 1) + (OPENING_PRIOR if position == 0 else 0.0)
                 candidates.append(_Candidate(rank, position, sentence,
                                              MEANING_WEIGHT * meaning + coverage + prior))
         if not candidates:
             return []
         ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
-        # A FAQ entry ranked first was written to be read whole ("not known here; ask the official
-        # channels"): keep all of its answer, then add the best sentences of the other passages.
-        lead = [c for c in candidates if c.passage == 0] if passages[0].metadata.get("kind") == "faq" else []
-        chosen = lead or [ranked[0]]
+        if passages[0].metadata.get("kind") == "faq":
+            # A FAQ entry ranked first was written to be read whole ("not known here; ask the official
+            # channels"): keep all of its answer, then add the best sentences of the other passages.
+            chosen = [c for c in candidates if c.passage == 0]
+        elif ranked[0].passage == 0:
+            chosen = self._in_context(ranked[0], [c for c in candidates if c.passage == 0])
+        else:
+            chosen = [ranked[0]]
         length = sum(len(c.text) for c in chosen)
         for candidate in ranked:
             if candidate in chosen:
                 continue
-            if len(chosen) >= self.max_sentences or length + len(candidate.text) > MAX_ANSWER_CHARS:
+            if len(chosen) >= self.max_sentences:
                 break
+            if length + len(candidate.text) > MAX_ANSWER_CHARS:
+                continue  # a shorter, slightly weaker sentence may still fit
             if candidate.score > KEEP_RATIO * ranked[0].score and not _repeats(candidate, chosen):
                 chosen.append(candidate)
                 length += len(candidate.text)
         return sorted(chosen, key=lambda c: (c.passage, c.position))
+
+    def _in_context(self, best: _Candidate, own: list[_Candidate]) -> list[_Candidate]:
+        """The best sentence of the best passage with its context, in reading order: the sentence before it
+        (it usually names what the best one is about: "Overfitting happens when..." before "An overfitted
+        model gets...") and the ones after it (they detail it: the rights, principles or criteria a section
+        announces, then lists one sentence each, share few words with the question but are its answer)."""
+        at = own.index(best)
+        chosen = [best] + [c for c in own[at - 1:at] if len(best.text) + len(c.text) <= MAX_CONTEXT_CHARS]
+        length = sum(len(c.text) for c in chosen)
+        for candidate in own[at + 1:]:
+            if len(chosen) >= self.max_sentences or length + len(candidate.text) > MAX_CONTEXT_CHARS:
+                break
+            chosen.append(candidate)
+            length += len(candidate.text)
+        return chosen
 
     def generate(self, question: str, passages: Sequence[Passage], history: Sequence[Turn],
                  lang: Lang) -> Iterator[str]:
