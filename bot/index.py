@@ -38,6 +38,7 @@ from langchain_classic.indexes import SQLRecordManager
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.indexing import index as sync_index
+from langchain_core.indexing.api import _get_document_with_hash  # the record key index() gives a document
 
 from bot.config import Settings
 from bot.documents import load_knowledge_base
@@ -45,6 +46,7 @@ from bot.embeddings import QueryStyleEmbeddings, load_embeddings
 
 COLLECTION_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{1,498}[A-Za-z0-9]"
 FAQ_SUFFIX = "-faq"
+KEY_ENCODER = "sha256"  # how the record manager keys a document (hash of its text and metadata)
 SENTENCES_SUFFIX = "-sentences"
 
 
@@ -157,8 +159,15 @@ class _Part:
                 for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
 
     def sync(self, documents: Iterable[Document], batch_size: int) -> dict:
+        """LangChain's ``index()``, unless the records already list exactly these documents: then there is
+        nothing to add or delete, and ``index()`` would only rewrite every record's timestamp (most of a
+        no-change re-ingest's time). The keys are the ones ``index()`` itself computes."""
+        documents = list(documents)
+        keys = {_get_document_with_hash(d, key_encoder=KEY_ENCODER).id for d in documents}
+        if keys == set(self.records.list_keys()):
+            return {"num_added": 0, "num_updated": 0, "num_skipped": len(documents), "num_deleted": 0}
         return sync_index(documents, self.records, self.store, cleanup="full", source_id_key="path",
-                          key_encoder="sha256", batch_size=batch_size)
+                          key_encoder=KEY_ENCODER, batch_size=batch_size)
 
 
 _PART_OF_KIND = {"chunk": "passages", "faq": "passages", "faq_q": "phrasings", "sentence": "sentences"}
