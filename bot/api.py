@@ -54,7 +54,8 @@ class ChatResponse(BaseModel):
     session_id: str
     message_id: str
     answer: str
-    mode: str = Field(description="faq | extractive | refused | tutor (a quiz turn the chat handed over)")
+    mode: str = Field(description="faq | extractive | llm | refused | tutor (a quiz turn the chat handed over); "
+                                  "an llm answer that failed its checks is served as extractive")
     citations: list[CitationOut]
     refused: bool
     latency_ms: float
@@ -130,10 +131,12 @@ def health() -> dict:
 @router.get("/ready", tags=["ops"])
 def ready(runtime: RuntimeDep) -> JSONResponse:
     """Readiness: the index is open and the embedding model loaded (503 until then, or if start-up failed);
-    `vector_store` says whether the index is the embedded store or a Chroma server."""
+    `vector_store` says whether the index is the embedded store or a Chroma server, `llm` which LLM backend
+    answers (null: none, or `llm_error` says why the configured one cannot)."""
     if not runtime.ready:
         return JSONResponse({"ready": False, "error": runtime.error}, status_code=503)
     service = runtime.service()
     return JSONResponse({"ready": True, "collection": service.index.collection,
                          "passages": service.index.count(), "embedding_model": service.index.embeddings.name,
-                         "vector_store": service.index.vector_store})
+                         "vector_store": service.index.vector_store, "llm": service.llm_backend,
+                         "llm_error": service.llm_error})

@@ -114,6 +114,11 @@ class ChatService:
             return
         self.generators["llm"] = LlmGenerator(client, fallback, vocabulary, self.settings)
 
+    @property
+    def llm_backend(self) -> str | None:
+        llm = self.generators.get("llm")
+        return llm.client.name if isinstance(llm, LlmGenerator) else None
+
     def _writer(self, mode: str) -> tuple[str, str]:
         """The generator for a decision's mode, and a note when the one asked for cannot be used."""
         if mode == "extractive" and self.settings.answer_mode in ("auto", "llm"):

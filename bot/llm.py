@@ -49,14 +49,14 @@ SYSTEM_PROMPT = (
     "numbered sources you are given: you never add a fact, number, date or name that is not in them."
 )
 INSTRUCTIONS: dict[Lang, str] = {
-    "fr": ("Réponds en français, en une à trois phrases courtes, uniquement avec les informations des sources "
-           "ci-dessus. Termine chaque phrase par le numéro de sa source entre crochets, par exemple [1]. "
-           "Ne donne aucun chiffre, aucune date ni aucun nom absent des sources. Si les sources ne répondent "
-           "pas à la question, réponds seulement : Je ne sais pas."),
-    "en": ("Answer in English, in one to three short sentences, using only the information in the sources "
-           "above. End each sentence with the number of its source in brackets, for example [1]. Give no "
-           "number, date or name that is not in the sources. If the sources do not answer the question, "
-           "reply only: I don't know."),
+    "fr": ("Réponds directement à la question, en français, en une à trois phrases courtes, avec les informations "
+           "des sources ci-dessus. Termine chaque phrase par le numéro de sa source entre crochets, par exemple "
+           "[1]. Ne donne aucun chiffre, aucune date ni aucun nom absent des sources. Si les sources ne contiennent "
+           "rien d'utile pour répondre, réponds seulement : Je ne sais pas."),
+    "en": ("Answer the question directly, in English, in one to three short sentences, with the information in "
+           "the sources above. End each sentence with the number of its source in brackets, for example [1]. "
+           "Give no number, date or name that is not in the sources. If the sources contain nothing useful to "
+           "answer, reply only: I don't know."),
 }
 LABELS: dict[Lang, tuple[str, str, str]] = {
     "fr": ("Sources", "Question précédente", "Question"),

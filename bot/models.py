@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -180,8 +181,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("action", choices=["prepare", "verify"])
     args = parser.parse_args(argv)
     settings = get_settings()
+    return exit_status(lambda: prepare(settings) if args.action == "prepare" else verify_gemma(settings))
+
+
+def exit_status(step: Callable[[], object]) -> int:
+    """Run a preparation command's step: a failed download or check is one red line and exit status 1."""
     try:
-        prepare(settings) if args.action == "prepare" else verify_gemma(settings)
+        step()
     except (ModelNotReadyError, subprocess.CalledProcessError) as exc:
         console.print(f"[red]error:[/] {exc}")
         return 1

@@ -23,6 +23,7 @@ def test_health_and_ready(server: str) -> None:
     assert httpx.get(f"{server}/health").json() == {"status": "ok"}
     ready = httpx.get(f"{server}/ready").json()
     assert ready["ready"] is True and ready["passages"] > 0 and ready["embedding_model"]
+    assert ready["llm"] is None and ready["llm_error"] is None  # no LLM configured: the no-LLM modes answer
 
 
 def test_chat_answers_a_faq_question_with_citations(server: str) -> None:

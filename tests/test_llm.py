@@ -205,10 +205,12 @@ def test_an_unreachable_server_leaves_the_no_llm_modes_answering(fixture_chat: C
 def test_the_app_streams_llm_answers_over_http(llama_server: str, tmp_path: Path) -> None:
     env = {"TUTOR_DATA_DIR": str(tmp_path / "data"), "TUTOR_KB_DIR": str(FIXTURE_KB),
            "TUTOR_LLM_BACKEND": "openai", "TUTOR_LLM_BASE_URL": llama_server, "TUTOR_LLM_MODEL": "qwen-0.5b"}
-    with serve(tmp_path, env) as url, httpx.stream("POST", f"{url}/api/chat/stream", timeout=120,
-                                                   json={"message": QUESTION}) as response:
-        assert response.status_code == 200
-        body = response.read().decode()
+    with serve(tmp_path, env) as url:
+        ready = httpx.get(f"{url}/ready").json()
+        assert (ready["llm"], ready["llm_error"]) == ("openai", None)
+        with httpx.stream("POST", f"{url}/api/chat/stream", timeout=120, json={"message": QUESTION}) as response:
+            assert response.status_code == 200
+            body = response.read().decode()
     assert "event: token" in body and "event: citations" in body
     assert '"mode": "llm"' in body or '"mode": "extractive"' in body
 
