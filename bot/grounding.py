@@ -7,7 +7,8 @@ is shown:
 
 - every ``[n]`` refers to one of the passages the model was given;
 - every number (digits; "2 000" and "2000", "3,5" and "3.5" are the same) appears in the passages the
-  sentence cites (in any passage given, when it cites none);
+  sentence cites (a sentence without a citation is given the passage that shares most of its words; one that
+  shares none may state no number or name);
 - every proper name — a capitalised word that the knowledge base never writes in lower case, or an acronym —
   appears in those passages too;
 - the answer is in the language of the question;
@@ -94,7 +95,7 @@ class GroundingCheck:
             return Verdict(sentence, "the model says the sources do not answer")
         if not cited and (best := self._best_support(sentence)) is not None:
             sentence, cited = self._cite(sentence, best), [best]
-        sources = [n - 1 for n in cited] or range(len(self.passages))
+        sources = [n - 1 for n in cited]  # a sentence no passage supports has no source: it may state no fact
         known = set().union(*(self._numbers[i] for i in sources))
         if missing := sorted(numbers(sentence) - known):
             return Verdict(sentence, f"number {missing[0]!r} is not in the cited passages")
@@ -124,15 +125,24 @@ class GroundingCheck:
 
 
 # A sentence ends at . ! ? (with the citations that follow it) or at a line break, before a new sentence.
+_LIST_MARKER = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 _BOUNDARY = re.compile(r"(?:[.!?…](?:\s*\[\d+\])*[ \t]+|\s*\n\s*)(?=[^\s\[])")
 
 
 def split_complete(buffer: str) -> tuple[list[str], str]:
-    """The complete sentences of a streamed buffer, and the unfinished rest to wait on."""
+    """The complete sentences of a streamed buffer, and the unfinished rest to wait on. A list marker ("1.",
+    "-") is dropped: the answer is read as running text, and "1" is no fact to check."""
     done, start = [], 0
     for match in _BOUNDARY.finditer(buffer):
-        piece = buffer[start:match.end()].strip()
+        if _LIST_MARKER.fullmatch(buffer[start:match.end()]):
+            continue  # "1. " alone: the item's text is still to come
+        piece = _LIST_MARKER.sub("", buffer[start:match.end()], count=1).strip()
         if piece:
             done.append(piece)
         start = match.end()
     return done, buffer[start:]
+
+
+def last_sentence(rest: str) -> str:
+    """What remains when the stream ends, list marker dropped as in ``split_complete``."""
+    return _LIST_MARKER.sub("", rest, count=1).strip()

@@ -34,7 +34,7 @@ from typing import Protocol
 
 from bot.config import Settings
 from bot.generators import ExtractiveGenerator, Turn
-from bot.grounding import GroundingCheck, names, numbers, split_complete
+from bot.grounding import GroundingCheck, last_sentence, names, numbers, split_complete
 from bot.guard import without_planted_instructions
 from bot.language import Lang, detect_language
 from bot.llm_models import gguf_path
@@ -259,8 +259,8 @@ class LlmGenerator:
             buffer += piece
             done, buffer = split_complete(buffer)
             yield from done
-        if buffer.strip():
-            yield buffer.strip()
+        if rest := last_sentence(buffer):
+            yield rest
 
 
 class _Stop:

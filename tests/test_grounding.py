@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.grounding import GroundingCheck, lowercase_vocabulary, names, numbers, split_complete
+from bot.grounding import GroundingCheck, last_sentence, lowercase_vocabulary, names, numbers, split_complete
 
 PASSAGES = [
     "L'École de la data et de l'IA du groupe La Poste forme 2 000 salariés. La formation dure 12 mois, "
@@ -52,6 +52,11 @@ def test_an_uncited_sentence_is_cited_to_the_passage_that_supports_it_then_check
     assert check().sentence("Le cours en ligne Objectif IA dure 12 mois.").problem  # 12 is in [1], cited [2]
 
 
+def test_a_sentence_no_passage_supports_may_state_no_number() -> None:
+    assert check().sentence("Bien sûr !").problem is None
+    assert "is not in the cited passages" in check().sentence("Voilà 7.").problem
+
+
 def test_a_reply_that_the_sources_do_not_answer_is_not_an_answer() -> None:
     assert check().sentence("Je ne sais pas.").problem
     assert check("en").sentence("The sources do not mention the salary [1].").problem
@@ -69,4 +74,8 @@ def test_streamed_text_is_released_one_complete_sentence_at_a_time_with_its_cita
     assert split_complete("Elle dure 12 mois. [1] Ensuite") == (["Elle dure 12 mois. [1]"], "Ensuite")
     assert split_complete("Elle dure 12 mois. [1") == ([], "Elle dure 12 mois. [1")  # the citation may follow
     assert split_complete("Il faut 3.5 jours") == ([], "Il faut 3.5 jours")
-    assert split_complete("- premier point [1]\n- second") == (["- premier point [1]"], "- second")
+    assert split_complete("- premier point [1]\n- second") == (["premier point [1]"], "- second")
+    # A numbered list item loses its marker: it is read as running text, and "1" is no fact to check.
+    assert split_complete("Les niveaux sont : [2]\n1. Le risque inacceptable [2].\n2. Le haut") == (
+        ["Les niveaux sont : [2]", "Le risque inacceptable [2]."], "2. Le haut")
+    assert last_sentence("2. Le haut risque [2].") == "Le haut risque [2]."
