@@ -138,7 +138,7 @@ class ChatService:
         context = follow_up_context(message, history)
         rewritten = self._rewrite(message, context, lang) if context else None
         if rewritten:  # a standalone question: searched as it is, still judged as a follow-up (stricter FAQ)
-            retrieval = replace(self.retriever.search(rewritten, lang, scope), condensed=True)
+            retrieval = replace(self.retriever.search(rewritten, lang, scope), condensed=True, standalone=rewritten)
         else:
             retrieval = self.retriever.search(message, lang, scope, context=context)
         return retrieval, decide(retrieval, self.thresholds, self.settings.answer_mode)
@@ -164,7 +164,11 @@ class ChatService:
             return retrieval, decision, [], AnswerStream([REFUSAL[retrieval.lang]], mode="refused")
         passages = [decision.faq.as_passage()] if decision.mode == "faq" else list(decision.passages)
         name, note = self._writer(decision.mode)
-        # Retrieval used the standalone query; the generator gets the user's own words and the history.
+        # Retrieval used the standalone query; the extractive generator gets the user's own words and the
+        # history, the LLM the rewritten question alone: a small model given "et comment on s'en protège ?"
+        # after a question on hallucinations tends to answer the earlier question again.
+        if name == "llm" and retrieval.standalone:
+            message, history = retrieval.standalone, []
         pieces = self.generators[name].generate(message, passages, history, retrieval.lang)
         return retrieval, decision, passages, (pieces if isinstance(pieces, AnswerStream)
                                                else AnswerStream(pieces, mode=name, note=note))

@@ -12,7 +12,11 @@ is shown:
 - every proper name — a capitalised word that the knowledge base never writes in lower case, or an acronym —
   appears in those passages too;
 - the answer is in the language of the question;
-- a sentence that says the sources do not answer is not an answer (the extractive answer is served instead).
+- a sentence that says the sources do not answer is not an answer (the extractive answer is served instead);
+- a sentence that only restates the question ("Oui, l'école délivre un titre reconnu par l'État.") adds
+  nothing the user did not write: it is shown only after a sentence that does. A small model writes these
+  when the passages hold more than it can summarise, and sometimes with the wrong polarity ("Yes, social
+  scoring is allowed under the EU AI Act"), which no string check could otherwise see.
 
 Paraphrase is not checked (no string check can), which is why the prompt asks for short answers close to
 the sources and why the extractive answer stays the default.
@@ -68,6 +72,17 @@ def names(text: str, vocabulary: frozenset[str]) -> set[str]:
         if len(word) > 1 and folded not in vocabulary and folded not in _COMMON:
             found.add(word)
     return found
+
+
+_YES_NO = {"oui", "non", "yes", "no", "not", "pas", "bien", "sur", "indeed", "effectivement", "absolument"}
+
+
+def restates(sentence: str, question: str) -> bool:
+    """True when the sentence brings no number and at most one content word that the question lacks."""
+    sentence = CITATION.sub(" ", sentence)
+    if numbers(sentence) - numbers(question):
+        return False
+    return len(content_words(sentence) - content_words(question) - _YES_NO) <= 1
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from typing import Protocol
 
 from bot.config import Settings
 from bot.generators import ExtractiveGenerator, Turn
-from bot.grounding import GroundingCheck, last_sentence, names, numbers, split_complete
+from bot.grounding import GroundingCheck, last_sentence, names, numbers, restates, split_complete
 from bot.guard import without_planted_instructions
 from bot.language import Lang, detect_language
 from bot.llm_models import gguf_path
@@ -228,19 +228,25 @@ class LlmGenerator:
         messages = self.prompt(question, passages, history, lang, self.budget_chars)
         check = GroundingCheck([p.body for p in passages], lang, self.vocabulary)
         shown: list[str] = []
+        held: list[str] = []  # sentences that only restate the question, until one says something
         problem = None
         for sentence in self._sentences(messages):
             if isinstance(sentence, _Stop):
                 problem = sentence.reason
                 break
             verdict = check.sentence(sentence)
-            problem = verdict.problem or check.language(" ".join([*shown, verdict.sentence]))
+            problem = verdict.problem or check.language(" ".join([*shown, *held, verdict.sentence]))
             if problem:
                 break
-            yield ("" if not shown else " ") + verdict.sentence
-            shown.append(verdict.sentence)
+            if not shown and restates(verdict.sentence, question):
+                held.append(verdict.sentence)
+                continue
+            for text in [*held, verdict.sentence]:
+                yield ("" if not shown else " ") + text
+                shown.append(text)
+            held = []
         if not shown and problem is None:
-            problem = "the model wrote nothing"
+            problem = "the answer only restates the question" if held else "the model wrote nothing"
         if problem and not shown:
             log.info("llm answer replaced by the extractive one: %s", problem)
             stream.mode, stream.note = self.fallback.name, f"llm fallback: {problem}"

@@ -94,6 +94,7 @@ class Retrieval:
     faq: list[FaqMatch]
     passages: list[Passage]
     condensed: bool = False  # the query was rebuilt from the conversation (a follow-up)
+    standalone: str | None = None  # the follow-up rewritten by the LLM as a question that stands alone
 
 
 def _to_filter(conditions: dict[str, str | list[str]]) -> dict | None:
@@ -104,13 +105,14 @@ def _to_filter(conditions: dict[str, str | list[str]]) -> dict | None:
 
 
 class InMemoryCollection:
-    """One small collection (FAQ phrasings, passage sentences) and its vectors in this process's memory,
-    searched exactly by one matrix product.
+    """One collection of the knowledge base (passages, FAQ phrasings, passage sentences) and its vectors in
+    this process's memory, searched exactly by one matrix product.
 
-    They are a few thousand short rows at most, and every question searches both: a round trip to Chroma
-    costs more than the search itself. The copy is read on first use and again after this process syncs the
-    index (``KnowledgeIndex.generation``); the embedded store belongs to one process, so nothing else can
-    change it. With a Chroma server, which other processes update, the retriever asks the server instead.
+    They are a few thousand rows at most, and every question searches all three: a round trip to Chroma
+    costs more than the search itself (an exact search of the 670 passages takes well under a millisecond).
+    The copy is read on first use and again after this process syncs the index (``KnowledgeIndex.generation``);
+    the embedded store belongs to one process, so nothing else can change it. With a Chroma server, which other
+    processes update, the retriever asks the server instead.
     """
 
     def __init__(self, index: KnowledgeIndex, part: str) -> None:
@@ -121,8 +123,9 @@ class InMemoryCollection:
         self._vectors = np.zeros((0, 0), dtype=np.float32)
         self._documents: list[Document] = []
         self._columns: dict[str, np.ndarray] = {}  # metadata values by key, one per row, for fast filters
+        self._row_of: dict[str, int] = {}
 
-    def _current(self) -> tuple[np.ndarray, list[Document], dict[str, np.ndarray]]:
+    def _current(self) -> tuple[np.ndarray, list[Document], dict[str, np.ndarray], dict[str, int]]:
         with self._lock:
             if self._generation != self.index.generation:
                 got = self.index.parts[self.part].store.get(include=["documents", "metadatas", "embeddings"])
@@ -131,18 +134,26 @@ class InMemoryCollection:
                 vectors = np.asarray(got["embeddings"], dtype=np.float32)
                 self._vectors = vectors.reshape(len(self._documents), -1) if len(vectors) else np.zeros((0, 0))
                 self._columns = {}
+                self._row_of = {document.id: row for row, document in enumerate(self._documents)}
                 self._generation = self.index.generation
-            return self._vectors, self._documents, self._columns
+            return self._vectors, self._documents, self._columns, self._row_of
 
     def _column(self, columns: dict[str, np.ndarray], documents: list[Document], key: str) -> np.ndarray:
         if key not in columns:
             columns[key] = np.array([str(d.metadata.get(key, "")) for d in documents])
         return columns[key]
 
+    def by_id(self, ids: list[str], vector: list[float]) -> list[tuple[Document, float]]:
+        """These rows (the ones that exist) with their cosine similarity to ``vector``."""
+        vectors, documents, _, row_of = self._current()
+        rows = [row_of[i] for i in ids if i in row_of]
+        scores = vectors[rows] @ np.asarray(vector, dtype=np.float32) if rows else []
+        return [(documents[row], float(score)) for row, score in zip(rows, scores, strict=True)]
+
     def search(self, vector: list[float], k: int, where: dict[str, str | list[str]]) -> list[tuple[Document, float]]:
         """The ``k`` best rows whose metadata matches ``where`` (a value, or a list of accepted values), with
         their cosine similarity; the same filters as Chroma's ``{key: value}`` and ``{key: {"$in": list}}``."""
-        vectors, documents, columns = self._current()
+        vectors, documents, columns, _ = self._current()
         keep = np.ones(len(documents), dtype=bool)
         for key, accepted in where.items():
             values = accepted if isinstance(accepted, list) else [accepted]
@@ -163,8 +174,7 @@ class Retriever:
         self.keywords = keywords
         self.keyword_weight = keyword_weight
         embedded = index.vector_store == "embedded"
-        self.in_memory = {part: InMemoryCollection(index, part) for part in ("phrasings", "sentences")} if embedded \
-            else {}
+        self.in_memory = {part: InMemoryCollection(index, part) for part in index.parts} if embedded else {}
 
     def _hits(self, part: str, vector: list[float], k: int,
               conditions: dict[str, str | list[str]]) -> list[tuple[Document, float]]:
@@ -175,6 +185,15 @@ class Retriever:
         hits = self.index.parts[part].store.similarity_search_by_vector_with_relevance_scores(
             vector, k=k, filter=_to_filter(conditions))
         return [(document, 1.0 - distance) for document, distance in hits]
+
+    def _rows(self, part: str, ids: list[str], vector: list[float]) -> list[tuple[Document, float]]:
+        """These rows of a collection with their cosine similarity: from memory, or from the Chroma server."""
+        if part in self.in_memory:
+            return self.in_memory[part].by_id(ids, vector)
+        got = self.index.parts[part].store.get(ids=ids, include=["documents", "metadatas", "embeddings"])
+        return [(Document(id=i, page_content=text, metadata=meta), float(np.dot(vector, emb)))
+                for i, text, meta, emb in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"],
+                                              strict=True)]
 
     def faq_matches(self, vector: list[float], lang: Lang, scope: Scope = EVERYWHERE, k: int = 5) -> list[FaqMatch]:
         """Best phrasing per FAQ entry, in the user's language only: a curated answer is served verbatim."""
@@ -195,18 +214,13 @@ class Retriever:
         ``Passage.dense`` keeps the cosine (what the refusal thresholds are calibrated on); ``score`` is the
         fused value used for ranking.
         """
-        where = _to_filter({"programme": scope.programme or "", "lang": scope.lang or ""})
-        hits = self.index.passages.store.similarity_search_by_vector_with_relevance_scores(
-            vector, k=self.top_k * 3, filter=where)
-        dense = {d.id: (d, 1.0 - distance) for d, distance in hits}
+        where = {"programme": scope.programme or "", "lang": scope.lang or ""}
+        dense = {d.id: (d, cosine) for d, cosine in self._hits("passages", vector, self.top_k * 3, where)}
         keyword = self.keywords.top(query, self.top_k * 2) if self.keywords and self.keyword_weight else {}
-        missing = [i for i in keyword if i not in dense]
-        if missing:
-            got = self.index.passages.store.get(ids=missing, include=["documents", "metadatas", "embeddings"])
-            for i, text, meta, emb in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"],
-                                          strict=True):
-                if all(meta.get(k) == v for k, v in (("programme", scope.programme), ("lang", scope.lang)) if v):
-                    dense[i] = (Document(id=i, page_content=text, metadata=meta), float(np.dot(vector, emb)))
+        if missing := [i for i in keyword if i not in dense]:
+            for document, cosine in self._rows("passages", missing, vector):
+                if all(document.metadata.get(k) == v for k, v in where.items() if v):
+                    dense[document.id] = (document, cosine)
         top_keyword = max(keyword.values(), default=0.0) or 1.0
         fused = [_passage(d, cosine + self.keyword_weight * keyword.get(i, 0.0) / top_keyword, cosine)
                  for i, (d, cosine) in dense.items()]

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from bot.grounding import GroundingCheck, last_sentence, lowercase_vocabulary, names, numbers, split_complete
+from bot.grounding import (
+    GroundingCheck,
+    last_sentence,
+    lowercase_vocabulary,
+    names,
+    numbers,
+    restates,
+    split_complete,
+)
 
 PASSAGES = [
     "L'École de la data et de l'IA du groupe La Poste forme 2 000 salariés. La formation dure 12 mois, "
@@ -79,3 +87,13 @@ def test_streamed_text_is_released_one_complete_sentence_at_a_time_with_its_cita
     assert split_complete("Les niveaux sont : [2]\n1. Le risque inacceptable [2].\n2. Le haut") == (
         ["Les niveaux sont : [2]", "Le risque inacceptable [2]."], "2. Le haut")
     assert last_sentence("2. Le haut risque [2].") == "Le haut risque [2]."
+
+
+def test_a_sentence_that_only_restates_the_question_is_told_apart_from_one_that_answers_it() -> None:
+    question = "Est-ce que l'école délivre un titre reconnu par l'État à la sortie ?"
+    assert restates("Oui, l'école délivre un titre reconnu par l'État à la sortie [1].", question)
+    # The wrong polarity is the danger: a yes that repeats the question cannot be checked, only held back.
+    assert restates("Yes, social scoring is allowed under the EU AI Act. [1]",
+                    "Is social scoring allowed under the EU AI Act?")
+    assert not restates("Oui : un titre inscrit au RNCP, enregistré par France Compétences [1].", question)
+    assert not restates("Oui, à la sortie, au bout de 12 mois [1].", question)  # a number is an answer

@@ -151,6 +151,26 @@ def test_an_invented_number_and_name_fall_back_to_the_extractive_answer(client: 
     assert "1987" not in answer and "Harvard" not in answer
 
 
+def test_an_answer_that_only_restates_the_question_falls_back(client: LlmClient,
+                                                             fixture_chat: ChatService) -> None:
+    passages = _passages(fixture_chat, QUESTION)
+    echo = _saying("Oui, on obtient un diplôme à la fin de l'école test [1].")
+    stream = _generator(client, fixture_chat, echo).generate(QUESTION, passages, [], "fr")
+    answer = "".join(stream)
+    assert stream.mode == "extractive" and "only restates the question" in stream.note
+    assert "RNCP" in answer  # the extractive answer says which diploma
+
+
+def test_a_restating_sentence_is_shown_once_a_sentence_that_answers_follows_it(client: LlmClient,
+                                                                              fixture_chat: ChatService) -> None:
+    passages = _passages(fixture_chat, QUESTION)
+    both = _saying("Oui, on obtient un diplôme à la fin de l'école test [1]. Ce diplôme est inscrit au RNCP [1].")
+    stream = _generator(client, fixture_chat, both).generate(QUESTION, passages, [], "fr")
+    pieces = list(stream)
+    assert stream.mode == "llm", stream.note
+    assert len(pieces) == 2 and pieces[0].startswith("Oui") and "RNCP" in pieces[1]
+
+
 def test_a_citation_of_a_passage_that_was_not_given_falls_back(client: LlmClient,
                                                                fixture_chat: ChatService) -> None:
     passages = _passages(fixture_chat, QUESTION)
