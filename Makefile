@@ -35,10 +35,10 @@ $(LLAMA_STAMP): $(STAMP)
 	touch $(LLAMA_STAMP)
 
 llm: $(LLAMA_STAMP)
-	$(PY) -m bot.llm_models prepare --size 1.5b
+	$(PY) -m bot.models.llm prepare --size 1.5b
 
 llm-test: $(LLAMA_STAMP)
-	$(PY) -m bot.llm_models prepare --size 0.5b
+	$(PY) -m bot.models.llm prepare --size 0.5b
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download cannot work offline).
 browser:

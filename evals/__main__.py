@@ -27,7 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bot.config import get_settings
-from bot.models import ModelNotReadyError
+from bot.models.embedding import ModelNotReadyError
 from evals.compare import compare_runs
 from evals.dataset import DatasetError
 from evals.gate import check_gate
@@ -118,9 +118,9 @@ def cmd_import_squad(args: argparse.Namespace) -> int:
 
 
 def cmd_tutor(args: argparse.Namespace) -> int:
-    from bot.embeddings import load_embeddings
-    from bot.grading import Grader, model_path
-    from bot.quizzes import QuizBank
+    from bot.indexing.embeddings import load_embeddings
+    from bot.tutor.grading import Grader, model_path
+    from bot.tutor.quizzes import QuizBank
 
     settings = get_settings()
     bank = QuizBank(settings.kb_dir)
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     tutor.add_argument("--out", type=Path, help="output folder (default: DATA_DIR/evals/tutor-TIME)")
     tutor.add_argument("--calibrate", action="store_true",
                        help="refit the verdict model (regularisation chosen by leave-one-module-out agreement)")
-    tutor.add_argument("--save", action="store_true", help="with --calibrate: write it to bot/grading_models/")
+    tutor.add_argument("--save", action="store_true", help="with --calibrate: write it to bot/tutor/grading_models/")
     tutor.add_argument("--min-agreement", type=float, help="exit 1 when the shipped model's agreement is below this")
     tutor.add_argument("--min-held-out", type=float, help="exit 1 when leave-one-module-out agreement is below")
     args = parser.parse_args(argv)

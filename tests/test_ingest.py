@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from bot.config import PROJECT_ROOT
-from bot.index import KnowledgeIndex
+from bot.indexing.index import KnowledgeIndex
 
 
 def source_ids(index: KnowledgeIndex) -> set[str]:

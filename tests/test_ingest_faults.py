@@ -16,8 +16,8 @@ import pytest
 from langchain_core.documents import Document
 
 from bot.config import MAX_FILE_BYTES, PROJECT_ROOT, Settings
-from bot.documents import load_knowledge_base
-from bot.index import KnowledgeIndex
+from bot.indexing.documents import load_knowledge_base
+from bot.indexing.index import KnowledgeIndex
 from tests.test_documents import minimal_pdf
 
 GOOD_FILES = {"ecole/admission.md", "ecole/diplome.md", "en/admission.md", "faq/ecole.yaml"}

@@ -13,8 +13,8 @@ from pathlib import Path
 import frontmatter
 import pytest
 import yaml
-
 from bot.documents import kb_files, load_knowledge_base
+
 from bot.text import fold
 from tests.conftest import SHIPPED_KB
 

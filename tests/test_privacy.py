@@ -16,8 +16,8 @@ import pytest
 from stdnum.fr import nir
 
 from bot.config import PROJECT_ROOT
-from bot.documents import load_knowledge_base
-from bot.privacy import PLACEHOLDERS, install_log_redaction, redact
+from bot.indexing.documents import load_knowledge_base
+from bot.safety.privacy import PLACEHOLDERS, install_log_redaction, redact
 from bot.store import MIGRATIONS, Store
 from tests.conftest import FIXTURE_KB, serve
 

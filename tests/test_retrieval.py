@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.chat import ChatService
-from bot.keywords import KeywordIndex
-from bot.retrieval import Retriever, Scope
+from bot.answering.chat import ChatService
+from bot.answering.retrieval import Retriever, Scope
+from bot.indexing.keywords import KeywordIndex
 
 
 def test_english_content_is_preferred_for_english_questions(fixture_chat: ChatService) -> None:
@@ -38,7 +38,7 @@ def test_sentences_are_scored_by_meaning(fixture_chat: ChatService) -> None:
 def test_faq_and_sentences_kept_in_memory_follow_a_sync_in_the_same_process(make_settings, kb_copy) -> None:
     """The embedded store's FAQ phrasings and sentences are searched in memory; a sync by this process (the
     only one that may write the embedded store) must be seen at once, additions and deletions alike."""
-    from bot.index import KnowledgeIndex
+    from bot.indexing.index import KnowledgeIndex
 
     index = KnowledgeIndex(make_settings(kb_dir=kb_copy))
     index.sync(kb_copy)

@@ -11,14 +11,16 @@ import httpx
 import pytest
 
 from bot.config import Settings
-from bot.embeddings import load_embeddings
-from bot.grading import Grader
-from bot.progress import ProgressStore
-from bot.quizzes import QuizBank
+from bot.conversation import Done, TurnRequest
+from bot.indexing.embeddings import load_embeddings
 from bot.runtime import Runtime
+from bot.schema import Lang
 from bot.store import Store
-from bot.tutor import TutorService
-from bot.tutor_intent import quiz_topic, wants_answer, wants_hint, wants_next, wants_stop
+from bot.tutor.grading import Grader
+from bot.tutor.intent import quiz_topic, wants_answer, wants_hint, wants_next, wants_stop
+from bot.tutor.progress import ProgressStore
+from bot.tutor.quizzes import QuizBank
+from bot.tutor.service import TutorService
 from tests.conftest import FIXTURE_KB, SHIPPED_KB, serve
 
 DL = "fondamentaux/deep-learning"
@@ -174,33 +176,38 @@ def test_conversation_requests() -> None:
     assert wants_hint("un indice ?") and wants_hint("hint please") and not wants_hint("l'aide au recrutement")
 
 
+def converse(runtime: Runtime, session_id: str | None, message: str, lang: Lang | None = None) -> Done:
+    """One stored turn through the pipeline every face uses."""
+    return runtime.conversation().turn(TurnRequest(message, session_id, lang=lang)).result()
+
+
 def test_the_chat_hands_over_to_the_tutor_and_back(tmp_path: Path) -> None:
     kb = tutor_kb(tmp_path / "kb")
     runtime = Runtime(Settings(data_dir=tmp_path / "data", kb_dir=kb))
     runtime.start(background=False)
-    start = runtime.converse(None, "Interroge-moi sur le deep learning")
-    session = start["session_id"]
-    assert start["mode"] == "tutor" and "Les réseaux de neurones et le deep learning" in start["answer"]
-    hint = runtime.converse(session, "je sais pas")
-    assert hint["mode"] == "tutor" and "Indice 1" in hint["answer"]
-    shown = runtime.converse(session, "donne-moi la réponse")
-    assert shown["mode"] == "tutor" and shown["citations"][0]["source_id"] == DL
-    following = runtime.converse(session, "suivante")
-    assert following["mode"] == "tutor" and "question 2/" in following["answer"]
-    assert runtime.converse(session, "stop")["mode"] == "tutor"
-    back = runtime.converse(session, "Faut-il passer un concours pour entrer à l'école test ?")
-    assert back["mode"] != "tutor" and "concours" in back["answer"]
-    unknown = runtime.converse(None, "interroge-moi sur la cuisine italienne")
-    assert unknown["mode"] == "tutor" and "deep learning" in unknown["answer"]
+    start = converse(runtime, None, "Interroge-moi sur le deep learning")
+    session = start.session_id
+    assert start.reply.mode == "tutor" and "Les réseaux de neurones et le deep learning" in start.reply.answer
+    hint = converse(runtime, session, "je sais pas")
+    assert hint.reply.mode == "tutor" and "Indice 1" in hint.reply.answer
+    shown = converse(runtime, session, "donne-moi la réponse")
+    assert shown.reply.mode == "tutor" and shown.reply.citations[0].source_id == DL
+    following = converse(runtime, session, "suivante")
+    assert following.reply.mode == "tutor" and "question 2/" in following.reply.answer
+    assert converse(runtime, session, "stop").reply.mode == "tutor"
+    back = converse(runtime, session, "Faut-il passer un concours pour entrer à l'école test ?")
+    assert back.reply.mode != "tutor" and "concours" in back.reply.answer
+    unknown = converse(runtime, None, "interroge-moi sur la cuisine italienne")
+    assert unknown.reply.mode == "tutor" and "deep learning" in unknown.reply.answer
 
 
 def test_a_question_off_the_quiz_goes_back_to_the_chat(tmp_path: Path) -> None:
     kb = tutor_kb(tmp_path / "kb")
     runtime = Runtime(Settings(data_dir=tmp_path / "data", kb_dir=kb))
     runtime.start(background=False)
-    session = runtime.converse(None, "quiz me on deep learning", "en")["session_id"]
-    back = runtime.converse(session, "How long does the test school's programme last?", "en")
-    assert back["mode"] != "tutor" and "12 months" in back["answer"]
+    session = converse(runtime, None, "quiz me on deep learning", "en").session_id
+    back = converse(runtime, session, "How long does the test school's programme last?", "en")
+    assert back.reply.mode != "tutor" and "12 months" in back.reply.answer
 
 
 def test_tutor_api_on_a_real_server(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.quizzes import QuizBank
+from bot.tutor.quizzes import QuizBank
 from tests.conftest import ARTIFACTS, free_port, serve
 from tests.test_tutor import tutor_kb
 

@@ -17,7 +17,7 @@ each overridable by a setting such as ``TUTOR_FAQ_MIN_SCORE``):
    in the user's language when there are any (and from that FAQ entry first when only the FAQ kept the
    question in scope);
 3. **refuse** — otherwise: nothing in the knowledge base is close enough to answer from;
-0. before all this, ``bot.guard`` declines messages that try to take over the assistant (injections).
+0. before all this, ``bot.safety.guard`` declines messages that try to take over the assistant (injections).
 
 ``answer_mode`` narrows the rule for evaluation and deployments: ``faq`` skips step 2 (curated answers or
 nothing), ``extractive`` and ``llm`` skip step 1. Which generator writes a step-2 answer (extractive, or the
@@ -30,10 +30,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.answering.retrieval import FaqMatch, Passage, Retrieval
 from bot.config import Settings
-from bot.retrieval import FaqMatch, Passage, Retrieval
 
-Mode = Literal["faq", "extractive", "refuse"]
+Mode = Literal["faq", "extractive", "refused"]
 
 # Passages this far below the best one are not used to answer (they are still returned as retrieved).
 PASSAGE_WINDOW = 0.08
@@ -71,6 +71,9 @@ PROFILE_DEFAULTS = {
 
 @dataclass(frozen=True)
 class Decision:
+    """How to answer, and from what: ``passages`` are the ones the answer may cite, in citation order (the
+    FAQ entry alone for a curated answer; none for a refusal)."""
+
     mode: Mode
     reason: str
     faq: FaqMatch | None = None
@@ -84,7 +87,7 @@ def decide(retrieval: Retrieval, limits: Thresholds, mode: str = "auto") -> Deci
         margin = faq[0].score - faq[1].score if len(faq) > 1 else 1.0
         if margin >= limits.faq_min_margin:
             return Decision("faq", f"FAQ {faq[0].source_id} at {faq[0].score:.3f} (margin {margin:.3f})",
-                            faq=faq[0])
+                            faq=faq[0], passages=(faq[0].as_passage(),))
     passages = retrieval.passages if mode != "faq" else []
     best = max((p.dense for p in passages), default=0.0)
     by_faq = bool(passages and faq and faq[0].score >= limits.faq_in_scope)
@@ -100,5 +103,5 @@ def decide(retrieval: Retrieval, limits: Thresholds, mode: str = "auto") -> Deci
             p for p in passages if p.lang == retrieval.lang and p.score >= top - LANGUAGE_WINDOW]
         usable = tuple(own or usable)[:MAX_ANSWER_PASSAGES]
         return Decision("extractive", f"best passage {passages[0].source_id} at {best:.3f}", passages=usable)
-    return Decision("refuse", f"best passage at {best:.3f} < {limits.passage_min_score}, "
+    return Decision("refused", f"best passage at {best:.3f} < {limits.passage_min_score}, "
                               f"best sentence at {by_sentence:.3f} < {limits.sentence_in_scope}")

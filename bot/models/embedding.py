@@ -161,10 +161,11 @@ def _resave_bf16(source: Path, dest: Path) -> None:
 
 def verify_gemma(settings: Settings) -> None:
     """Full check: sizes, then that the prepared model loads and embeds."""
-    from bot.embeddings import load_embeddings
+    from sentence_transformers import SentenceTransformer  # loaded directly: the indexing layer builds on this one
 
     check_prepared(gemma_dir(settings))
-    vector = load_embeddings(settings).embed_query("vérification")
+    model = SentenceTransformer(str(gemma_dir(settings)), device="cpu", local_files_only=True)
+    vector = model.encode_query(["vérification"])[0]
     console.print(f"[green]OK[/]: {gemma_dir(settings)} loads and embeds ({len(vector)} dimensions)")
 
 

@@ -9,7 +9,7 @@ citations it returns, so the numbers always map to the sources shown.
   each followed by its citation; the best one comes with its neighbours in its passage (a section that
   announces a list goes on to give it). No model: fast, and it cannot say what the knowledge base does not say.
 
-Neither ever quotes an instruction planted in the knowledge base (``bot.guard.is_planted_instruction``).
+Neither ever quotes an instruction planted in the knowledge base (``bot.safety.guard.is_planted_instruction``).
 """
 
 from __future__ import annotations
@@ -18,16 +18,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.guard import is_planted_instruction, without_planted_instructions
-from bot.language import Lang
-from bot.retrieval import Passage
+from bot.answering.retrieval import Passage
+from bot.safety.guard import is_planted_instruction, without_planted_instructions
+from bot.schema import Lang, Turn
 from bot.text import WordWeights, content_words, sentences
-
-
-@dataclass(frozen=True)
-class Turn:
-    role: str  # "user" | "assistant"
-    content: str
 
 
 class Generator(Protocol):

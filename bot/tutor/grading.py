@@ -13,7 +13,7 @@ closeness to the reference answer, how much of the answer the reference supports
 reference): no single threshold separates a partial answer from a complete one, nor a misconception that
 uses the course's words from a right answer. The model's weights are fitted on the hand-graded answers of
 ``evals/datasets/tutor.jsonl`` by ``python -m evals tutor --calibrate --save`` and kept, per embedding
-profile, in ``bot/grading_models/PROFILE.json``; the agreement figures there are measured on modules the
+profile, in ``bot/tutor/grading_models/PROFILE.json``; the agreement figures there are measured on modules the
 fit did not see.
 """
 
@@ -29,9 +29,9 @@ from typing import Literal
 
 import numpy as np
 
-from bot.embeddings import _LazyEmbeddings
-from bot.quizzes import QuizQuestion
+from bot.indexing.embeddings import _LazyEmbeddings
 from bot.text import content_words, fold, sentences
+from bot.tutor.quizzes import QuizQuestion
 
 Verdict = Literal["correct", "partial", "wrong"]
 VERDICTS: tuple[Verdict, ...] = ("correct", "partial", "wrong")

@@ -1,6 +1,6 @@
 """The tutor: quiz questions, graded answers, Socratic hints and progress, for the AI-fundamentals modules.
 
-It knows nothing of HTTP: the API (``bot/tutor_api.py``), the quiz page and the chat all call this service.
+It knows nothing of HTTP: the API (``bot/web/routes/tutor.py``), the quiz page and the chat all call this service.
 Coaching never gives the answer straight away: a wrong or partial answer gets the first hint, then the second,
 then the explanation with the course section it comes from, unless the learner asks for the answer.
 """
@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.grading import Grade, Grader
-from bot.progress import SCORE_CORRECT, SCORE_EXPLAINED_PARTIAL, ProgressStore, Result, TutorState
-from bot.quizzes import Module, QuizBank, QuizQuestion, SectionCitation
-from bot.tutor_intent import quiz_topic, wants_answer, wants_hint, wants_next, wants_stop
+from bot.safety.privacy import redact
+from bot.tutor.grading import Grade, Grader
+from bot.tutor.intent import quiz_topic, wants_answer, wants_hint, wants_next, wants_stop
+from bot.tutor.progress import SCORE_CORRECT, SCORE_EXPLAINED_PARTIAL, ProgressStore, Result, TutorState
+from bot.tutor.quizzes import Module, QuizBank, QuizQuestion, SectionCitation
 
 SURPRISE = "surprise"
 # A module whose average is below this, after at least two questions, is recommended for review.
@@ -208,7 +209,9 @@ class TutorService:
         return state, module, question
 
     def answer(self, learner_id: str, text: str, question_id: str | None = None) -> TutorTurn:
-        """Grade an answer to the question in progress; coach with a hint, or finish it."""
+        """Grade an answer to the question in progress; coach with a hint, or finish it. The answer is
+        redacted first: the quiz tab and ``/api/tutor/answer`` reach the tutor without the chat's pipeline."""
+        text = redact(text)
         state, module, question = self._current(learner_id, question_id)
         grade = self.grader.grade(question, text)
         texts = TEXTS[state.lang]

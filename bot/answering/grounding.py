@@ -28,7 +28,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.language import Lang, detect_language
+from bot.language import detect_language
+from bot.schema import Lang
 from bot.text import content_words, fold
 
 CITATION = re.compile(r"\s*\[(\d+)\]")

@@ -16,8 +16,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from bot.config import Settings
-from bot.limits import BodyLimitMiddleware
-from bot.ratelimit import RateLimitMiddleware
+from bot.web.middleware.limits import BodyLimitMiddleware
+from bot.web.middleware.ratelimit import RateLimitMiddleware
 
 DOCS_CDN = "https://cdn.jsdelivr.net"
 CSP = "; ".join([

@@ -3,35 +3,32 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from dataclasses import asdict
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 from sse_starlette.sse import EventSourceResponse
 
-from bot.limits import require_max_chars
-from bot.retrieval import Scope
-from bot.runtime import NotReadyError, Runtime
+from bot.answering.retrieval import Scope
+from bot.conversation import CitationsEvent, Conversation, Done, Event, TokenEvent, TurnRequest
+from bot.runtime import Runtime
+from bot.web.deps import ID_MAX_LENGTH, ID_PATTERN, ConversationDep, RuntimeDep
+from bot.web.middleware.limits import require_max_chars
 
 router = APIRouter()
 
 
-def get_runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
-
-
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
-
-
 class ChatRequest(BaseModel):
-    session_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+    session_id: str | None = Field(None, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN,
                                    description="Conversation to continue; omitted: a new one is started.")
     message: str = Field(..., description="The user's question.")
     lang: Literal["fr", "en"] | None = Field(None, description="Answer language; omitted: the question's.")
     programme: str | None = Field(None, max_length=64, description="Only search this programme's content.")
     source_lang: Literal["fr", "en"] | None = Field(None, description="Only search content in this language.")
-    learner_id: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+    learner_id: str | None = Field(None, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN,
                                    description="Pseudonymous learner for quizzes the chat starts (default: session).")
 
     @field_validator("message")
@@ -61,44 +58,44 @@ class ChatResponse(BaseModel):
     latency_ms: float
 
 
-def _checked(body: ChatRequest, runtime: Runtime) -> None:
+def _turn(body: ChatRequest, runtime: Runtime, conversation: Conversation) -> Iterator[Event]:
     require_max_chars(body.message, runtime.settings.max_message_chars)
+    return iter(conversation.turn(TurnRequest(body.message, body.session_id, lang=body.lang,
+                                              scope=Scope(body.programme, body.source_lang),
+                                              learner_id=body.learner_id)))
 
 
-def _not_ready(exc: NotReadyError) -> HTTPException:
-    return HTTPException(503, str(exc), headers={"Retry-After": "5"})
+def _done(done: Done) -> dict:
+    return {"session_id": done.session_id, "message_id": done.message_id, "answer": done.reply.answer,
+            "mode": done.reply.mode, "refused": done.reply.refused, "latency_ms": done.reply.latency_ms}
 
 
 @router.post("/api/chat", response_model=ChatResponse, tags=["chat"])
-def chat(body: ChatRequest, runtime: RuntimeDep) -> ChatResponse:
+def chat(body: ChatRequest, runtime: RuntimeDep, conversation: ConversationDep) -> ChatResponse:
     """Answer one message of a conversation, with numbered citations `[n]` matching `citations[].n`."""
-    _checked(body, runtime)
-    try:
-        result = runtime.converse(body.session_id, body.message, body.lang, Scope(body.programme, body.source_lang),
-                                  body.learner_id)
-    except NotReadyError as exc:
-        raise _not_ready(exc) from exc
-    return ChatResponse(**result)
+    done = next(e for e in _turn(body, runtime, conversation) if isinstance(e, Done))
+    return ChatResponse(**_done(done), citations=[CitationOut(**asdict(c)) for c in done.reply.citations])
+
+
+def _sse(event: Event) -> dict:
+    if isinstance(event, TokenEvent):
+        return {"event": "token", "data": json.dumps({"text": event.text}, ensure_ascii=False)}
+    if isinstance(event, CitationsEvent):
+        return {"event": "citations", "data": json.dumps([asdict(c) for c in event.citations], ensure_ascii=False)}
+    return {"event": "done", "data": json.dumps(_done(event), ensure_ascii=False)}
 
 
 @router.post("/api/chat/stream", tags=["chat"], response_class=EventSourceResponse)
-def chat_stream(body: ChatRequest, runtime: RuntimeDep) -> EventSourceResponse:
+def chat_stream(body: ChatRequest, runtime: RuntimeDep, conversation: ConversationDep) -> EventSourceResponse:
     """The same answer as server-sent events: `token` events (`{"text"}`) as the answer is written, then
     `citations` (the list of `/api/chat`), then `done` (`session_id`, `message_id`, `answer`, `mode`,
     `refused`, `latency_ms`)."""
-    _checked(body, runtime)
-    try:
-        _, events = runtime.converse_stream(body.session_id, body.message, body.lang,
-                                            Scope(body.programme, body.source_lang), body.learner_id)
-    except NotReadyError as exc:
-        raise _not_ready(exc) from exc
-    return EventSourceResponse(
-        {"event": kind, "data": json.dumps(payload, ensure_ascii=False)} for kind, payload in events)
+    return EventSourceResponse(_sse(event) for event in _turn(body, runtime, conversation))
 
 
 class FeedbackRequest(BaseModel):
-    session_id: str = Field(..., max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    message_id: str = Field(..., max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    session_id: str = Field(..., max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)
+    message_id: str = Field(..., max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)
     rating: Literal["up", "down"]
     comment: str | None = Field(None, max_length=2000)
 
@@ -113,7 +110,7 @@ def feedback(body: FeedbackRequest, runtime: RuntimeDep) -> dict:
 
 
 @router.delete("/api/sessions/{session_id}", status_code=204, tags=["chat"])
-def delete_session(session_id: Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")],
+def delete_session(session_id: Annotated[str, Path(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)],
                    runtime: RuntimeDep) -> Response:
     """Delete a conversation for good: its messages, the feedback on them and its quiz progress. The session
     id is the key: whoever holds it (the learner's browser tab or API client) may erase it."""

@@ -19,7 +19,7 @@ from langchain_core.embeddings import Embeddings
 from threadpoolctl import threadpool_limits
 
 from bot.config import Settings
-from bot.models import ModelNotReadyError, check_prepared, gemma_dir
+from bot.models.embedding import ModelNotReadyError, check_prepared, gemma_dir
 
 Task = Literal["query", "document", "similarity"]
 # EmbeddingGemma's prompt names (config_sentence_transformers.json): the same prompts encode_query and

@@ -1,6 +1,7 @@
 """The conversation service: a question (and its history) in, a cited answer in the user's language out.
 
-This is the brain the API, the UI and the evaluation suite all call; it knows nothing of HTTP.
+The conversation pipeline (``bot.conversation``) calls it for every chat turn; it knows nothing of HTTP, of
+storage or of personal data (the message it gets is already redacted).
 """
 
 from __future__ import annotations
@@ -8,20 +9,20 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
+from bot.answering.generators import ExtractiveGenerator, FaqGenerator, Generator
+from bot.answering.grounding import lowercase_vocabulary
+from bot.answering.llm import AnswerStream, LlmGenerator, LlmUnavailableError, build_client, rewrite_follow_up
+from bot.answering.policy import Decision, Thresholds, decide
+from bot.answering.retrieval import EVERYWHERE, Passage, Retrieval, Retriever, Scope
 from bot.config import Settings
-from bot.generators import ExtractiveGenerator, FaqGenerator, Generator, Turn
-from bot.grounding import lowercase_vocabulary
-from bot.guard import screen, without_planted_instructions
-from bot.index import KnowledgeIndex
-from bot.keywords import KeywordIndex
-from bot.language import Lang, detect_language
-from bot.llm import AnswerStream, LlmGenerator, LlmUnavailableError, build_client, rewrite_follow_up
-from bot.policy import Decision, Thresholds, decide
-from bot.privacy import redact
-from bot.retrieval import EVERYWHERE, Passage, Retrieval, Retriever, Scope
+from bot.indexing.index import KnowledgeIndex
+from bot.indexing.keywords import KeywordIndex
+from bot.language import detect_language
+from bot.safety.guard import without_planted_instructions
+from bot.schema import AnswerMode, Citation, Lang, Turn
 from bot.text import WordWeights, content_words
 
 REFUSAL = {
@@ -44,19 +45,12 @@ FOLLOW_UP_MAX_CONTENT_WORDS = 3
 _CITATION = re.compile(r"\[(\d+)\]")
 
 
-@dataclass(frozen=True)
-class Citation:
-    n: int
-    source_id: str
-    title: str
-    snippet: str
-    url: str | None = None
-
-
 @dataclass
 class ChatAnswer:
+    """A finished answer, with what it was built from (the evaluation suite scores these details)."""
+
     answer: str
-    mode: str
+    mode: AnswerMode
     refused: bool
     lang: Lang
     citations: list[Citation]
@@ -65,6 +59,7 @@ class ChatAnswer:
     faq_candidates: list[tuple[str, float]] = field(default_factory=list)
     reason: str = ""
     latency_ms: float = 0.0
+    passages: tuple[Passage, ...] = ()  # the passages the answer could cite, ``[n]`` being the n-th
 
 
 def follow_up_context(message: str, history: Sequence[Turn]) -> str | None:
@@ -130,11 +125,9 @@ class ChatService:
 
     def prepare(self, message: str, history: Sequence[Turn] = (), lang: Lang | None = None,
                 scope: Scope = EVERYWHERE) -> tuple[Retrieval, Decision]:
+        """Search, then decide. ``message`` and ``history`` are already redacted and screened by the
+        conversation (``bot.conversation``): this layer never sees personal data."""
         lang = lang or detect_language(message)
-        screening = screen(message)
-        if screening.flagged:
-            return Retrieval(query=message, lang=lang, faq=[], passages=[]), Decision(
-                "refuse", f"guard: {screening.label}")
         context = follow_up_context(message, history)
         rewritten = self._rewrite(message, context, lang) if context else None
         if rewritten:  # a standalone question: searched as it is, still judged as a follow-up (stricter FAQ)
@@ -145,7 +138,7 @@ class ChatService:
 
     def _rewrite(self, message: str, previous: str, lang: Lang) -> str | None:
         """With an LLM in use, a follow-up is rewritten by it into a standalone question (see
-        ``bot.llm.rewrite_follow_up``); without one, or when its rewrite is rejected, ``None``."""
+        ``bot.answering.llm.rewrite_follow_up``); without one, or when its rewrite is rejected, ``None``."""
         llm = self.generators.get("llm")
         if (not isinstance(llm, LlmGenerator) or self.settings.answer_mode not in ("auto", "llm")
                 or not self.settings.llm_rewrite_budget_s):
@@ -153,49 +146,68 @@ class ChatService:
         return rewrite_follow_up(llm.client, message, previous, lang, llm.vocabulary,
                                  self.settings.llm_rewrite_budget_s)
 
-    def stream(self, message: str, history: Sequence[Turn] = (), lang: Lang | None = None,
-               scope: Scope = EVERYWHERE) -> tuple[Retrieval, Decision, list[Passage], AnswerStream]:
-        """Decide, then return the passages the answer may cite and the stream of its text. Personal data
-        is redacted first: it is never searched, and no answer can repeat it (see ``bot.privacy``)."""
-        message = redact(message)
-        history = [Turn(t.role, redact(t.content)) if t.role == "user" else t for t in history]
+    def draft(self, message: str, history: Sequence[Turn] = (), lang: Lang | None = None,
+              scope: Scope = EVERYWHERE, started: float | None = None) -> AnswerDraft:
+        """Decide, then start writing. Retrieval and the decision happen here, so a failure in them is raised
+        before any text is streamed; the text is written as the draft is read."""
+        started = time.perf_counter() if started is None else started
         retrieval, decision = self.prepare(message, history, lang, scope)
-        if decision.mode == "refuse":
-            return retrieval, decision, [], AnswerStream([REFUSAL[retrieval.lang]], mode="refused")
-        passages = [decision.faq.as_passage()] if decision.mode == "faq" else list(decision.passages)
+        if decision.mode == "refused":
+            return AnswerDraft(retrieval, decision, AnswerStream([REFUSAL[retrieval.lang]], mode="refused"), started)
         name, note = self._writer(decision.mode)
         # Retrieval used the standalone query; the extractive generator gets the user's own words and the
         # history, the LLM the rewritten question alone: a small model given "et comment on s'en protège ?"
         # after a question on hallucinations tends to answer the earlier question again.
         if name == "llm" and retrieval.standalone:
             message, history = retrieval.standalone, []
-        pieces = self.generators[name].generate(message, passages, history, retrieval.lang)
-        return retrieval, decision, passages, (pieces if isinstance(pieces, AnswerStream)
-                                               else AnswerStream(pieces, mode=name, note=note))
+        pieces = self.generators[name].generate(message, decision.passages, history, retrieval.lang)
+        stream = pieces if isinstance(pieces, AnswerStream) else AnswerStream(pieces, mode=name, note=note)
+        return AnswerDraft(retrieval, decision, stream, started)
 
-    def ask(self, message: str, history: Sequence[Turn] = (), lang: Lang | None = None,
-            scope: Scope = EVERYWHERE) -> ChatAnswer:
-        started = time.perf_counter()
-        retrieval, decision, passages, pieces = self.stream(message, history, lang, scope)
-        answer = "".join(pieces).strip()
-        return self.finish(answer, retrieval, decision, passages, started, pieces)
+    def declined(self, message: str, lang: Lang | None, reason: str, started: float | None = None) -> AnswerDraft:
+        """The refusal of a message the guard flagged: nothing is searched."""
+        lang = lang or detect_language(message)
+        return AnswerDraft(Retrieval(query=message, lang=lang, faq=[], passages=[]), Decision("refused", reason),
+                           AnswerStream([REFUSAL[lang]], mode="refused"),
+                           time.perf_counter() if started is None else started)
 
-    def finish(self, answer: str, retrieval: Retrieval, decision: Decision, passages: list[Passage],
-               started: float, stream: AnswerStream) -> ChatAnswer:
-        """Shape the result once ``stream`` is consumed: only the passages the text actually cites become
-        citations, numbers kept; the mode is the generator's that wrote it (the LLM's may fall back)."""
+
+@dataclass
+class AnswerDraft:
+    """The answer being written: read it for its pieces of text, then ``finish`` it for its finished form.
+    What was read is kept, so the finished answer is exactly the text the reader was given."""
+
+    retrieval: Retrieval
+    decision: Decision
+    stream: AnswerStream
+    started: float
+    written: list[str] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[str]:
+        for piece in self.stream:
+            self.written.append(piece)
+            yield piece
+
+    def finish(self) -> ChatAnswer:
+        """Only the passages the text actually cites become citations, numbers kept; the mode is that of the
+        generator that wrote it (the LLM's may fall back). Text not read yet is written first."""
+        for _ in self:
+            pass
+        answer = "".join(self.written).strip()
+        passages = self.decision.passages
         cited = sorted({int(n) for n in _CITATION.findall(answer) if 0 < int(n) <= len(passages)})
         citations = [Citation(n=n, source_id=passages[n - 1].source_id, title=passages[n - 1].title,
                               snippet=_snippet(passages[n - 1]), url=passages[n - 1].url) for n in cited]
         return ChatAnswer(
             answer=answer,
-            mode=stream.mode,
-            refused=decision.mode == "refuse",
-            lang=retrieval.lang,
+            mode=self.stream.mode,
+            refused=self.decision.mode == "refused",
+            lang=self.retrieval.lang,
             citations=citations,
-            query=retrieval.query,
-            retrieved=ranked_sources(retrieval, decision),
-            faq_candidates=[(m.source_id, round(m.score, 4)) for m in retrieval.faq],
-            reason="; ".join(filter(None, [decision.reason, stream.note])),
-            latency_ms=round((time.perf_counter() - started) * 1000, 1),
+            query=self.retrieval.query,
+            retrieved=ranked_sources(self.retrieval, self.decision),
+            faq_candidates=[(m.source_id, round(m.score, 4)) for m in self.retrieval.faq],
+            reason="; ".join(filter(None, [self.decision.reason, self.stream.note])),
+            latency_ms=round((time.perf_counter() - self.started) * 1000, 1),
+            passages=passages,
         )

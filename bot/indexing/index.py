@@ -41,8 +41,8 @@ from langchain_core.indexing import index as sync_index
 from langchain_core.indexing.api import _get_document_with_hash  # the record key index() gives a document
 
 from bot.config import Settings
-from bot.documents import load_knowledge_base
-from bot.embeddings import QueryStyleEmbeddings, load_embeddings
+from bot.indexing.documents import load_knowledge_base
+from bot.indexing.embeddings import QueryStyleEmbeddings, load_embeddings
 
 COLLECTION_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{1,498}[A-Za-z0-9]"
 FAQ_SUFFIX = "-faq"

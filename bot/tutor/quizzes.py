@@ -17,7 +17,7 @@ import frontmatter
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
-from bot.documents import load_markdown, passage_body
+from bot.indexing.documents import load_markdown, passage_body
 
 log = logging.getLogger("tutor.quizzes")
 

@@ -15,7 +15,7 @@ import gradio as gr
 import pandas as pd
 
 from bot.runtime import NotReadyError, Runtime
-from bot.tutor import SURPRISE, TutorError, TutorService
+from bot.tutor.service import SURPRISE, TutorError, TutorService
 
 TEXTS = {
     "fr": {"tab": "Quiz", "module": "Module", "surprise": "🎲 Surprends-moi", "recommended": "⭐ Module recommandé",

@@ -13,23 +13,19 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field, field_validator
 from sse_starlette.sse import EventSourceResponse
 
-from bot.chat import ChatAnswer
-from bot.generators import Turn
-from bot.limits import require_max_chars
-from bot.runtime import NotReadyError, Runtime
+from bot.conversation import Done, TokenEvent, TurnRequest
+from bot.schema import Turn
+from bot.web.deps import ConversationDep, RuntimeDep
+from bot.web.middleware.limits import require_max_chars
 
 MODEL_ID = "tutor-bot"
 router = APIRouter(prefix="/v1", tags=["openai"])
-
-
-def get_runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
 
 
 class TextPart(BaseModel):
@@ -78,38 +74,31 @@ def models() -> dict:
 
 
 @router.post("/chat/completions", response_model=None)
-def completions(body: CompletionRequest,
-                runtime: Annotated[Runtime, Depends(get_runtime)]) -> dict | EventSourceResponse:
+def completions(body: CompletionRequest, runtime: RuntimeDep,
+                conversation: ConversationDep) -> dict | EventSourceResponse:
     question = body.messages[-1].text.strip()
     require_max_chars(question, runtime.settings.max_message_chars)
-    try:
-        service = runtime.service()
-        started = time.perf_counter()
-        retrieval, decision, passages, pieces = service.stream(question, _history(body.messages))
-    except NotReadyError as exc:
-        raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from exc
+    reply = conversation.turn(TurnRequest(question, history=_history(body.messages)))
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
 
-    def finish(text: str) -> ChatAnswer:
-        return service.finish(text.strip(), retrieval, decision, passages, started, pieces)
+    def extra(done: Done) -> dict:
+        return {"citations": [asdict(c) for c in done.reply.citations], "mode": done.reply.mode,
+                "refused": done.reply.refused}
 
     if not body.stream:
-        answer = finish("".join(pieces))
+        done = reply.result()
         return {"id": completion_id, "object": "chat.completion", "created": created, "model": MODEL_ID,
                 "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": answer.answer}}],
-                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
-                "citations": [asdict(c) for c in answer.citations], "mode": answer.mode, "refused": answer.refused}
+                             "message": {"role": "assistant", "content": done.reply.answer}}],
+                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}, **extra(done)}
 
     def events() -> Iterator[dict]:
-        text = []
         yield {"data": _chunk(completion_id, created, {"role": "assistant", "content": ""})}
-        for piece in pieces:
-            text.append(piece)
-            yield {"data": _chunk(completion_id, created, {"content": piece})}
-        answer = finish("".join(text))
-        yield {"data": _chunk(completion_id, created, {}, "stop", citations=[asdict(c) for c in answer.citations],
-                              mode=answer.mode, refused=answer.refused)}
+        for event in reply:
+            if isinstance(event, TokenEvent):
+                yield {"data": _chunk(completion_id, created, {"content": event.text})}
+            elif isinstance(event, Done):
+                yield {"data": _chunk(completion_id, created, {}, "stop", **extra(event))}
         yield {"data": "[DONE]"}
 
     return EventSourceResponse(events())

@@ -9,13 +9,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from bot.api import RuntimeDep, _not_ready
 from bot.runtime import NotReadyError
-from bot.tutor import TutorError, TutorService, TutorTurn
+from bot.tutor.service import TutorError, TutorService, TutorTurn
+from bot.web.deps import ID_MAX_LENGTH, ID_PATTERN, RuntimeDep, not_ready
 
 router = APIRouter(prefix="/api/tutor", tags=["tutor"])
 
-LearnerId = Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+LearnerId = Annotated[str, Field(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN,
                                  description="Pseudonymous learner id (no personal data).")]
 
 
@@ -23,7 +23,7 @@ def get_tutor(runtime: RuntimeDep) -> TutorService:
     try:
         return runtime.tutor_service()
     except NotReadyError as exc:
-        raise _not_ready(exc) from exc
+        raise not_ready(exc) from exc
 
 
 TutorDep = Annotated[TutorService, Depends(get_tutor)]
@@ -121,7 +121,7 @@ def reveal(body: StepRequest, tutor: TutorDep) -> TurnOut:
 
 
 @router.get("/progress")
-def progress(tutor: TutorDep, learner_id: Annotated[str, Query(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")],
+def progress(tutor: TutorDep, learner_id: Annotated[str, Query(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)],
              lang: Literal["fr", "en"] = "fr") -> dict:
     """Per module: questions seen, right, average score and streak; overall streaks; the recommended next step."""
     return asdict(tutor.report(learner_id, lang))

@@ -1,7 +1,7 @@
 """Finding what the knowledge base says about a question: FAQ phrasings and passages, scored.
 
 Scores are cosine similarities in [-1, 1] (the collections use the cosine space), so the thresholds of
-``bot/policy.py`` read the same whichever collection a candidate came from.
+``bot/answering/policy.py`` read the same whichever collection a candidate came from.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from langchain_core.documents import Document
 
-from bot.documents import chunk_key, passage_body
-from bot.guard import is_planted_instruction
-from bot.index import KnowledgeIndex
-from bot.keywords import KeywordIndex
-from bot.language import Lang
+from bot.indexing.documents import chunk_key, passage_body
+from bot.indexing.index import KnowledgeIndex
+from bot.indexing.keywords import KeywordIndex
+from bot.safety.guard import is_planted_instruction
+from bot.schema import Lang
 
 # An English question should be answered from English content when it exists; this bonus decides ties
 # between a page and its translation without letting a weaker English passage beat a clearly better one.

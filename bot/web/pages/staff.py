@@ -13,8 +13,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from bot.admin import feedback_csv, token_matches
 from bot.runtime import NotReadyError, Runtime
+from bot.web.routes.staff import feedback_csv, token_matches
 from evals.jobs import EvalJobs
 from evals.metrics import SUMMARY_KEYS
 

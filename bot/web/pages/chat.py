@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Sequence
 
 import gradio as gr
 
-from bot.quiz_ui import browser_secret, build_quiz_tab
+from bot.conversation import Done, TokenEvent, TurnRequest
 from bot.runtime import NotReadyError, Runtime
+from bot.schema import Citation
+from bot.web.pages.quiz import browser_secret, build_quiz_tab
 
 log = logging.getLogger("tutor.ui")
 
@@ -91,17 +94,16 @@ TEXTS = {
 }
 
 
-def sources_html(citations: list[dict], lang: str) -> str:
+def sources_html(citations: Sequence[Citation], lang: str) -> str:
     if not citations:
         return f"<p class='no-sources'>{TEXTS[lang]['no_sources']}</p>"
     cards = []
     for c in citations:
-        title = html.escape(c["title"])
-        url = c.get("url")
-        link = f"<a href='{html.escape(url)}' target='_blank' rel='noopener'>{title}</a>" if url else title
-        cards.append(f"<div class='source-card'><strong>[{c['n']}] {link}</strong>"
-                     f"<div class='source-id'>{html.escape(c['source_id'])}</div>"
-                     f"<p>{html.escape(c['snippet'])}</p></div>")
+        title = html.escape(c.title)
+        link = f"<a href='{html.escape(c.url)}' target='_blank' rel='noopener'>{title}</a>" if c.url else title
+        cards.append(f"<div class='source-card'><strong>[{c.n}] {link}</strong>"
+                     f"<div class='source-id'>{html.escape(c.source_id)}</div>"
+                     f"<p>{html.escape(c.snippet)}</p></div>")
     return f"<h4>{TEXTS[lang]['sources']}</h4>" + "".join(cards)
 
 
@@ -158,23 +160,21 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
                 yield history, "", session_id, gr.update(), gr.update(), gr.update()
                 return
             try:
-                session_id, events = runtime.converse_stream(session_id, message, lang=language,
-                                                             learner_id=learner_id)
+                reply = runtime.conversation().turn(TurnRequest(message, session_id, lang=language,
+                                                                learner_id=learner_id))
             except NotReadyError:
                 raise gr.Error(TEXTS[language]["busy"]) from None
+            session_id = reply.session_id
             history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
-            citations: list[dict] = []
             try:
-                for kind, payload in events:
-                    if kind == "token":
-                        history[-1]["content"] += payload["text"]
+                for event in reply:
+                    if isinstance(event, TokenEvent):
+                        history[-1]["content"] += event.text
                         yield history, "", session_id, gr.update(), gr.update(), ""
-                    elif kind == "citations":
-                        citations = payload
-                    elif kind == "done":
-                        history[-1]["content"] = payload["answer"]
-                        yield (history, "", session_id, sources_html(citations, language), payload["message_id"],
-                               "")
+                    elif isinstance(event, Done):
+                        history[-1]["content"] = event.reply.answer
+                        yield (history, "", session_id, sources_html(event.reply.citations, language),
+                               event.message_id, "")
             except Exception:  # the visitor gets a friendly message; staff get the traceback in the log
                 log.exception("answer failed")
                 raise gr.Error(TEXTS[language]["error"]) from None

@@ -3,18 +3,18 @@
 Backends, chosen by ``TUTOR_LLM_BACKEND``:
 
 - ``local``: a GGUF model run in this process by llama-cpp-python (the optional extra ``pip install .[llm]``);
-  by default the Qwen2.5-Coder-1.5B-Instruct prepared by ``python -m bot.llm_models prepare``.
+  by default the Qwen2.5-Coder-1.5B-Instruct prepared by ``python -m bot.models.llm prepare``.
 - ``openai``: any OpenAI-compatible server (``TUTOR_LLM_BASE_URL``, ``_API_KEY``, ``_MODEL``): vLLM, Ollama,
   llama.cpp's server, a hosted API.
 
 What keeps the model honest (``LlmGenerator``):
 
-1. it is only called when the answer decision (``bot.policy``) found passages good enough to answer from:
+1. it is only called when the answer decision (``bot.answering.policy``) found passages good enough to answer from:
    a weak retrieval is refused before any model runs;
 2. it sees a compact context: the best passages within a character budget, laid out so that the fixed
    system prompt and the passages form a prefix llama.cpp can reuse, with the question and the instructions
    last (a small model follows the instructions it read last);
-3. every sentence is checked (``bot.grounding``) before it is shown: numbers, dates and names must be in
+3. every sentence is checked (``bot.answering.grounding``) before it is shown: numbers, dates and names must be in
    the cited passages, every ``[n]`` must exist, the language must be the question's. If the first sentence
    fails, or the model says the sources do not answer, or nothing comes within the time budget, the
    extractive answer is served instead; a later sentence that fails ends the answer where it stands. Every
@@ -32,13 +32,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from bot.answering.generators import ExtractiveGenerator
+from bot.answering.grounding import GroundingCheck, last_sentence, names, numbers, restates, split_complete
+from bot.answering.retrieval import Passage
 from bot.config import Settings
-from bot.generators import ExtractiveGenerator, Turn
-from bot.grounding import GroundingCheck, last_sentence, names, numbers, restates, split_complete
-from bot.guard import without_planted_instructions
-from bot.language import Lang, detect_language
-from bot.llm_models import gguf_path
-from bot.retrieval import Passage
+from bot.language import detect_language
+from bot.models.llm import gguf_path
+from bot.safety.guard import without_planted_instructions
+from bot.schema import AnswerMode, Lang, Turn
 from bot.text import fold
 
 log = logging.getLogger("tutor.llm")
@@ -68,7 +69,7 @@ class AnswerStream:
     """An answer's text as it is generated, and how it was made: a generator may change its ``mode`` (the
     ``llm`` one falls back to ``extractive``) and explain why in ``note``, known once the text is consumed."""
 
-    def __init__(self, pieces: Iterable[str] = (), mode: str = "", note: str = "") -> None:
+    def __init__(self, pieces: Iterable[str] = (), mode: AnswerMode = "extractive", note: str = "") -> None:
         self.pieces: Iterator[str] = iter(pieces)
         self.mode = mode
         self.note = note
@@ -118,7 +119,7 @@ class LocalLlm:
                 raise LlmUnavailableError("llama-cpp-python is not installed: `make llm` (or pip install "
                                           "'.[llm]') installs it") from exc
             if not self.model_path.is_file():
-                raise LlmUnavailableError(f"no GGUF model at {self.model_path}: run `python -m bot.llm_models "
+                raise LlmUnavailableError(f"no GGUF model at {self.model_path}: run `python -m bot.models.llm "
                                           "prepare` or set TUTOR_LLM_MODEL_PATH")
             self._model = Llama(model_path=str(self.model_path), n_ctx=self.context_tokens,
                                 n_threads=self.threads, n_batch=256, verbose=False)

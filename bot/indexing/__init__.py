@@ -1,0 +1,2 @@
+"""Indexing: knowledge-base loaders and chunking, the Chroma index with its incremental sync, embeddings and
+the keyword index."""

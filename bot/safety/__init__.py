@@ -1,0 +1,1 @@
+"""Privacy and guard: redaction of personal data, and screening of injections and planted instructions."""

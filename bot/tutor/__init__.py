@@ -1,0 +1,1 @@
+"""The tutor: quiz bank, grading, Socratic coaching, progress and the chat's quiz intents."""

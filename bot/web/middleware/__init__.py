@@ -1,0 +1,1 @@
+"""ASGI middleware every request passes: body limits, rate limits, security headers and CORS."""

@@ -1,0 +1,1 @@
+"""HTTP routes: parse, call a ``bot`` service, shape the response."""
