@@ -35,8 +35,11 @@ from evals.jobs import EvalJobs
 def create_app(settings: Settings | None = None, *, background_start: bool = True) -> FastAPI:
     settings = settings or get_settings()
     runtime = Runtime(settings)
-    app = FastAPI(title="Tutor bot", version="0.1.0",
-                  description="Bilingual tutor and FAQ chatbot for AI and data training programmes.")
+    app = FastAPI(
+        title="Tutor bot",
+        version="0.1.0",
+        description="Bilingual tutor and FAQ chatbot for AI and data training programmes.",
+    )
     app.state.runtime = runtime
     app.state.evals = EvalJobs(settings.data_dir / "evals", settings.eval_datasets_dir, runtime.conversation)
     app.include_router(router)

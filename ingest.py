@@ -33,13 +33,19 @@ def print_summary(report: SyncReport, seconds: float) -> None:
     table = Table(title=f"Ingest ({seconds:.1f} s)", show_header=True, min_width=30)
     table.add_column("files")
     table.add_column("count", justify="right")
-    for label, items in [("added", report.added), ("updated", report.updated),
-                         ("unchanged", report.unchanged), ("deleted", report.deleted),
-                         ("failed", report.failed)]:
+    for label, items in [
+        ("added", report.added),
+        ("updated", report.updated),
+        ("unchanged", report.unchanged),
+        ("deleted", report.deleted),
+        ("failed", report.failed),
+    ]:
         table.add_row(label, str(len(items)))
     console.print(table)
-    console.print(f"chunks: {report.chunks_added} embedded, {report.chunks_deleted} deleted, "
-                  f"{report.chunks_skipped} unchanged; {report.chunks_total} in the collection")
+    console.print(
+        f"chunks: {report.chunks_added} embedded, {report.chunks_deleted} deleted, "
+        f"{report.chunks_skipped} unchanged; {report.chunks_total} in the collection"
+    )
     for path in report.deleted:
         console.print(f"  [yellow]deleted[/] {path}")
     for path, reason in report.failed.items():
@@ -49,11 +55,18 @@ def print_summary(report: SyncReport, seconds: float) -> None:
 def run(kb: Path, collection: str | None, reset: bool) -> SyncReport:
     settings = get_settings()
     knowledge = KnowledgeIndex(settings, collection)
-    with Progress(TextColumn("[bold]Ingesting[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=False) as bar:
+    with Progress(
+        TextColumn("[bold]Ingesting[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
         task = bar.add_task("ingest", total=None)
-        report = knowledge.sync(kb, reset=reset, progress=lambda done, total: bar.update(task, completed=done,
-                                                                                          total=total))
+        report = knowledge.sync(
+            kb, reset=reset, progress=lambda done, total: bar.update(task, completed=done, total=total)
+        )
     return report
 
 

@@ -75,11 +75,15 @@ def file_documents(kb: Path) -> list[Document]:
     for path in kb_files(kb):
         relative, text = path.relative_to(kb), path.read_text(encoding="utf-8-sig")
         if path.suffix in FAQ_SUFFIXES:
-            documents += [Document(page_content=d.page_content, metadata={"source_id": d.metadata["source_id"]})
-                          for d in load_faq(text, relative, "") if d.metadata["kind"] == "faq"]
+            documents += [
+                Document(page_content=d.page_content, metadata={"source_id": d.metadata["source_id"]})
+                for d in load_faq(text, relative, "")
+                if d.metadata["kind"] == "faq"
+            ]
         elif path.suffix in MARKDOWN_SUFFIXES:
-            documents.append(Document(page_content=frontmatter.loads(text).content,
-                                      metadata={"source_id": source_id_for(relative)}))
+            documents.append(
+                Document(page_content=frontmatter.loads(text).content, metadata={"source_id": source_id_for(relative)})
+            )
         else:
             raise SystemExit(f"{relative}: the baseline reads the shipped formats only (.md, .yaml)")
     return documents
@@ -87,7 +91,8 @@ def file_documents(kb: Path) -> list[Document]:
 
 def build_baseline(kb: Path, folder: Path, embeddings: Embeddings) -> tuple[Chroma, int]:
     splits = RecursiveCharacterTextSplitter(chunk_size=CHUNK_SIZE, chunk_overlap=CHUNK_OVERLAP).split_documents(
-        file_documents(kb))
+        file_documents(kb)
+    )
     store = Chroma(collection_name="baseline", embedding_function=embeddings, persist_directory=str(folder))
     store.add_documents(splits)
     return store, len(splits)
@@ -108,13 +113,22 @@ def baseline_row(store: Chroma, item: EvalItem) -> tuple[dict, str]:
     top = hits[0].metadata["source_id"]
     ranked = list(dict.fromkeys(d.metadata["source_id"] for d in hits))
     return {
-        "id": item.id, "category": item.category, "lang": item.lang, "question": item.question,
-        "history": [t.model_dump() for t in item.history], "should_refuse": item.should_refuse,
-        "expected_sources": item.expected_sources, "expected_facts": item.expected_facts,
-        "answer": answer, "mode": "baseline", "refused": False, "query": item.question,
-        "citations": [{"n": 1, "source_id": top, "title": top, "snippet": cut(hits[0].page_content, 220),
-                       "url": None}],
-        "retrieved": [(source, 0.0) for source in ranked], "faq_candidates": [], "reason": "",
+        "id": item.id,
+        "category": item.category,
+        "lang": item.lang,
+        "question": item.question,
+        "history": [t.model_dump() for t in item.history],
+        "should_refuse": item.should_refuse,
+        "expected_sources": item.expected_sources,
+        "expected_facts": item.expected_facts,
+        "answer": answer,
+        "mode": "baseline",
+        "refused": False,
+        "query": item.question,
+        "citations": [{"n": 1, "source_id": top, "title": top, "snippet": cut(hits[0].page_content, 220), "url": None}],
+        "retrieved": [(source, 0.0) for source in ranked],
+        "faq_candidates": [],
+        "reason": "",
         "latency_ms": latency_ms,
     }, hits[0].page_content
 
@@ -142,7 +156,8 @@ def main() -> None:
         model = load_embeddings(settings)
         model.ensure_loaded()
         (store, n_chunks), baseline_ingest = timed(
-            lambda: build_baseline(args.kb, Path(tmp) / "baseline", UncachedEmbeddings(model)))
+            lambda: build_baseline(args.kb, Path(tmp) / "baseline", UncachedEmbeddings(model))
+        )
         index = KnowledgeIndex(settings)
         report, ours_ingest = timed(lambda: index.sync(args.kb))
         service = Conversation(ChatService(settings, index))
@@ -173,16 +188,29 @@ def main() -> None:
     ours_summary, base_summary = summarise_run(ours), summarise_run(base)
     warm_summary = summarise([{**r, "latency_ms": ms} for r, ms in zip(ours, warm, strict=True)])
     result = {
-        **machine(), "embedding_model": model.name, "dataset": str(args.dataset), "n": len(items),
-        "baseline": {"ingest_s": baseline_ingest, "texts_embedded": n_chunks, "chunk_size": CHUNK_SIZE,
-                     "chunk_overlap": CHUNK_OVERLAP, "k": K, "answer_chars": MAX_ANSWER_CHARS,
-                     "answerable_accuracy": answerable_accuracy(base),
-                     "answer_accuracy_whole_top_chunk": summarise(base_full)["answer_accuracy"],
-                     "summary": base_summary},
-        "ours": {"ingest_s": ours_ingest, "texts_embedded": report.chunks_added,
-                 "answerable_accuracy": answerable_accuracy(ours),
-                 "warm_latency_p50_ms": warm_summary["latency_p50_ms"],
-                 "warm_latency_p95_ms": warm_summary["latency_p95_ms"], "summary": ours_summary},
+        **machine(),
+        "embedding_model": model.name,
+        "dataset": str(args.dataset),
+        "n": len(items),
+        "baseline": {
+            "ingest_s": baseline_ingest,
+            "texts_embedded": n_chunks,
+            "chunk_size": CHUNK_SIZE,
+            "chunk_overlap": CHUNK_OVERLAP,
+            "k": K,
+            "answer_chars": MAX_ANSWER_CHARS,
+            "answerable_accuracy": answerable_accuracy(base),
+            "answer_accuracy_whole_top_chunk": summarise(base_full)["answer_accuracy"],
+            "summary": base_summary,
+        },
+        "ours": {
+            "ingest_s": ours_ingest,
+            "texts_embedded": report.chunks_added,
+            "answerable_accuracy": answerable_accuracy(ours),
+            "warm_latency_p50_ms": warm_summary["latency_p50_ms"],
+            "warm_latency_p95_ms": warm_summary["latency_p95_ms"],
+            "summary": ours_summary,
+        },
     }
     lines = table(result)
     result["table"] = lines
@@ -196,21 +224,30 @@ def table(result: dict) -> list[str]:
     """Markdown rows: metric, ours, baseline, ours / baseline."""
     ours, base = result["ours"], result["baseline"]
     rows = [(f"hit@{n}", ours["summary"][f"hit@{n}"], base["summary"][f"hit@{n}"]) for n in (1, 5)]
-    rows += [("MRR", ours["summary"]["mrr"], base["summary"]["mrr"]),
-             ("fact recall", ours["summary"]["fact_recall"], base["summary"]["fact_recall"]),
-             ("answer accuracy (all items)", ours["summary"]["answer_accuracy"], base["summary"]["answer_accuracy"]),
-             ("answer accuracy (answerable items)", ours["answerable_accuracy"], base["answerable_accuracy"]),
-             ("latency p50, every question embedded (ms)", ours["summary"]["latency_p50_ms"],
-              base["summary"]["latency_p50_ms"]),
-             ("latency p95, every question embedded (ms)", ours["summary"]["latency_p95_ms"],
-              base["summary"]["latency_p95_ms"]),
-             ("latency p50, ours warm cache (ms)", ours["warm_latency_p50_ms"], base["summary"]["latency_p50_ms"]),
-             ("latency p95, ours warm cache (ms)", ours["warm_latency_p95_ms"], base["summary"]["latency_p95_ms"]),
-             ("cold ingest (s)", ours["ingest_s"], base["ingest_s"]),
-             ("texts embedded at ingest", ours["texts_embedded"], base["texts_embedded"])]
+    rows += [
+        ("MRR", ours["summary"]["mrr"], base["summary"]["mrr"]),
+        ("fact recall", ours["summary"]["fact_recall"], base["summary"]["fact_recall"]),
+        ("answer accuracy (all items)", ours["summary"]["answer_accuracy"], base["summary"]["answer_accuracy"]),
+        ("answer accuracy (answerable items)", ours["answerable_accuracy"], base["answerable_accuracy"]),
+        (
+            "latency p50, every question embedded (ms)",
+            ours["summary"]["latency_p50_ms"],
+            base["summary"]["latency_p50_ms"],
+        ),
+        (
+            "latency p95, every question embedded (ms)",
+            ours["summary"]["latency_p95_ms"],
+            base["summary"]["latency_p95_ms"],
+        ),
+        ("latency p50, ours warm cache (ms)", ours["warm_latency_p50_ms"], base["summary"]["latency_p50_ms"]),
+        ("latency p95, ours warm cache (ms)", ours["warm_latency_p95_ms"], base["summary"]["latency_p95_ms"]),
+        ("cold ingest (s)", ours["ingest_s"], base["ingest_s"]),
+        ("texts embedded at ingest", ours["texts_embedded"], base["texts_embedded"]),
+    ]
     lines = ["| metric | ours | LangChain baseline | ours / baseline |", "|---|---|---|---|"]
-    lines += [f"| {name} | {mine} | {theirs} | {round(mine / theirs, 2) if theirs else '—'} |"
-              for name, mine, theirs in rows]
+    lines += [
+        f"| {name} | {mine} | {theirs} | {round(mine / theirs, 2) if theirs else '—'} |" for name, mine, theirs in rows
+    ]
     return lines
 
 

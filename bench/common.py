@@ -30,8 +30,10 @@ RESULTS = ROOT / "bench" / "results"
 
 def machine() -> dict:
     """Where a figure was measured, and how busy the machine was (it is shared: load averages matter)."""
-    return {"machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, {os.cpu_count()} cores",
-            "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()]}
+    return {
+        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, {os.cpu_count()} cores",
+        "load_average_1_5_15": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -73,8 +75,13 @@ def running_app(data_dir: Path) -> Iterator[App]:
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "TUTOR_DATA_DIR": str(data_dir), "TUTOR_RATE_LIMIT_PER_MINUTE": "0"}
     started = time.perf_counter()
-    server = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "app.py", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         while True:
             if server.poll() is not None:
@@ -94,10 +101,14 @@ def running_app(data_dir: Path) -> Iterator[App]:
 # Openings and closings people add around a question. A dev question with one of them is a string the app has
 # never embedded, so its query-vector cache misses, yet it still reads as the same question in its language.
 _AROUND = {
-    "fr": (["", "Bonjour ! ", "Petite question. ", "Je me renseigne. ", "Dites-moi. ", "Une question svp. "],
-           ["", " Merci.", " Merci d'avance !", " Pouvez-vous m'aider ?", " C'est pour un ami."]),
-    "en": (["", "Hello! ", "Quick question. ", "I am looking into this. ", "Tell me. ", "One question please. "],
-           ["", " Thanks.", " Thanks in advance!", " Can you help?", " Asking for a friend."]),
+    "fr": (
+        ["", "Bonjour ! ", "Petite question. ", "Je me renseigne. ", "Dites-moi. ", "Une question svp. "],
+        ["", " Merci.", " Merci d'avance !", " Pouvez-vous m'aider ?", " C'est pour un ami."],
+    ),
+    "en": (
+        ["", "Hello! ", "Quick question. ", "I am looking into this. ", "Tell me. ", "One question please. "],
+        ["", " Thanks.", " Thanks in advance!", " Can you help?", " Asking for a friend."],
+    ),
 }
 
 

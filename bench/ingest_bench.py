@@ -30,10 +30,15 @@ def step(name: str, index: KnowledgeIndex, kb: Path) -> dict:
     started = time.perf_counter()
     report = index.sync(kb)
     seconds = time.perf_counter() - started
-    return {"step": name, "seconds": round(seconds, 2), "embedded": report.chunks_added,
-            "chunks_per_s": round(report.chunks_added / seconds, 1) if report.chunks_added else None,
-            "files_updated": len(report.updated) + len(report.added), "total": report.chunks_total,
-            "peak_rss_mb": round(peak_rss_mb())}
+    return {
+        "step": name,
+        "seconds": round(seconds, 2),
+        "embedded": report.chunks_added,
+        "chunks_per_s": round(report.chunks_added / seconds, 1) if report.chunks_added else None,
+        "files_updated": len(report.updated) + len(report.added),
+        "total": report.chunks_total,
+        "peak_rss_mb": round(peak_rss_mb()),
+    }
 
 
 def main() -> None:
@@ -54,8 +59,10 @@ def main() -> None:
     args.out.write_text(json.dumps(result, indent=2))
     print("| step | seconds | embedded | chunks/s | peak RSS (MB) |\n|---|---|---|---|---|")
     for row in rows:
-        print(f"| {row['step']} | {row['seconds']} | {row['embedded']} | {row['chunks_per_s'] or '—'} "
-              f"| {row['peak_rss_mb']} |")
+        print(
+            f"| {row['step']} | {row['seconds']} | {row['embedded']} | {row['chunks_per_s'] or '—'} "
+            f"| {row['peak_rss_mb']} |"
+        )
 
 
 if __name__ == "__main__":

@@ -67,8 +67,7 @@ def conversations(items: list[EvalItem]) -> tuple[FreshQuestions, list[EvalItem]
     return FreshQuestions(openers), follow_ups, by_lang
 
 
-def turn(client: httpx.Client, url: str, path: str, message: str, session_id: str | None,
-         tally: Tally) -> str | None:
+def turn(client: httpx.Client, url: str, path: str, message: str, session_id: str | None, tally: Tally) -> str | None:
     """One message; returns the session id to continue with (None after an error)."""
     started = time.perf_counter()
     body = {"message": message, **({"session_id": session_id} if session_id else {})}
@@ -157,17 +156,30 @@ def run(url: str, pid: int, clients: int, duration: float, items: list[EvalItem]
 def summary(tally: Tally, elapsed: float, clients: int, duration: float) -> dict:
     every = [ms for values in tally.http_ms.values() for ms in values]
     return {
-        "clients": clients, "duration_s": duration, "elapsed_s": round(elapsed, 1),
-        "requests": len(every), "errors": sum(tally.errors.values()), "error_kinds": dict(tally.errors),
-        "conversations_completed": tally.conversations, "req_per_s": round(len(every) / elapsed, 1),
-        "http_p50_ms": percentile(every, 0.5), "http_p95_ms": percentile(every, 0.95),
+        "clients": clients,
+        "duration_s": duration,
+        "elapsed_s": round(elapsed, 1),
+        "requests": len(every),
+        "errors": sum(tally.errors.values()),
+        "error_kinds": dict(tally.errors),
+        "conversations_completed": tally.conversations,
+        "req_per_s": round(len(every) / elapsed, 1),
+        "http_p50_ms": percentile(every, 0.5),
+        "http_p95_ms": percentile(every, 0.95),
         "http_max_ms": round(max(every, default=0.0), 1),
-        "server_p50_ms": percentile(tally.server_ms, 0.5), "server_p95_ms": percentile(tally.server_ms, 0.95),
-        "by_endpoint": {path: {"requests": len(v), "p50_ms": percentile(v, 0.5), "p95_ms": percentile(v, 0.95)}
-                        for path, v in tally.http_ms.items()},
-        "health": {"polls": len(tally.health_ms), "errors": tally.health_errors,
-                   "p50_ms": percentile(tally.health_ms, 0.5), "p95_ms": percentile(tally.health_ms, 0.95),
-                   "max_ms": round(max(tally.health_ms, default=0.0), 1)},
+        "server_p50_ms": percentile(tally.server_ms, 0.5),
+        "server_p95_ms": percentile(tally.server_ms, 0.95),
+        "by_endpoint": {
+            path: {"requests": len(v), "p50_ms": percentile(v, 0.5), "p95_ms": percentile(v, 0.95)}
+            for path, v in tally.http_ms.items()
+        },
+        "health": {
+            "polls": len(tally.health_ms),
+            "errors": tally.health_errors,
+            "p50_ms": percentile(tally.health_ms, 0.5),
+            "p95_ms": percentile(tally.health_ms, 0.95),
+            "max_ms": round(max(tally.health_ms, default=0.0), 1),
+        },
         "peak_rss_mb": tally.peak_rss_mb,
     }
 
@@ -187,13 +199,19 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     health = result["health"]
-    print(f"{result['machine']}, load averages before {result['load_average_1_5_15']}, "
-          f"after {result['load_average_after']}\n")
-    print("| clients × seconds | requests | errors | requests/s | HTTP p50 / p95 (ms) | server p50 / p95 (ms) "
-          "| /health polls, worst (ms) | peak RSS (MB) |\n|---|---|---|---|---|---|---|---|")
-    print(f"| {args.clients} × {args.duration:g} | {result['requests']} | {result['errors']} | {result['req_per_s']} "
-          f"| {result['http_p50_ms']} / {result['http_p95_ms']} | {result['server_p50_ms']} / "
-          f"{result['server_p95_ms']} | {health['polls']}, {health['max_ms']} | {result['peak_rss_mb']} |")
+    print(
+        f"{result['machine']}, load averages before {result['load_average_1_5_15']}, "
+        f"after {result['load_average_after']}\n"
+    )
+    print(
+        "| clients × seconds | requests | errors | requests/s | HTTP p50 / p95 (ms) | server p50 / p95 (ms) "
+        "| /health polls, worst (ms) | peak RSS (MB) |\n|---|---|---|---|---|---|---|---|"
+    )
+    print(
+        f"| {args.clients} × {args.duration:g} | {result['requests']} | {result['errors']} | {result['req_per_s']} "
+        f"| {result['http_p50_ms']} / {result['http_p95_ms']} | {result['server_p50_ms']} / "
+        f"{result['server_p95_ms']} | {health['polls']}, {health['max_ms']} | {result['peak_rss_mb']} |"
+    )
     if result["errors"] or health["errors"]:
         print(f"\nerrors: {result['error_kinds']}; /health errors: {health['errors']}")
 

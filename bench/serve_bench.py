@@ -36,9 +36,16 @@ def latency_by_mode(url: str, asked: list[str]) -> dict:
             mode = per_mode.setdefault(body["mode"], {"server": [], "http": []})
             mode["server"].append(body["latency_ms"])
             mode["http"].append(wall)
-    return {mode: {"n": len(v["server"]), "server_p50_ms": percentile(v["server"], 0.5),
-                   "server_p95_ms": percentile(v["server"], 0.95), "http_p50_ms": percentile(v["http"], 0.5),
-                   "http_p95_ms": percentile(v["http"], 0.95)} for mode, v in sorted(per_mode.items())}
+    return {
+        mode: {
+            "n": len(v["server"]),
+            "server_p50_ms": percentile(v["server"], 0.5),
+            "server_p95_ms": percentile(v["server"], 0.95),
+            "http_p50_ms": percentile(v["http"], 0.5),
+            "http_p95_ms": percentile(v["http"], 0.95),
+        }
+        for mode, v in sorted(per_mode.items())
+    }
 
 
 def first_token(url: str, asked: list[str]) -> dict:
@@ -89,9 +96,15 @@ def load(url: str, next_question: Callable[[], str], clients: int, seconds: floa
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - started
-    return {"clients": clients, "requests": len(latencies), "errors": errors[0],
-            "req_per_s": round(len(latencies) / elapsed, 1), "p50_ms": percentile(latencies, 0.5),
-            "p95_ms": percentile(latencies, 0.95), "peak_rss_mb": peak[0]}
+    return {
+        "clients": clients,
+        "requests": len(latencies),
+        "errors": errors[0],
+        "req_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": percentile(latencies, 0.5),
+        "p95_ms": percentile(latencies, 0.95),
+        "peak_rss_mb": peak[0],
+    }
 
 
 def cycling(asked: list[str]) -> Callable[[], str]:
@@ -100,16 +113,22 @@ def cycling(asked: list[str]) -> Callable[[], str]:
     return lambda: asked[next(counter) % len(asked)]
 
 
-LOAD_LABELS = {"unique": "unique questions (each one embedded)",
-               "cached": "repeated dev questions (query-vector cache mostly hits)"}
+LOAD_LABELS = {
+    "unique": "unique questions (each one embedded)",
+    "cached": "repeated dev questions (query-vector cache mostly hits)",
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=ROOT / "data")
     parser.add_argument("--seconds", type=float, default=15.0, help="duration of each load level")
-    parser.add_argument("--load", choices=["unique", "cached", "both"], default="both",
-                        help="which throughput figures to measure (default: both, unique first)")
+    parser.add_argument(
+        "--load",
+        choices=["unique", "cached", "both"],
+        default="both",
+        help="which throughput figures to measure (default: both, unique first)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "serve.json")
     args = parser.parse_args()
     items = dev_items()
@@ -117,26 +136,42 @@ def main() -> None:
     fresh = FreshQuestions(items)
     kinds = ["unique", "cached"] if args.load == "both" else [args.load]
     with running_app(args.data_dir) as app:
-        result = {"cold_start_to_ready_s": app.cold_start_s, "rss_at_rest_mb": rss_mb(app.pid),
-                  "latency_by_mode": latency_by_mode(app.url, asked[:150]),
-                  "first_token": first_token(app.url, asked[150:190]),
-                  "load": {kind: [load(app.url, fresh.__next__ if kind == "unique" else cycling(asked), clients,
-                                       args.seconds, app.pid) for clients in (1, 8, 32)] for kind in kinds},
-                  **machine()}
+        result = {
+            "cold_start_to_ready_s": app.cold_start_s,
+            "rss_at_rest_mb": rss_mb(app.pid),
+            "latency_by_mode": latency_by_mode(app.url, asked[:150]),
+            "first_token": first_token(app.url, asked[150:190]),
+            "load": {
+                kind: [
+                    load(
+                        app.url, fresh.__next__ if kind == "unique" else cycling(asked), clients, args.seconds, app.pid
+                    )
+                    for clients in (1, 8, 32)
+                ]
+                for kind in kinds
+            },
+            **machine(),
+        }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2))
     print(f"{result['machine']}, load averages {result['load_average_1_5_15']}\n")
-    print(f"cold start to /ready: {result['cold_start_to_ready_s']} s; RSS at rest {result['rss_at_rest_mb']} MB; "
-          f"first streamed token p50/p95 {result['first_token']['p50_ms']}/{result['first_token']['p95_ms']} ms\n")
+    print(
+        f"cold start to /ready: {result['cold_start_to_ready_s']} s; RSS at rest {result['rss_at_rest_mb']} MB; "
+        f"first streamed token p50/p95 {result['first_token']['p50_ms']}/{result['first_token']['p95_ms']} ms\n"
+    )
     print("| mode | n | server p50 / p95 (ms) | HTTP p50 / p95 (ms) |\n|---|---|---|---|")
     for mode, row in result["latency_by_mode"].items():
-        print(f"| {mode} | {row['n']} | {row['server_p50_ms']} / {row['server_p95_ms']} | "
-              f"{row['http_p50_ms']} / {row['http_p95_ms']} |")
+        print(
+            f"| {mode} | {row['n']} | {row['server_p50_ms']} / {row['server_p95_ms']} | "
+            f"{row['http_p50_ms']} / {row['http_p95_ms']} |"
+        )
     print("\n| load | clients | requests/s | p50 / p95 (ms) | errors | peak RSS (MB) |\n|---|---|---|---|---|---|")
     for kind, rows in result["load"].items():
         for row in rows:
-            print(f"| {LOAD_LABELS[kind]} | {row['clients']} | {row['req_per_s']} | {row['p50_ms']} / {row['p95_ms']} "
-                  f"| {row['errors']} | {row['peak_rss_mb']} |")
+            print(
+                f"| {LOAD_LABELS[kind]} | {row['clients']} | {row['req_per_s']} | {row['p50_ms']} / {row['p95_ms']} "
+                f"| {row['errors']} | {row['peak_rss_mb']} |"
+            )
 
 
 if __name__ == "__main__":

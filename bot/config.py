@@ -29,11 +29,13 @@ class Settings(BaseSettings):
     data_dir: Path = Field(PROJECT_ROOT / "data", description="Everything the app writes (index, SQLite).")
     kb_dir: Path = Field(PROJECT_ROOT / "knowledge_base", description="The knowledge base ingested by default.")
     collection: str = Field(
-        "knowledge", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$",
+        "knowledge",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$",
         description="Chroma collection name (3-512 of A-Z a-z 0-9 . _ -).",
     )
-    eval_datasets_dir: Path = Field(PROJECT_ROOT / "evals" / "datasets",
-                                    description="Datasets the staff page and admin API may run.")
+    eval_datasets_dir: Path = Field(
+        PROJECT_ROOT / "evals" / "datasets", description="Datasets the staff page and admin API may run."
+    )
     model_cache: Path = Field(default_factory=_default_model_cache, description="Prepared models.")
 
     # Embeddings
@@ -45,19 +47,22 @@ class Settings(BaseSettings):
 
     # Sharing the index between processes and machines (see "Scaling beyond one machine" in the README)
     chroma_url: str | None = Field(
-        None, pattern=r"^https?://[^/\s]+/?$",
+        None,
+        pattern=r"^https?://[^/\s]+/?$",
         description="Chroma server, e.g. http://127.0.0.1:8001; unset = the embedded store in the data folder.",
     )
     record_db_url: str | None = Field(
-        None, description="SQLAlchemy URL of ingest's record manager (sqlite or postgresql); unset = SQLite file.",
+        None,
+        description="SQLAlchemy URL of ingest's record manager (sqlite or postgresql); unset = SQLite file.",
     )
 
     # Retrieval and the answer decision (see bot/answering/policy.py for how they are used)
     top_k: int = Field(5, ge=1, le=20, description="Passages retrieved per question.")
     keyword_weight: float = Field(0.0, ge=0, description="Weight of the BM25 keyword score in passage ranking.")
     answer_mode: Literal["auto", "faq", "extractive", "llm"] = Field(
-        "auto", description="auto: FAQ when confident, else the LLM when one is configured and ready, else "
-                            "extractive; faq / extractive / llm: only that mode (llm falls back to extractive).",
+        "auto",
+        description="auto: FAQ when confident, else the LLM when one is configured and ready, else "
+        "extractive; faq / extractive / llm: only that mode (llm falls back to extractive).",
     )
     # Decision thresholds: unset means the calibrated default of the embedding profile (see bot/answering/policy.py).
     faq_min_score: float | None = Field(None, description="FAQ similarity above which its curated answer is served.")
@@ -72,19 +77,31 @@ class Settings(BaseSettings):
 
     # The optional LLM (see bot/answering/llm.py): off by default; the no-LLM modes answer.
     llm_backend: Literal["none", "local", "openai"] = Field(
-        "none", description="none; local: a GGUF model in this process (pip install .[llm]); openai: the "
-                            "OpenAI-compatible server below.")
-    llm_model_path: Path | None = Field(None, description="GGUF file of the local backend; unset = the Qwen2.5 1.5B "
-                                                          "prepared by `python -m bot.models.llm prepare`.")
+        "none",
+        description="none; local: a GGUF model in this process (pip install .[llm]); openai: the "
+        "OpenAI-compatible server below.",
+    )
+    llm_model_path: Path | None = Field(
+        None,
+        description="GGUF file of the local backend; unset = the Qwen2.5 1.5B "
+        "prepared by `python -m bot.models.llm prepare`.",
+    )
     llm_threads: int | None = Field(None, ge=1, description="CPU threads of the local backend; unset = all cores.")
     llm_context_tokens: int = Field(2048, ge=512, description="Context window of the local backend.")
     llm_context_chars: int = Field(2400, ge=300, description="Passage text given to the LLM, best passages first.")
     llm_max_tokens: int = Field(160, ge=16, description="Longest generated answer, in tokens.")
-    llm_time_budget_s: float = Field(20.0, gt=0, description="Seconds after which an unfinished LLM answer is cut "
-                                                             "(or replaced by the extractive one if nothing was "
-                                                             "shown yet).")
-    llm_rewrite_budget_s: float = Field(6.0, ge=0, description="Seconds the LLM may take to rewrite a follow-up "
-                                                               "into a standalone question; 0 = never rewrite.")
+    llm_time_budget_s: float = Field(
+        20.0,
+        gt=0,
+        description="Seconds after which an unfinished LLM answer is cut "
+        "(or replaced by the extractive one if nothing was "
+        "shown yet).",
+    )
+    llm_rewrite_budget_s: float = Field(
+        6.0,
+        ge=0,
+        description="Seconds the LLM may take to rewrite a follow-up into a standalone question; 0 = never rewrite.",
+    )
     # An OpenAI-compatible server (vLLM, Ollama, llama.cpp server, a hosted API): the openai backend and the
     # evaluation suite's judged tier use it when set.
     llm_base_url: str | None = Field(None, description="OpenAI-compatible API base URL, e.g. http://host:8000/v1.")
@@ -99,21 +116,30 @@ class Settings(BaseSettings):
     admin_token: str | None = Field(None, description="Bearer token for staff endpoints; unset = they are off.")
 
     # Privacy (see bot/safety/privacy.py and "Privacy" in the README)
-    retention_days: int = Field(90, ge=0, description="Conversations, messages and feedback older than this "
-                                                      "are deleted (at start-up, then every hour); 0 = kept.")
+    retention_days: int = Field(
+        90,
+        ge=0,
+        description="Conversations, messages and feedback older than this "
+        "are deleted (at start-up, then every hour); 0 = kept.",
+    )
 
     # Protections of every route (see bot/web/middleware/: security.py, limits.py, ratelimit.py)
     max_body_bytes: int = Field(65_536, ge=1024, description="Largest request body of the JSON API (else 413).")
-    max_ui_body_bytes: int = Field(1_048_576, ge=1024,
-                                   description="Largest request body of the Gradio pages, which resend the chat.")
+    max_ui_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest request body of the Gradio pages, which resend the chat."
+    )
     rate_limit_per_minute: int = Field(120, ge=0, description="Chat requests a minute per client; 0 = no limit.")
-    rate_limited_paths: list[str] = Field(["/api/chat", "/v1/chat/", "/api/tutor/"],
-                                          description="Path prefixes the rate limit applies to.")
+    rate_limited_paths: list[str] = Field(
+        ["/api/chat", "/v1/chat/", "/api/tutor/"], description="Path prefixes the rate limit applies to."
+    )
     forwarded_allow_ips: str | None = Field(
-        None, description="Proxies (comma-separated IPs or networks, * for any) whose X-Forwarded-For names the "
-                          "client; unset: the connecting address is the client.")
-    cors_origins: list[str] = Field([], description="Origins allowed to call the API from a browser; empty: "
-                                                    "same-origin only.")
+        None,
+        description="Proxies (comma-separated IPs or networks, * for any) whose X-Forwarded-For names the "
+        "client; unset: the connecting address is the client.",
+    )
+    cors_origins: list[str] = Field(
+        [], description="Origins allowed to call the API from a browser; empty: same-origin only."
+    )
 
     # Each embedding profile has its own index: vectors of different models cannot share a collection.
     @property

@@ -116,8 +116,9 @@ class Conversation:
             history = [Turn(t.role, redact(t.content)) if t.role == "user" else t for t in request.history or ()]
         if stored and self.tutor is not None:
             assert session_id is not None
-            tutor_turn = self.tutor.converse(request.learner_id or session_id, message,
-                                             request.lang or detect_language(message))
+            tutor_turn = self.tutor.converse(
+                request.learner_id or session_id, message, request.lang or detect_language(message)
+            )
             if tutor_turn is not None:
                 return Reply(session_id, self._tutor_events(session_id, message, tutor_turn, started))
         screening = screen(message)
@@ -127,8 +128,9 @@ class Conversation:
             draft = self.chat.draft(message, history, request.lang, request.scope, started)
         return Reply(session_id, self._chat_events(session_id, message, draft))
 
-    def ask(self, message: str, history: Sequence[Turn] = (), lang: Lang | None = None,
-            scope: Scope = EVERYWHERE) -> ChatAnswer:
+    def ask(
+        self, message: str, history: Sequence[Turn] = (), lang: Lang | None = None, scope: Scope = EVERYWHERE
+    ) -> ChatAnswer:
         """A stateless turn, all at once: for library use, warm-up and tests."""
         return self.turn(TurnRequest(message, history=history, lang=lang, scope=scope)).result().reply
 
@@ -141,18 +143,36 @@ class Conversation:
     def _tutor_events(self, session_id: str, message: str, turn: TutorTurn | str, started: float) -> Iterator[Event]:
         text = turn if isinstance(turn, str) else turn.message
         section = None if isinstance(turn, str) else turn.citation
-        citations = [Citation(n=1, source_id=section.source_id, title=f"{section.title} › {section.section}",
-                              snippet=shorten(section.snippet, SNIPPET_CHARS, placeholder="…"))] if section else []
+        citations = (
+            [
+                Citation(
+                    n=1,
+                    source_id=section.source_id,
+                    title=f"{section.title} › {section.section}",
+                    snippet=shorten(section.snippet, SNIPPET_CHARS, placeholder="…"),
+                )
+            ]
+            if section
+            else []
+        )
         yield TokenEvent(text)
         lang = turn.lang if isinstance(turn, TutorTurn) and turn.lang in ("fr", "en") else detect_language(message)
-        answer = ChatAnswer(answer=text, mode="tutor", refused=False, lang=lang, citations=citations, query=message,
-                            latency_ms=round((time.perf_counter() - started) * 1000, 1))
+        answer = ChatAnswer(
+            answer=text,
+            mode="tutor",
+            refused=False,
+            lang=lang,
+            citations=citations,
+            query=message,
+            latency_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
         yield from self._closing(session_id, message, answer)
 
     def _closing(self, session_id: str | None, message: str, answer: ChatAnswer) -> Iterator[Event]:
         message_id = None
         if session_id is not None and self.store is not None:
-            message_id = self.store.add_exchange(session_id, message, answer.answer, answer.mode, answer.refused,
-                                                 answer.citations)
+            message_id = self.store.add_exchange(
+                session_id, message, answer.answer, answer.mode, answer.refused, answer.citations
+            )
         yield CitationsEvent(answer.citations)
         yield Done(session_id, message_id, message, answer)

@@ -63,9 +63,11 @@ class Runtime:
                     log.warning("ingest skipped %s: %s", path, reason)
             chat.index.embeddings.ensure_loaded()
             Conversation(chat).ask("bonjour")  # warm the caches and the model's first-call paths
-            self.tutor = TutorService(QuizBank(self.settings.kb_dir),
-                                      Grader(chat.index.embeddings, self.settings.embedding_profile),
-                                      ProgressStore(self.store))
+            self.tutor = TutorService(
+                QuizBank(self.settings.kb_dir),
+                Grader(chat.index.embeddings, self.settings.embedding_profile),
+                ProgressStore(self.store),
+            )
             self.pipeline = Conversation(chat, self.tutor, self.store)
             self.chat = chat
             self._ready.set()
@@ -77,8 +79,13 @@ class Runtime:
     def purge_expired(self) -> None:
         removed = self.store.purge(self.settings.retention_days)
         if any(removed.values()):
-            log.info("retention (%d days): deleted %d conversations, %d messages, %d feedback",
-                     self.settings.retention_days, removed["sessions"], removed["messages"], removed["feedback"])
+            log.info(
+                "retention (%d days): deleted %d conversations, %d messages, %d feedback",
+                self.settings.retention_days,
+                removed["sessions"],
+                removed["messages"],
+                removed["feedback"],
+            )
 
     def _keep_retention(self) -> None:
         while True:
@@ -93,8 +100,11 @@ class Runtime:
 
     def service(self) -> ChatService:
         if self.chat is None:
-            raise NotReadyError(f"start-up failed: {self.error}" if self.error else
-                                "the assistant is starting (loading the model and the index); retry in a moment")
+            raise NotReadyError(
+                f"start-up failed: {self.error}"
+                if self.error
+                else "the assistant is starting (loading the model and the index); retry in a moment"
+            )
         return self.chat
 
     def tutor_service(self) -> TutorService:

@@ -148,46 +148,83 @@ class Store:
     def history(self, session_id: str, limit: int = 20) -> list[Turn]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT role, content FROM messages WHERE session_id = ? ORDER BY created_at DESC, rowid DESC "
-                "LIMIT ?", (session_id, limit)).fetchall()
+                "SELECT role, content FROM messages WHERE session_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
+                (session_id, limit),
+            ).fetchall()
         return [Turn(row["role"], row["content"]) for row in reversed(rows)]
 
-    def add_exchange(self, session_id: str, question: str, answer: str, mode: AnswerMode, refused: bool,
-                     citations: Sequence[Citation]) -> str:
+    def add_exchange(
+        self,
+        session_id: str,
+        question: str,
+        answer: str,
+        mode: AnswerMode,
+        refused: bool,
+        citations: Sequence[Citation],
+    ) -> str:
         """Store a question (redacted) and its answer; answers are built from the knowledge base and the
         redacted question, so they hold nothing personal of their own."""
         message_id = uuid.uuid4().hex
         with self._transaction() as db:
-            db.execute("INSERT INTO messages (id, session_id, role, content, created_at) VALUES (?, ?, ?, ?, ?)",
-                       (uuid.uuid4().hex, session_id, "user", redact(question), self._now()))
-            db.execute("INSERT INTO messages (id, session_id, role, content, mode, refused, citations, created_at) "
-                       "VALUES (?, ?, 'assistant', ?, ?, ?, ?, ?)",
-                       (message_id, session_id, answer, mode, int(refused), json.dumps([asdict(c) for c in citations]),
-                        self._now()))
+            db.execute(
+                "INSERT INTO messages (id, session_id, role, content, created_at) VALUES (?, ?, ?, ?, ?)",
+                (uuid.uuid4().hex, session_id, "user", redact(question), self._now()),
+            )
+            db.execute(
+                "INSERT INTO messages (id, session_id, role, content, mode, refused, citations, created_at) "
+                "VALUES (?, ?, 'assistant', ?, ?, ?, ?, ?)",
+                (
+                    message_id,
+                    session_id,
+                    answer,
+                    mode,
+                    int(refused),
+                    json.dumps([asdict(c) for c in citations]),
+                    self._now(),
+                ),
+            )
         return message_id
 
     def add_feedback(self, session_id: str, message_id: str, rating: str, comment: str | None) -> bool:
         """Store a rating with the question, answer and sources it is about; False if there is no such answer."""
         with self._transaction() as db:
-            answer = db.execute("SELECT rowid, content, citations FROM messages WHERE id = ? AND session_id = ? "
-                                "AND role = 'assistant'", (message_id, session_id)).fetchone()
+            answer = db.execute(
+                "SELECT rowid, content, citations FROM messages WHERE id = ? AND session_id = ? AND role = 'assistant'",
+                (message_id, session_id),
+            ).fetchone()
             if answer is None:
                 return False
-            question = db.execute("SELECT content FROM messages WHERE session_id = ? AND role = 'user' AND rowid < ? "
-                                  "ORDER BY rowid DESC LIMIT 1", (session_id, answer["rowid"])).fetchone()
-            db.execute("INSERT INTO feedback (message_id, session_id, rating, comment, question, answer, sources, "
-                       "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(message_id) DO UPDATE SET "
-                       "rating = excluded.rating, comment = excluded.comment, created_at = excluded.created_at",
-                       (message_id, session_id, rating, redact_optional(comment),
-                        question["content"] if question else "", answer["content"], answer["citations"] or "[]",
-                        self._now()))
+            question = db.execute(
+                "SELECT content FROM messages WHERE session_id = ? AND role = 'user' AND rowid < ? "
+                "ORDER BY rowid DESC LIMIT 1",
+                (session_id, answer["rowid"]),
+            ).fetchone()
+            db.execute(
+                "INSERT INTO feedback (message_id, session_id, rating, comment, question, answer, sources, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(message_id) DO UPDATE SET "
+                "rating = excluded.rating, comment = excluded.comment, created_at = excluded.created_at",
+                (
+                    message_id,
+                    session_id,
+                    rating,
+                    redact_optional(comment),
+                    question["content"] if question else "",
+                    answer["content"],
+                    answer["citations"] or "[]",
+                    self._now(),
+                ),
+            )
         return True
 
     def delete_session(self, session_id: str) -> bool:
         """Forget a conversation: its messages, the feedback on them and the quiz progress kept under its id
         (the learner's right to erasure)."""
-        statements = ["DELETE FROM feedback WHERE session_id = ?", "DELETE FROM tutor_state WHERE learner_id = ?",
-                      "DELETE FROM tutor_results WHERE learner_id = ?", "DELETE FROM sessions WHERE id = ?"]
+        statements = [
+            "DELETE FROM feedback WHERE session_id = ?",
+            "DELETE FROM tutor_state WHERE learner_id = ?",
+            "DELETE FROM tutor_results WHERE learner_id = ?",
+            "DELETE FROM sessions WHERE id = ?",
+        ]
         with self._transaction() as db:  # messages go with their session (ON DELETE CASCADE)
             return sum(db.execute(statement, (session_id,)).rowcount for statement in statements) > 0
 
@@ -196,11 +233,17 @@ class Store:
         return how many of each went. A long conversation loses its oldest turns, not its recent ones."""
         cutoff = _stamp(self._clock() - timedelta(days=max_age_days))
         with self._transaction() as db:
-            feedback = db.execute("DELETE FROM feedback WHERE created_at < ? OR message_id IN "
-                                  "(SELECT id FROM messages WHERE created_at < ?)", (cutoff, cutoff)).rowcount
+            feedback = db.execute(
+                "DELETE FROM feedback WHERE created_at < ? OR message_id IN "
+                "(SELECT id FROM messages WHERE created_at < ?)",
+                (cutoff, cutoff),
+            ).rowcount
             messages = db.execute("DELETE FROM messages WHERE created_at < ?", (cutoff,)).rowcount
-            sessions = db.execute("DELETE FROM sessions WHERE created_at < ? AND NOT EXISTS "
-                                  "(SELECT 1 FROM messages WHERE session_id = sessions.id)", (cutoff,)).rowcount
+            sessions = db.execute(
+                "DELETE FROM sessions WHERE created_at < ? AND NOT EXISTS "
+                "(SELECT 1 FROM messages WHERE session_id = sessions.id)",
+                (cutoff,),
+            ).rowcount
         return {"sessions": sessions, "messages": messages, "feedback": feedback}
 
     def unanswered(self, limit: int = 100) -> list[dict]:
@@ -210,14 +253,18 @@ class Store:
                 "SELECT q.content AS question, a.created_at AS asked_at FROM messages a JOIN messages q "
                 "ON q.session_id = a.session_id AND q.role = 'user' AND q.rowid = (SELECT MAX(rowid) FROM messages "
                 "WHERE session_id = a.session_id AND role = 'user' AND rowid < a.rowid) "
-                "WHERE a.role = 'assistant' AND a.refused = 1 ORDER BY a.rowid DESC LIMIT ?", (limit,)).fetchall()
+                "WHERE a.role = 'assistant' AND a.refused = 1 ORDER BY a.rowid DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
         return [dict(row) for row in rows]
 
     def feedback(self, rating: str | None = None) -> list[dict]:
         query = "SELECT created_at, rating, comment, question, answer, sources FROM feedback"
         with self._lock:
-            rows = self._db.execute(query + (" WHERE rating = ?" if rating else "") + " ORDER BY created_at DESC",
-                                    (rating,) if rating else ()).fetchall()
+            rows = self._db.execute(
+                query + (" WHERE rating = ?" if rating else "") + " ORDER BY created_at DESC",
+                (rating,) if rating else (),
+            ).fetchall()
         return [{**dict(row), "sources": [c["source_id"] for c in json.loads(row["sources"])]} for row in rows]
 
     def topics(self, limit: int = 20) -> list[dict]:

@@ -61,24 +61,36 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = args.out or settings.data_dir / "evals" / f"{args.dataset.stem}-{datetime.now():%Y%m%d-%H%M%S}"
     judge = Judge(settings) if args.judge else None
     started = time.perf_counter()
-    with Progress(TextColumn("[bold]Evaluating[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as bar:
+    with Progress(
+        TextColumn("[bold]Evaluating[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
         task = bar.add_task("run", total=None)
-        summary = run_dataset(args.dataset, out, settings, kb=args.kb, collection=args.collection,
-                              progress=lambda done, total: bar.update(task, completed=done, total=total),
-                              judge=judge,
-                              on_ingest=lambda r: console.print(
-                                  f"ingested {args.kb}: {len(r.added)} added, {len(r.updated)} updated, "
-                                  f"{len(r.unchanged)} unchanged, {len(r.deleted)} deleted, {len(r.failed)} failed"))
+        summary = run_dataset(
+            args.dataset,
+            out,
+            settings,
+            kb=args.kb,
+            collection=args.collection,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            judge=judge,
+            on_ingest=lambda r: console.print(
+                f"ingested {args.kb}: {len(r.added)} added, {len(r.updated)} updated, "
+                f"{len(r.unchanged)} unchanged, {len(r.deleted)} deleted, {len(r.failed)} failed"
+            ),
+        )
     console.print(summary_table(summary, f"{args.dataset} ({time.perf_counter() - started:.0f} s)"))
-    console.print(f"modes {summary['modes']}; first text p50/p95 {summary['first_token_p50_ms']}/"
-                  f"{summary['first_token_p95_ms']} ms; answers with every number and name in their cited "
-                  f"sources: {summary['grounded_share']}")
+    console.print(
+        f"modes {summary['modes']}; first text p50/p95 {summary['first_token_p50_ms']}/"
+        f"{summary['first_token_p95_ms']} ms; answers with every number and name in their cited "
+        f"sources: {summary['grounded_share']}"
+    )
     if judge is not None:
         judged = summary["judged_tier"]
-        console.print(f"[bold]judged tier[/] (LLM judge {judged['judge_model']}, not a judge-free metric): "
-                      f"faithfulness {judged['faithfulness']} over {judged['n_judged']} answers, "
-                      f"{judged['judge_errors']} judge errors")
+        console.print(
+            f"[bold]judged tier[/] (LLM judge {judged['judge_model']}, not a judge-free metric): "
+            f"faithfulness {judged['faithfulness']} over {judged['n_judged']} answers, "
+            f"{judged['judge_errors']} judge errors"
+        )
     console.print(f"results in {out}/ (summary.json, results.jsonl, report.html)")
     if args.gate:
         breaches = check_gate(summary, args.gate)
@@ -111,8 +123,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_import_squad(args: argparse.Namespace) -> int:
     report = import_squad(args.file, args.kb_out, args.dataset_out, args.lang)
-    console.print(f"{report.articles} articles, {report.paragraphs} paragraphs → {args.kb_out}/; "
-                  f"{report.questions} questions → {args.dataset_out}")
+    console.print(
+        f"{report.articles} articles, {report.paragraphs} paragraphs → {args.kb_out}/; "
+        f"{report.questions} questions → {args.dataset_out}"
+    )
     console.print(f"next: python -m evals run --dataset {args.dataset_out} --kb {args.kb_out} --collection NAME")
     return 0
 
@@ -126,8 +140,9 @@ def cmd_tutor(args: argparse.Namespace) -> int:
     bank = QuizBank(settings.kb_dir)
     items = load_graded(args.dataset, bank)
     grader = Grader(load_embeddings(settings), settings.embedding_profile)
-    with Progress(TextColumn("[bold]Grading[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console) as bar:
+    with Progress(
+        TextColumn("[bold]Grading[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
         task = bar.add_task("grade", total=len(items))
         scored = score_features(items, bank, grader, lambda done, _: bar.update(task, completed=done))
     thresholds = grader.thresholds
@@ -149,16 +164,23 @@ def cmd_tutor(args: argparse.Namespace) -> int:
     for group, values in summary["by_group"].items():
         table.add_row(group, str(values["n"]), str(values["agreement"]))
     console.print(table)
-    console.print(f"agreement on modules the model was not fitted on (leave one module out): "
-                  f"[bold]{summary['held_out_agreement']}[/]; the shipped model, fitted on all: {summary['agreement']}")
+    console.print(
+        f"agreement on modules the model was not fitted on (leave one module out): "
+        f"[bold]{summary['held_out_agreement']}[/]; the shipped model, fitted on all: {summary['agreement']}"
+    )
     console.print(f"key ideas: precision {summary['key_idea_precision']}, recall {summary['key_idea_recall']}")
     console.print("confusion (expected->given): " + ", ".join(f"{k} {v}" for k, v in summary["confusion"].items()))
     if args.calibrate:
         console.print(f"calibration: {model.fitted_on}")
     console.print(f"results in {out}/ (summary.json, results.jsonl)")
-    breaches = [f"{name} {summary[key]} < {floor}" for name, key, floor in (
-        ("agreement", "agreement", args.min_agreement), ("held-out agreement", "held_out_agreement", args.min_held_out))
-        if floor is not None and summary[key] < floor]
+    breaches = [
+        f"{name} {summary[key]} < {floor}"
+        for name, key, floor in (
+            ("agreement", "agreement", args.min_agreement),
+            ("held-out agreement", "held_out_agreement", args.min_held_out),
+        )
+        if floor is not None and summary[key] < floor
+    ]
     for breach in breaches:
         console.print(f"[red]GATE FAILED[/] {breach}")
     return 1 if breaches else 0
@@ -173,8 +195,11 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--collection", help="collection to evaluate (default: the app's)")
     run.add_argument("--mode", choices=["auto", "faq", "extractive", "llm"], default="auto")
     run.add_argument("--out", type=Path, help="output folder (default: DATA_DIR/evals/NAME-TIME)")
-    run.add_argument("--judge", action="store_true",
-                     help="add the judged tier (faithfulness) using the TUTOR_LLM_* OpenAI-compatible server")
+    run.add_argument(
+        "--judge",
+        action="store_true",
+        help="add the judged tier (faithfulness) using the TUTOR_LLM_* OpenAI-compatible server",
+    )
     run.add_argument("--gate", type=Path, help="thresholds file: exit 1 naming each metric below its floor")
     compare = commands.add_parser("compare", help="compare two runs")
     compare.add_argument("run_a", type=Path)
@@ -188,8 +213,11 @@ def main(argv: list[str] | None = None) -> int:
     tutor = commands.add_parser("tutor", help="grade the sample answers of the tutor set; agreement with their grades")
     tutor.add_argument("--dataset", type=Path, default=Path(__file__).parent / "datasets" / "tutor.jsonl")
     tutor.add_argument("--out", type=Path, help="output folder (default: DATA_DIR/evals/tutor-TIME)")
-    tutor.add_argument("--calibrate", action="store_true",
-                       help="refit the verdict model (regularisation chosen by leave-one-module-out agreement)")
+    tutor.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="refit the verdict model (regularisation chosen by leave-one-module-out agreement)",
+    )
     tutor.add_argument("--save", action="store_true", help="with --calibrate: write it to bot/tutor/grading_models/")
     tutor.add_argument("--min-agreement", type=float, help="exit 1 when the shipped model's agreement is below this")
     tutor.add_argument("--min-held-out", type=float, help="exit 1 when leave-one-module-out agreement is below")
@@ -197,8 +225,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "run" and args.kb and not args.collection:
         parser.error("--kb needs --collection (so the app's own index is not overwritten)")
     try:
-        commands_by_name = {"run": cmd_run, "compare": cmd_compare, "import-squad": cmd_import_squad,
-                            "tutor": cmd_tutor}
+        commands_by_name = {
+            "run": cmd_run,
+            "compare": cmd_compare,
+            "import-squad": cmd_import_squad,
+            "tutor": cmd_tutor,
+        }
         return commands_by_name[args.command](args)
     except DatasetError as exc:
         console.print(f"[red]error:[/] {exc}")

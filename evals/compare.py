@@ -18,8 +18,7 @@ def compare_runs(a: Path, b: Path) -> tuple[list[dict], list[tuple[dict, dict]],
         delta = round(summary_b[metric] - summary_a[metric], 4)
         better = delta < 0 if metric in LOWER_IS_BETTER else delta > 0
         tone = "" if delta == 0 or metric == "n" else ("good" if better else "bad")
-        deltas.append({"metric": metric, "a": summary_a[metric], "b": summary_b[metric], "delta": delta,
-                       "tone": tone})
+        deltas.append({"metric": metric, "a": summary_a[metric], "b": summary_b[metric], "delta": delta, "tone": tone})
     by_id = {row["id"]: row for row in rows_a}
     pairs = [(by_id[row["id"]], row) for row in rows_b if row["id"] in by_id]
     fixed = [(x, y) for x, y in pairs if not x["correct"] and y["correct"]]

@@ -70,9 +70,13 @@ class EvalJobs:
             job.done, job.total = done, total
 
         try:
-            job.summary = run_dataset(self.datasets_dir / job.dataset, self.runs_dir / job.run_id,
-                                      service.chat.settings, progress=progress,
-                                      conversation=service)
+            job.summary = run_dataset(
+                self.datasets_dir / job.dataset,
+                self.runs_dir / job.run_id,
+                service.chat.settings,
+                progress=progress,
+                conversation=service,
+            )
             job.state = "done"
         except Exception as exc:  # reported to staff in the job status, with the reason
             job.state, job.error = "failed", f"{type(exc).__name__}: {exc}"
@@ -83,8 +87,14 @@ class EvalJobs:
             return self._jobs[run_id]
         folder = self.run_folder(run_id)
         summary, _ = load_run(folder)
-        return Job(run_id=run_id, dataset=Path(summary.get("dataset", "")).name, state="done",
-                   done=summary["n"], total=summary["n"], summary=summary)
+        return Job(
+            run_id=run_id,
+            dataset=Path(summary.get("dataset", "")).name,
+            state="done",
+            done=summary["n"],
+            total=summary["n"],
+            summary=summary,
+        )
 
     def failures(self, run_id: str) -> list[dict]:
         _, rows = load_run(self.run_folder(run_id))

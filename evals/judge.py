@@ -29,13 +29,20 @@ class Judge:
         if not (settings.llm_base_url and settings.llm_model):
             raise ValueError("the judged tier needs TUTOR_LLM_BASE_URL and TUTOR_LLM_MODEL")
         self.model = settings.llm_model
-        self.client = OpenAI(base_url=settings.llm_base_url, api_key=settings.llm_api_key or "none",
-                             timeout=settings.llm_timeout_s, max_retries=1)
+        self.client = OpenAI(
+            base_url=settings.llm_base_url,
+            api_key=settings.llm_api_key or "none",
+            timeout=settings.llm_timeout_s,
+            max_retries=1,
+        )
 
     def supported(self, claim: str, passages: str) -> bool:
         reply = self.client.chat.completions.create(
-            model=self.model, temperature=0, max_tokens=3,
-            messages=[{"role": "user", "content": PROMPT.format(passages=passages, claim=claim)}])
+            model=self.model,
+            temperature=0,
+            max_tokens=3,
+            messages=[{"role": "user", "content": PROMPT.format(passages=passages, claim=claim)}],
+        )
         return (reply.choices[0].message.content or "").strip().upper().startswith("YES")
 
     def faithfulness(self, answer: str, cited_texts: list[str]) -> float | None:
@@ -63,5 +70,10 @@ def judge_rows(judge: Judge, rows: list[dict], source_texts: dict[str, str]) -> 
             continue
         if row["faithfulness"] is not None:
             scores.append(row["faithfulness"])
-    return {"judged": True, "judge_model": judge.model, "n_judged": len(scores), "judge_errors": errors,
-            "faithfulness": round(sum(scores) / len(scores), 4) if scores else None}
+    return {
+        "judged": True,
+        "judge_model": judge.model,
+        "n_judged": len(scores),
+        "judge_errors": errors,
+        "faithfulness": round(sum(scores) / len(scores), 4) if scores else None,
+    }

@@ -19,8 +19,20 @@ from evals.dataset import EvalItem
 # Beyond DESIGN.md's keys: time to the first text a user sees, the share of answers whose numbers and names
 # are all in their cited sources, and how many answers each mode wrote (an llm run that fell back shows here).
 ANSWER_KEYS = ["first_token_p50_ms", "first_token_p95_ms", "grounded_share", "modes"]
-SUMMARY_KEYS = ["n", "hit@1", "hit@5", "mrr", "ndcg@5", "fact_recall", "answer_accuracy", "citation_precision",
-                "refusal_precision", "refusal_recall", "latency_p50_ms", "latency_p95_ms"]
+SUMMARY_KEYS = [
+    "n",
+    "hit@1",
+    "hit@5",
+    "mrr",
+    "ndcg@5",
+    "fact_recall",
+    "answer_accuracy",
+    "citation_precision",
+    "refusal_precision",
+    "refusal_recall",
+    "latency_p50_ms",
+    "latency_p95_ms",
+]
 
 
 def fact_found(fact: str | list[str], answer: str) -> bool:
@@ -49,8 +61,9 @@ def grounded(answer: str, cited_texts: Sequence[str], vocabulary: frozenset[str]
     return numbers(answer) <= known and all(fold(name) in folded for name in names(answer, vocabulary))
 
 
-def score_item(item: EvalItem, result: dict, source_texts: dict[str, str],
-               vocabulary: frozenset[str] | None = None) -> dict:
+def score_item(
+    item: EvalItem, result: dict, source_texts: dict[str, str], vocabulary: frozenset[str] | None = None
+) -> dict:
     """Add the item's scores to its result row (the row already holds answer, citations, retrieved...)."""
     answer, refused = result["answer"], result["refused"]
     if vocabulary is None:
@@ -58,9 +71,12 @@ def score_item(item: EvalItem, result: dict, source_texts: dict[str, str],
     retrieved = [source for source, _ in result["retrieved"]]
     found = [f for f in item.expected_facts if fact_found(f, answer)] if not refused else []
     missing = [f for f in item.expected_facts if f not in found]
-    supported = [c for c in result["citations"]
-                 if c["source_id"] in item.expected_sources
-                 or any(fact_found(f, source_texts.get(c["source_id"], "")) for f in item.expected_facts)]
+    supported = [
+        c
+        for c in result["citations"]
+        if c["source_id"] in item.expected_sources
+        or any(fact_found(f, source_texts.get(c["source_id"], "")) for f in item.expected_facts)
+    ]
     answered_in = detect_language(answer, default=item.lang or "fr") if answer else None
     if item.should_refuse:
         correct = refused
@@ -68,10 +84,17 @@ def score_item(item: EvalItem, result: dict, source_texts: dict[str, str],
         correct = not refused and not missing and (item.lang is None or answered_in == item.lang)
     rank = hit_rank(retrieved, item.expected_sources)
     cited_texts = [source_texts.get(c["source_id"], "") for c in result["citations"]]
-    return {**result, "hit_rank": rank, "ndcg@5": ndcg(retrieved, item.expected_sources),
-            "grounded": refused or grounded(answer, cited_texts, vocabulary),
-            "facts_found": found, "facts_missing": missing, "answered_in": answered_in,
-            "citations_supported": len(supported), "correct": correct}
+    return {
+        **result,
+        "hit_rank": rank,
+        "ndcg@5": ndcg(retrieved, item.expected_sources),
+        "grounded": refused or grounded(answer, cited_texts, vocabulary),
+        "facts_found": found,
+        "facts_missing": missing,
+        "answered_in": answered_in,
+        "citations_supported": len(supported),
+        "correct": correct,
+    }
 
 
 def _percentile(values: Sequence[float], q: float) -> float:
@@ -102,12 +125,12 @@ def summarise(rows: Sequence[dict]) -> dict:
     return {
         "n": len(rows),
         "hit@1": _ratio(sum(r["hit_rank"] == 1 for r in with_sources), len(with_sources)),
-        "hit@5": _ratio(sum(r["hit_rank"] is not None and r["hit_rank"] <= 5 for r in with_sources),
-                        len(with_sources)),
+        "hit@5": _ratio(sum(r["hit_rank"] is not None and r["hit_rank"] <= 5 for r in with_sources), len(with_sources)),
         "mrr": _ratio(sum(1 / r["hit_rank"] for r in with_sources if r["hit_rank"]), len(with_sources)),
         "ndcg@5": _ratio(sum(r["ndcg@5"] for r in with_sources), len(with_sources)),
-        "fact_recall": _ratio(sum(len(r["facts_found"]) for r in with_facts),
-                              sum(len(r["expected_facts"]) for r in with_facts)),
+        "fact_recall": _ratio(
+            sum(len(r["facts_found"]) for r in with_facts), sum(len(r["expected_facts"]) for r in with_facts)
+        ),
         "answer_accuracy": _ratio(sum(r["correct"] for r in rows), len(rows)),
         "citation_precision": _ratio(sum(r["citations_supported"] for r in answerable), len(cited)),
         "refusal_precision": _ratio(len(true_refusals), len(refused)),
@@ -126,6 +149,7 @@ def summarise_run(rows: Sequence[dict]) -> dict:
     for row in rows:
         groups["by_category"][row["category"]].append(row)
         groups["by_lang"][row["lang"] or "?"].append(row)
-    return {**summarise(rows),
-            **{name: {key: summarise(members) for key, members in sorted(group.items())}
-               for name, group in groups.items()}}
+    return {
+        **summarise(rows),
+        **{name: {key: summarise(members) for key, members in sorted(group.items())} for name, group in groups.items()},
+    }

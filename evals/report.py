@@ -36,7 +36,7 @@ def _svg(figure: plt.Figure) -> str:
     figure.savefig(buffer, format="svg", bbox_inches="tight")
     plt.close(figure)
     svg = buffer.getvalue()
-    return svg[svg.index("<svg"):]
+    return svg[svg.index("<svg") :]
 
 
 def category_chart(summary: dict) -> str:
@@ -115,9 +115,15 @@ retrieved: {% for s, score in r.retrieved[:5] %}{{ s }} ({{ score }}){% if not l
 
 
 def write_report(path: Path, summary: dict, rows: Sequence[dict]) -> None:
-    html = RUN_TEMPLATE.render(style=_STYLE, summary=summary, keys=SUMMARY_KEYS, category_svg=category_chart(summary),
-                               latency_svg=latency_chart(rows), matrix=confusion(rows),
-                               failures=[r for r in rows if not r["correct"]])
+    html = RUN_TEMPLATE.render(
+        style=_STYLE,
+        summary=summary,
+        keys=SUMMARY_KEYS,
+        category_svg=category_chart(summary),
+        latency_svg=latency_chart(rows),
+        matrix=confusion(rows),
+        failures=[r for r in rows if not r["correct"]],
+    )
     path.write_text(html, encoding="utf-8")
 
 
@@ -138,5 +144,6 @@ COMPARE_TEMPLATE = _ENV.from_string("""<!doctype html>
 
 
 def write_comparison(path: Path, a: str, b: str, deltas: list[dict], fixed: list, broken: list) -> None:
-    path.write_text(COMPARE_TEMPLATE.render(style=_STYLE, a=a, b=b, deltas=deltas, fixed=fixed, broken=broken),
-                    encoding="utf-8")
+    path.write_text(
+        COMPARE_TEMPLATE.render(style=_STYLE, a=a, b=b, deltas=deltas, fixed=fixed, broken=broken), encoding="utf-8"
+    )

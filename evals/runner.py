@@ -50,21 +50,39 @@ def run_item(conversation: Conversation, item: EvalItem) -> dict:
     answer = done.reply
     first_token_ms = round(((first or time.perf_counter()) - started) * 1000, 1)
     return {
-        "id": item.id, "category": item.category, "lang": item.lang, "question": done.question,
-        "history": [{"role": t.role, "content": redact(t.content) if t.role == "user" else t.content}
-                    for t in history], "should_refuse": item.should_refuse,
-        "expected_sources": item.expected_sources, "expected_facts": item.expected_facts,
-        "answer": answer.answer, "mode": answer.mode, "refused": answer.refused, "query": answer.query,
-        "citations": [asdict(c) for c in answer.citations], "retrieved": answer.retrieved,
-        "faq_candidates": answer.faq_candidates, "reason": answer.reason, "latency_ms": answer.latency_ms,
+        "id": item.id,
+        "category": item.category,
+        "lang": item.lang,
+        "question": done.question,
+        "history": [{"role": t.role, "content": redact(t.content) if t.role == "user" else t.content} for t in history],
+        "should_refuse": item.should_refuse,
+        "expected_sources": item.expected_sources,
+        "expected_facts": item.expected_facts,
+        "answer": answer.answer,
+        "mode": answer.mode,
+        "refused": answer.refused,
+        "query": answer.query,
+        "citations": [asdict(c) for c in answer.citations],
+        "retrieved": answer.retrieved,
+        "faq_candidates": answer.faq_candidates,
+        "reason": answer.reason,
+        "latency_ms": answer.latency_ms,
         "first_token_ms": first_token_ms,
     }
 
 
-def run_dataset(dataset: Path, out: Path, settings: Settings, *, kb: Path | None = None,
-                collection: str | None = None, progress: Progress | None = None,
-                on_ingest: Callable[[SyncReport], None] | None = None,
-                conversation: Conversation | None = None, judge: Judge | None = None) -> dict:
+def run_dataset(
+    dataset: Path,
+    out: Path,
+    settings: Settings,
+    *,
+    kb: Path | None = None,
+    collection: str | None = None,
+    progress: Progress | None = None,
+    on_ingest: Callable[[SyncReport], None] | None = None,
+    conversation: Conversation | None = None,
+    judge: Judge | None = None,
+) -> dict:
     """Run ``dataset``; ``conversation`` lets a running app evaluate with its own loaded model and index."""
     items = load_dataset(dataset)  # fail on a bad line before any slow work
     if conversation is None:
@@ -85,8 +103,12 @@ def run_dataset(dataset: Path, out: Path, settings: Settings, *, kb: Path | None
         rows.append(score_item(item, run_item(conversation, item), texts, vocabulary))
         if progress:
             progress(done, len(items))
-    summary = {**summarise_run(rows), "dataset": str(dataset), "collection": index.collection,
-               "embedding_model": index.embeddings.name}
+    summary = {
+        **summarise_run(rows),
+        "dataset": str(dataset),
+        "collection": index.collection,
+        "embedding_model": index.embeddings.name,
+    }
     if judge is not None:
         summary["judged_tier"] = judge_rows(judge, rows, texts)
     out.mkdir(parents=True, exist_ok=True)

@@ -50,16 +50,24 @@ def import_squad(source: Path, kb_out: Path, dataset_out: Path, lang: str = "fr"
                 source_id = f"{name}/p{number:03d}"
                 page = kb_out / f"{source_id}.md"
                 page.parent.mkdir(parents=True, exist_ok=True)
-                page.write_text(f"---\ntitle: {json.dumps(title, ensure_ascii=False)}\nlang: {lang}\n"
-                                f"programme: squad\n---\n\n{paragraph['context'].strip()}\n", encoding="utf-8")
+                page.write_text(
+                    f"---\ntitle: {json.dumps(title, ensure_ascii=False)}\nlang: {lang}\n"
+                    f"programme: squad\n---\n\n{paragraph['context'].strip()}\n",
+                    encoding="utf-8",
+                )
                 report.paragraphs += 1
                 for qa in paragraph.get("qas", []):
                     impossible = bool(qa.get("is_impossible"))
                     answers = sorted({a["text"].strip() for a in qa.get("answers", []) if a["text"].strip()})
-                    item = {"id": str(qa["id"]), "question": qa["question"].strip(), "lang": lang,
-                            "expected_sources": [] if impossible else [source_id],
-                            "expected_facts": [] if impossible else [answers],
-                            "should_refuse": impossible, "category": category}
+                    item = {
+                        "id": str(qa["id"]),
+                        "question": qa["question"].strip(),
+                        "lang": lang,
+                        "expected_sources": [] if impossible else [source_id],
+                        "expected_facts": [] if impossible else [answers],
+                        "should_refuse": impossible,
+                        "category": category,
+                    }
                     if not impossible and not answers:
                         continue
                     items.write(json.dumps(item, ensure_ascii=False) + "\n")

@@ -63,8 +63,9 @@ def load_graded(path: Path, bank: QuizBank) -> list[GradedAnswer]:
     return items
 
 
-def score_features(items: Sequence[GradedAnswer], bank: QuizBank, grader: Grader,
-                   progress: Callable[[int, int], None] | None = None) -> list[Scored]:
+def score_features(
+    items: Sequence[GradedAnswer], bank: QuizBank, grader: Grader, progress: Callable[[int, int], None] | None = None
+) -> list[Scored]:
     scored = []
     for done, item in enumerate(items, start=1):
         module, question = bank.question(item.question_id)
@@ -80,8 +81,9 @@ def _judged(s: Scored, thresholds: GradingThresholds) -> bool:
     return not (f.empty or f.dont_know or f.copies_question or f.reference_similarity < thresholds.reference)
 
 
-def fit(scored: Sequence[Scored], thresholds: GradingThresholds, regularisation: float,
-        fitted_on: dict | None = None) -> GradingModel:
+def fit(
+    scored: Sequence[Scored], thresholds: GradingThresholds, regularisation: float, fitted_on: dict | None = None
+) -> GradingModel:
     """Fit the verdict model on the answers the fixed rules leave to it."""
     judged = [s for s in scored if _judged(s, thresholds)]
     names = tuple(judged[0].features.vector(thresholds))
@@ -91,9 +93,14 @@ def fit(scored: Sequence[Scored], thresholds: GradingThresholds, regularisation:
     classifier = LogisticRegression(C=regularisation, max_iter=10_000).fit((x - mean) / scale, y)
     if list(classifier.classes_) != [0, 1, 2]:
         raise DatasetError("the graded answers need examples of all three grades among those the model decides")
-    return GradingModel(features=names, mean=tuple(mean.tolist()), scale=tuple(scale.tolist()),
-                        coef=tuple(tuple(row) for row in classifier.coef_.tolist()),
-                        intercept=tuple(classifier.intercept_.tolist()), fitted_on=fitted_on or {})
+    return GradingModel(
+        features=names,
+        mean=tuple(mean.tolist()),
+        scale=tuple(scale.tolist()),
+        coef=tuple(tuple(row) for row in classifier.coef_.tolist()),
+        intercept=tuple(classifier.intercept_.tolist()),
+        fitted_on=fitted_on or {},
+    )
 
 
 def _agreement(scored: Sequence[Scored], thresholds: GradingThresholds, model: GradingModel) -> float:
@@ -117,11 +124,17 @@ def calibrate(scored: Sequence[Scored], thresholds: GradingThresholds, dataset: 
     measured = {c: held_out_agreement(scored, thresholds, c) for c in REGULARISATIONS}
     best = max(REGULARISATIONS, key=lambda c: (measured[c], -c))
     model = fit(scored, thresholds, best)
-    return replace(model, fitted_on={
-        "dataset": dataset, "answers": len(scored), "regularisation": best,
-        "held_out_agreement": round(measured[best], 3),
-        "held_out_by_regularisation": {str(c): round(a, 3) for c, a in measured.items()},
-        "in_sample_agreement": round(_agreement(scored, thresholds, model), 3)})
+    return replace(
+        model,
+        fitted_on={
+            "dataset": dataset,
+            "answers": len(scored),
+            "regularisation": best,
+            "held_out_agreement": round(measured[best], 3),
+            "held_out_by_regularisation": {str(c): round(a, 3) for c, a in measured.items()},
+            "in_sample_agreement": round(_agreement(scored, thresholds, model), 3),
+        },
+    )
 
 
 def summarise(scored: Sequence[Scored], thresholds: GradingThresholds, model: GradingModel) -> tuple[dict, list[dict]]:
@@ -132,18 +145,34 @@ def summarise(scored: Sequence[Scored], thresholds: GradingThresholds, model: Gr
         grade = decide(s.features, thresholds, model)
         agree = grade.verdict == s.item.expected_grade
         confusion[(s.item.expected_grade, grade.verdict)] += 1
-        for group in (f"lang:{s.item.lang}", f"kind:{s.item.kind}", f"module:{s.module}",
-                      f"expected:{s.item.expected_grade}"):
+        for group in (
+            f"lang:{s.item.lang}",
+            f"kind:{s.item.kind}",
+            f"module:{s.module}",
+            f"expected:{s.item.expected_grade}",
+        ):
             groups[group].append(agree)
         truth, found = set(s.item.key_ideas_present), set(s.features.found(thresholds))
         if grade.reason == "model":
             idea_hits.update(tp=len(truth & found), fp=len(found - truth), fn=len(truth - found))
-        rows.append({"id": s.item.id, "question_id": s.item.question_id, "lang": s.item.lang, "kind": s.item.kind,
-                     "answer": s.item.answer, "expected": s.item.expected_grade, "verdict": grade.verdict,
-                     "agree": agree, "reason": grade.reason, "confidence": round(grade.confidence, 3),
-                     "found": list(grade.found), "expected_ideas": s.item.key_ideas_present,
-                     "reference_similarity": round(grade.reference_similarity, 3),
-                     "idea_similarity": [round(x, 3) for x in s.features.idea_similarity]})
+        rows.append(
+            {
+                "id": s.item.id,
+                "question_id": s.item.question_id,
+                "lang": s.item.lang,
+                "kind": s.item.kind,
+                "answer": s.item.answer,
+                "expected": s.item.expected_grade,
+                "verdict": grade.verdict,
+                "agree": agree,
+                "reason": grade.reason,
+                "confidence": round(grade.confidence, 3),
+                "found": list(grade.found),
+                "expected_ideas": s.item.key_ideas_present,
+                "reference_similarity": round(grade.reference_similarity, 3),
+                "idea_similarity": [round(x, 3) for x in s.features.idea_similarity],
+            }
+        )
     n = len(rows)
     summary = {
         "n": n,

@@ -43,8 +43,11 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("chroma")
     port = free_port()
     log = (root / "chroma.log").open("w")
-    process = subprocess.Popen([str(CHROMA), "run", "--path", str(root / "db"), "--host", "127.0.0.1",
-                                "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [str(CHROMA), "run", "--path", str(root / "db"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -76,8 +79,14 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, chroma_url: str) -> dic
 
 
 def run_ingest(env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "ingest.py"], cwd=PROJECT_ROOT, env={**os.environ, **env},
-                          capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, "ingest.py"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 def folder(path: Path) -> Path:
@@ -107,7 +116,10 @@ def test_two_workers_answer_identically_from_one_chroma_server(deployment: dict)
             first, second = (ask(url, question) for url in workers)
             assert not first["refused"] and sources(first)
             assert (first["answer"], first["mode"], first["citations"]) == (
-                second["answer"], second["mode"], second["citations"])
+                second["answer"],
+                second["mode"],
+                second["citations"],
+            )
 
 
 def test_chat_keeps_answering_while_an_ingest_of_a_changed_kb_runs(deployment: dict) -> None:
@@ -118,8 +130,14 @@ def test_chat_keeps_answering_while_an_ingest_of_a_changed_kb_runs(deployment: d
     with serve(folder(root / "worker-c"), env) as url:
         before = ask(url, DURATION_QUESTION)
         assert "ecole/admission" in sources(before)
-        ingest = subprocess.Popen([sys.executable, "ingest.py"], cwd=PROJECT_ROOT, env={**os.environ, **env},
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        ingest = subprocess.Popen(
+            [sys.executable, "ingest.py"],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, **env},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         during = []
         while ingest.poll() is None:
             during.append(ask(url, DURATION_QUESTION))

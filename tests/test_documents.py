@@ -55,8 +55,11 @@ def test_faq_entry_gives_one_passage_one_phrasing_per_question_form_and_its_sent
 
 def test_sentences_are_keyed_to_their_passage_in_reading_order() -> None:
     loaded = load_file(FIXTURE_KB / "ecole" / "admission.md", FIXTURE_KB)
-    duration = [d for d in loaded.documents if d.metadata["kind"] == "sentence"
-                and d.metadata["section"] == "Durée de la formation"]
+    duration = [
+        d
+        for d in loaded.documents
+        if d.metadata["kind"] == "sentence" and d.metadata["section"] == "Durée de la formation"
+    ]
     assert [d.metadata["position"] for d in duration] == [0, 1]
     assert duration[0].page_content == "La formation de l'école test dure de 3 à 12 mois."
     assert duration[1].page_content.startswith("Le rythme est de quinze jours")
@@ -83,8 +86,10 @@ def test_bad_files_fail_with_a_reason(tmp_path: Path, name: str, content: bytes,
 
 def test_pdf_and_html_are_loaded_as_text(tmp_path: Path) -> None:
     (tmp_path / "guide.pdf").write_bytes(minimal_pdf("Le parcours dure de trois a douze mois."))
-    (tmp_path / "page.html").write_text("<html><head><title>Rythme</title></head><body><h2>Alternance</h2>"
-                                        "<p>Quinze jours de cours, quinze jours en entreprise.</p></body></html>")
+    (tmp_path / "page.html").write_text(
+        "<html><head><title>Rythme</title></head><body><h2>Alternance</h2>"
+        "<p>Quinze jours de cours, quinze jours en entreprise.</p></body></html>"
+    )
     report = load_knowledge_base(tmp_path)
     assert report.failures == {}
     texts = {f.path: " ".join(d.page_content for d in f.documents) for f in report.files}

@@ -33,17 +33,36 @@ def test_rank_metrics() -> None:
 
 
 def row(**values) -> dict:
-    base = {"should_refuse": False, "refused": False, "expected_sources": ["s"], "expected_facts": ["f"],
-            "hit_rank": 1, "ndcg@5": 1.0, "facts_found": ["f"], "citations": [{"source_id": "s"}],
-            "citations_supported": 1, "correct": True, "latency_ms": 10.0}
+    base = {
+        "should_refuse": False,
+        "refused": False,
+        "expected_sources": ["s"],
+        "expected_facts": ["f"],
+        "hit_rank": 1,
+        "ndcg@5": 1.0,
+        "facts_found": ["f"],
+        "citations": [{"source_id": "s"}],
+        "citations_supported": 1,
+        "correct": True,
+        "latency_ms": 10.0,
+    }
     return {**base, **values}
 
 
 def test_summary_counts_refusals_and_misses() -> None:
-    rows = [row(mode="llm"), row(hit_rank=None, facts_found=[], correct=False, latency_ms=30.0, grounded=False),
-            row(should_refuse=True, refused=True, expected_sources=[], expected_facts=[], citations=[],
-                citations_supported=0),
-            row(refused=True, facts_found=[], correct=False, citations=[], citations_supported=0)]
+    rows = [
+        row(mode="llm"),
+        row(hit_rank=None, facts_found=[], correct=False, latency_ms=30.0, grounded=False),
+        row(
+            should_refuse=True,
+            refused=True,
+            expected_sources=[],
+            expected_facts=[],
+            citations=[],
+            citations_supported=0,
+        ),
+        row(refused=True, facts_found=[], correct=False, citations=[], citations_supported=0),
+    ]
     summary = summarise(rows)
     assert set(summary) == {*SUMMARY_KEYS, *ANSWER_KEYS}
     assert summary["grounded_share"] == 0.5  # of the answers given, refusals aside
@@ -54,12 +73,15 @@ def test_summary_counts_refusals_and_misses() -> None:
     assert summary["refusal_precision"] == 0.5 and summary["refusal_recall"] == 1.0
 
 
-@pytest.mark.parametrize(("line", "message"), [
-    ('{"id": "a", "question": "q"', "invalid JSON"),
-    ('{"id": "a"}', "question: Field required"),
-    ('{"id": "a", "question": "q", "expected_facts": [""]}', "expected_facts"),
-    ('{"id": "a", "question": "q", "history": [{"role": "bot", "content": "x"}]}', "history.0.role"),
-])
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"id": "a", "question": "q"', "invalid JSON"),
+        ('{"id": "a"}', "question: Field required"),
+        ('{"id": "a", "question": "q", "expected_facts": [""]}', "expected_facts"),
+        ('{"id": "a", "question": "q", "history": [{"role": "bot", "content": "x"}]}', "history.0.role"),
+    ],
+)
 def test_malformed_dataset_line_names_file_and_line(tmp_path: Path, line: str, message: str) -> None:
     dataset = tmp_path / "bad.jsonl"
     dataset.write_text('{"id": "ok", "question": "Bonjour ?"}\n' + line + "\n")
@@ -68,8 +90,14 @@ def test_malformed_dataset_line_names_file_and_line(tmp_path: Path, line: str, m
 
 
 def evals_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "evals", *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "evals", *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=900,
+    )
 
 
 def test_cli_reports_a_bad_dataset_without_traceback(tmp_path: Path) -> None:
@@ -85,12 +113,30 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Two runs on the fixture KB: the default configuration, and one weakened to refuse everything."""
     root = tmp_path_factory.mktemp("evals")
     env = {"TUTOR_DATA_DIR": str(root / "data")}
-    common = ["run", "--dataset", str(FIXTURES / "fixture.jsonl"), "--kb", str(FIXTURE_KB), "--collection",
-              "eval-fixture", "--gate", str(FIXTURES / "thresholds.yaml")]
+    common = [
+        "run",
+        "--dataset",
+        str(FIXTURES / "fixture.jsonl"),
+        "--kb",
+        str(FIXTURE_KB),
+        "--collection",
+        "eval-fixture",
+        "--gate",
+        str(FIXTURES / "thresholds.yaml"),
+    ]
     good = evals_cli(*common, "--out", str(root / "good"), env=env)
-    weak = evals_cli(*common, "--out", str(root / "weak"),
-                     env={**env, "TUTOR_PASSAGE_MIN_SCORE": "0.99", "TUTOR_FAQ_MIN_SCORE": "0.999",
-                          "TUTOR_FAQ_IN_SCOPE": "0.999", "TUTOR_SENTENCE_IN_SCOPE": "0.999"})
+    weak = evals_cli(
+        *common,
+        "--out",
+        str(root / "weak"),
+        env={
+            **env,
+            "TUTOR_PASSAGE_MIN_SCORE": "0.99",
+            "TUTOR_FAQ_MIN_SCORE": "0.999",
+            "TUTOR_FAQ_IN_SCOPE": "0.999",
+            "TUTOR_SENTENCE_IN_SCOPE": "0.999",
+        },
+    )
     return {"root": root, "good": root / "good", "weak": root / "weak", "good_result": good, "weak_result": weak}
 
 
@@ -105,8 +151,17 @@ def test_run_writes_summary_results_and_report(runs) -> None:
     assert summary["n"] == 6 and summary["hit@5"] >= 0.8 and summary["refusal_recall"] == 1.0
     rows = [json.loads(line) for line in (runs["good"] / "results.jsonl").read_text().splitlines()]
     assert [r["id"] for r in rows] == ["t-001", "t-002", "t-003", "t-004", "t-005", "t-006"]
-    for key in ("answer", "mode", "citations", "retrieved", "hit_rank", "facts_found", "facts_missing", "refused",
-                "latency_ms"):
+    for key in (
+        "answer",
+        "mode",
+        "citations",
+        "retrieved",
+        "hit_rank",
+        "facts_found",
+        "facts_missing",
+        "refused",
+        "latency_ms",
+    ):
         assert key in rows[0]
     assert "Evaluation report" in (runs["good"] / "report.html").read_text()
 
@@ -137,8 +192,9 @@ def test_report_renders_in_a_browser(runs, browser) -> None:
 
 def test_import_squad_then_run_on_the_imported_folder(tmp_path: Path) -> None:
     kb, dataset = tmp_path / "kb", tmp_path / "squad.jsonl"
-    imported = evals_cli("import-squad", str(FIXTURES / "squad.json"), "--kb-out", str(kb),
-                         "--dataset-out", str(dataset))
+    imported = evals_cli(
+        "import-squad", str(FIXTURES / "squad.json"), "--kb-out", str(kb), "--dataset-out", str(dataset)
+    )
     assert imported.returncode == 0, imported.stderr
     assert (kb / "le-havre" / "p001.md").exists() and (kb / "le-havre" / "p002.md").exists()
     items = [json.loads(line) for line in dataset.read_text().splitlines()]
@@ -147,8 +203,18 @@ def test_import_squad_then_run_on_the_imported_folder(tmp_path: Path) -> None:
     assert items[0]["expected_facts"] == [["Normandie", "en Normandie"]]
     assert items[3]["should_refuse"] is True and items[0]["category"] == "geographie"
 
-    run = evals_cli("run", "--dataset", str(dataset), "--kb", str(kb), "--collection", "squad-test",
-                    "--out", str(tmp_path / "run"), env={"TUTOR_DATA_DIR": str(tmp_path / "data")})
+    run = evals_cli(
+        "run",
+        "--dataset",
+        str(dataset),
+        "--kb",
+        str(kb),
+        "--collection",
+        "squad-test",
+        "--out",
+        str(tmp_path / "run"),
+        env={"TUTOR_DATA_DIR": str(tmp_path / "data")},
+    )
     assert run.returncode == 0, run.stderr
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["hit@1"] == 1.0 and summary["refusal_recall"] == 1.0
@@ -157,8 +223,16 @@ def test_import_squad_then_run_on_the_imported_folder(tmp_path: Path) -> None:
 def test_judged_tier_scores_faithfulness_through_an_openai_compatible_server(tmp_path: Path) -> None:
     from tests.fakes.openai_server import fake_openai
 
-    common = ["run", "--dataset", str(FIXTURES / "fixture.jsonl"), "--kb", str(FIXTURE_KB), "--collection",
-              "judged", "--judge"]
+    common = [
+        "run",
+        "--dataset",
+        str(FIXTURES / "fixture.jsonl"),
+        "--kb",
+        str(FIXTURE_KB),
+        "--collection",
+        "judged",
+        "--judge",
+    ]
     with fake_openai() as url:
         results = {}
         for name, base in (("fair", f"{url}/v1"), ("harsh", f"{url}/no/v1")):
@@ -174,8 +248,9 @@ def test_judged_tier_scores_faithfulness_through_an_openai_compatible_server(tmp
 
 
 def test_judged_tier_without_a_configured_server_is_a_clear_error(tmp_path: Path) -> None:
-    run = evals_cli("run", "--dataset", str(FIXTURES / "fixture.jsonl"), "--judge",
-                    env={"TUTOR_DATA_DIR": str(tmp_path / "data")})
+    run = evals_cli(
+        "run", "--dataset", str(FIXTURES / "fixture.jsonl"), "--judge", env={"TUTOR_DATA_DIR": str(tmp_path / "data")}
+    )
     assert run.returncode == 2 and "TUTOR_LLM_BASE_URL" in run.stderr and "Traceback" not in run.stderr
 
 
@@ -183,10 +258,17 @@ def test_gate_names_each_breached_floor_and_ceiling(tmp_path: Path) -> None:
     from evals.gate import check_gate
 
     limits = tmp_path / "limits.yaml"
-    limits.write_text("floors: {hit@1: 0.9, mrr: 0.5}\nceilings: {latency_p95_ms: 100}\n"
-                      "by_category: {faq: {floors: {answer_accuracy: 0.8}}, nope: {floors: {n: 1}}}\n")
-    summary = {"hit@1": 0.85, "mrr": 0.7, "latency_p95_ms": 150.0,
-               "by_category": {"faq": {"answer_accuracy": 0.9}}, "by_lang": {}}
+    limits.write_text(
+        "floors: {hit@1: 0.9, mrr: 0.5}\nceilings: {latency_p95_ms: 100}\n"
+        "by_category: {faq: {floors: {answer_accuracy: 0.8}}, nope: {floors: {n: 1}}}\n"
+    )
+    summary = {
+        "hit@1": 0.85,
+        "mrr": 0.7,
+        "latency_p95_ms": 150.0,
+        "by_category": {"faq": {"answer_accuracy": 0.9}},
+        "by_lang": {},
+    }
     assert check_gate(summary, limits) == [
         "overall: hit@1 = 0.85 is below the floor 0.9",
         "overall: latency_p95_ms = 150.0 is above the ceiling 100",

@@ -78,14 +78,18 @@ def test_the_language_must_be_the_question_s() -> None:
 
 def test_streamed_text_is_released_one_complete_sentence_at_a_time_with_its_citations() -> None:
     assert split_complete("La formation dure 12 mois [1]. Elle est en alt") == (
-        ["La formation dure 12 mois [1]."], "Elle est en alt")
+        ["La formation dure 12 mois [1]."],
+        "Elle est en alt",
+    )
     assert split_complete("Elle dure 12 mois. [1] Ensuite") == (["Elle dure 12 mois. [1]"], "Ensuite")
     assert split_complete("Elle dure 12 mois. [1") == ([], "Elle dure 12 mois. [1")  # the citation may follow
     assert split_complete("Il faut 3.5 jours") == ([], "Il faut 3.5 jours")
     assert split_complete("- premier point [1]\n- second") == (["premier point [1]"], "- second")
     # A numbered list item loses its marker: it is read as running text, and "1" is no fact to check.
     assert split_complete("Les niveaux sont : [2]\n1. Le risque inacceptable [2].\n2. Le haut") == (
-        ["Les niveaux sont : [2]", "Le risque inacceptable [2]."], "2. Le haut")
+        ["Les niveaux sont : [2]", "Le risque inacceptable [2]."],
+        "2. Le haut",
+    )
     assert last_sentence("2. Le haut risque [2].") == "Le haut risque [2]."
 
 
@@ -93,7 +97,8 @@ def test_a_sentence_that_only_restates_the_question_is_told_apart_from_one_that_
     question = "Est-ce que l'école délivre un titre reconnu par l'État à la sortie ?"
     assert restates("Oui, l'école délivre un titre reconnu par l'État à la sortie [1].", question)
     # The wrong polarity is the danger: a yes that repeats the question cannot be checked, only held back.
-    assert restates("Yes, social scoring is allowed under the EU AI Act. [1]",
-                    "Is social scoring allowed under the EU AI Act?")
+    assert restates(
+        "Yes, social scoring is allowed under the EU AI Act. [1]", "Is social scoring allowed under the EU AI Act?"
+    )
     assert not restates("Oui : un titre inscrit au RNCP, enregistré par France Compétences [1].", question)
     assert not restates("Oui, à la sortie, au bout de 12 mois [1].", question)  # a number is an answer

@@ -13,7 +13,8 @@ from bot.indexing.index import KnowledgeIndex
 
 def source_ids(index: KnowledgeIndex) -> set[str]:
     return {d.metadata["source_id"] for d in index.passages.get()} | {
-        d.metadata["source_id"] for d in index.phrasings.get()}
+        d.metadata["source_id"] for d in index.phrasings.get()
+    }
 
 
 def test_second_ingest_adds_and_updates_nothing(make_settings, kb_copy: Path) -> None:
@@ -76,17 +77,35 @@ def test_a_file_that_breaks_keeps_its_last_good_chunks(make_settings, kb_copy: P
 
 def test_cli_exit_codes_and_summary(tmp_path: Path, kb_copy: Path) -> None:
     env = {**os.environ, "TUTOR_DATA_DIR": str(tmp_path / "data")}
-    ok = subprocess.run([sys.executable, "ingest.py", "--kb", str(kb_copy), "--collection", "cli-test"],
-                        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    ok = subprocess.run(
+        [sys.executable, "ingest.py", "--kb", str(kb_copy), "--collection", "cli-test"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert ok.returncode == 0, ok.stderr
     assert "added" in ok.stderr and "failed" in ok.stderr
 
     (kb_copy / "faq" / "bad.yml").write_text("{{{")
-    failed = subprocess.run([sys.executable, "ingest.py", "--kb", str(kb_copy), "--collection", "cli-test"],
-                            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    failed = subprocess.run(
+        [sys.executable, "ingest.py", "--kb", str(kb_copy), "--collection", "cli-test"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert failed.returncode == 1
     assert "faq/bad.yml" in failed.stderr and "invalid YAML" in failed.stderr
 
-    missing = subprocess.run([sys.executable, "ingest.py", "--kb", str(tmp_path / "nope")],
-                             cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    missing = subprocess.run(
+        [sys.executable, "ingest.py", "--kb", str(tmp_path / "nope")],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert missing.returncode == 2 and "not found" in missing.stderr

@@ -26,8 +26,14 @@ GOOD_FILES = {"ecole/admission.md", "ecole/diplome.md", "en/admission.md", "faq/
 def ingest(kb: Path, data_dir: Path) -> subprocess.CompletedProcess:
     """``python ingest.py`` as staff run it (wide console: reasons must not be wrapped mid-word)."""
     env = {**os.environ, "TUTOR_DATA_DIR": str(data_dir), "COLUMNS": "240"}
-    return subprocess.run([sys.executable, "ingest.py", "--kb", str(kb)], cwd=PROJECT_ROOT, env=env,
-                          capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, "ingest.py", "--kb", str(kb)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 def content(documents: list[Document]) -> set[tuple]:
@@ -39,8 +45,7 @@ def assert_index_is_exactly(index: KnowledgeIndex, kb: Path) -> None:
     expected: dict[str, list[Document]] = {name: [] for name in index.parts}
     for document in load_knowledge_base(kb).documents:
         kind = document.metadata["kind"]
-        expected["phrasings" if kind == "faq_q" else "sentences" if kind == "sentence" else "passages"].append(
-            document)
+        expected["phrasings" if kind == "faq_q" else "sentences" if kind == "sentence" else "passages"].append(document)
     for name, part in index.parts.items():
         ids = part.ids()
         assert ids == set(part.records.list_keys()), name
@@ -53,12 +58,16 @@ def test_every_kind_of_broken_file_is_reported_and_the_rest_ingested(tmp_path: P
     pdf = minimal_pdf("Le parcours dure de trois a douze mois.")
     faults = {
         "guides/brochure.pdf": (pdf[: len(pdf) // 2], "unreadable PDF"),  # cut off mid-download
-        "faq/inscriptions.yaml": (b"- id: faq-x\n  question: \"Quand ?\n  answer: vite\n", "invalid YAML"),
+        "faq/inscriptions.yaml": (b'- id: faq-x\n  question: "Quand ?\n  answer: vite\n', "invalid YAML"),
         "ecole/logo.html": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 8, "binary content"),
-        "ecole/export.md": (b"# Export\n\n" + b"Une ligne de journal sans fin. " * (MAX_FILE_BYTES // 30 + 1),
-                            "file too large"),
-        "ecole/ancien.md": ("---\ntitle: Été\n---\n# Été\n\nLes cours reprennent à la rentrée.".encode("latin-1"),
-                            "not valid UTF-8"),
+        "ecole/export.md": (
+            b"# Export\n\n" + b"Une ligne de journal sans fin. " * (MAX_FILE_BYTES // 30 + 1),
+            "file too large",
+        ),
+        "ecole/ancien.md": (
+            "---\ntitle: Été\n---\n# Été\n\nLes cours reprennent à la rentrée.".encode("latin-1"),
+            "not valid UTF-8",
+        ),
         "ecole/brouillon.md": (b"", "empty file"),
     }
     for relative, (raw, _) in faults.items():
@@ -100,8 +109,10 @@ def test_vectors_without_records_and_records_without_vectors_are_repaired(make_s
     gone since, which ``cleanup`` alone never deletes), and the reverse (a chunk ``index()`` would skip)."""
     index = KnowledgeIndex(make_settings())
     index.sync(kb_copy)
-    orphan = Document(page_content="Une page supprimée depuis.", metadata={
-        "source_id": "ecole/ancienne", "path": "ecole/ancienne.md", "file_hash": "0", "kind": "chunk"})
+    orphan = Document(
+        page_content="Une page supprimée depuis.",
+        metadata={"source_id": "ecole/ancienne", "path": "ecole/ancienne.md", "file_hash": "0", "kind": "chunk"},
+    )
     index.passages.store.add_documents([orphan], ids=["orphan-of-a-killed-run"])
     lost = sorted(index.sentences.ids())[0]
     index.sentences.store.delete(ids=[lost])
@@ -115,17 +126,32 @@ def test_vectors_without_records_and_records_without_vectors_are_repaired(make_s
 
 def write_generated_pages(kb: Path, count: int) -> None:
     """Enough extra pages that embedding them takes several batches, so a kill lands half-way."""
-    topics = ["la régression linéaire", "les arbres de décision", "le nettoyage des données", "la visualisation",
-              "les réseaux de neurones", "les bases SQL", "le traitement du langage", "l'éthique des données"]
+    topics = [
+        "la régression linéaire",
+        "les arbres de décision",
+        "le nettoyage des données",
+        "la visualisation",
+        "les réseaux de neurones",
+        "les bases SQL",
+        "le traitement du langage",
+        "l'éthique des données",
+    ]
     (kb / "modules").mkdir()
     for n in range(count):
         topic = topics[n % len(topics)]
-        sections = [f"## Séance {s + 1}\n\n" + " ".join(
-            f"La séance {s + 1} du module {n} consacre sa partie {k + 1} à {topic}, avec l'exercice {n * 10 + k}."
-            for k in range(4)) for s in range(3)]
+        sections = [
+            f"## Séance {s + 1}\n\n"
+            + " ".join(
+                f"La séance {s + 1} du module {n} consacre sa partie {k + 1} à {topic}, avec l'exercice {n * 10 + k}."
+                for k in range(4)
+            )
+            for s in range(3)
+        ]
         (kb / "modules" / f"module-{n:02d}.md").write_text(
             f"---\ntitle: Module {n}\nlang: fr\nprogramme: ecole-test\n---\n\n# Module {n} : {topic}\n\n"
-            + "\n\n".join(sections) + "\n")
+            + "\n\n".join(sections)
+            + "\n"
+        )
 
 
 def record_count(db: Path) -> int:
@@ -141,8 +167,13 @@ def test_an_ingest_killed_half_way_is_repaired_exactly_by_the_next(tmp_path: Pat
     data_dir = tmp_path / "data"
     expected = len(list(load_knowledge_base(kb_copy).documents))
     env = {**os.environ, "TUTOR_DATA_DIR": str(data_dir)}
-    process = subprocess.Popen([sys.executable, "ingest.py", "--kb", str(kb_copy)], cwd=PROJECT_ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "ingest.py", "--kb", str(kb_copy)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     db = Settings(data_dir=data_dir).record_db
     deadline = time.monotonic() + 600
     while process.poll() is None and record_count(db) == 0 and time.monotonic() < deadline:

@@ -33,9 +33,17 @@ FAQ_QUESTION = "Faut-il passer un concours pour entrer à l'école test ?"
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     root = tmp_path_factory.mktemp("limits")
     (root / "no-datasets").mkdir()  # the fuzzer may call the admin API: give it nothing to run
-    with serve(root, {"TUTOR_DATA_DIR": str(root / "data"), "TUTOR_KB_DIR": str(FIXTURE_KB),
-                      "TUTOR_MAX_MESSAGE_CHARS": str(MAX_CHARS), "TUTOR_RATE_LIMIT_PER_MINUTE": "0",
-                      "TUTOR_ADMIN_TOKEN": TOKEN, "TUTOR_EVAL_DATASETS_DIR": str(root / "no-datasets")}) as url:
+    with serve(
+        root,
+        {
+            "TUTOR_DATA_DIR": str(root / "data"),
+            "TUTOR_KB_DIR": str(FIXTURE_KB),
+            "TUTOR_MAX_MESSAGE_CHARS": str(MAX_CHARS),
+            "TUTOR_RATE_LIMIT_PER_MINUTE": "0",
+            "TUTOR_ADMIN_TOKEN": TOKEN,
+            "TUTOR_EVAL_DATASETS_DIR": str(root / "no-datasets"),
+        },
+    ) as url:
         yield url, root / "data" / "store.sqlite"
 
 
@@ -46,8 +54,13 @@ def body_operations(url: str) -> list[tuple[str, str, bool]]:
     for path, item in spec["paths"].items():
         for method, operation in item.items():
             if method in ("post", "put", "patch"):
-                found.append((method.upper(), re.sub(r"\{[^}]+\}", "x", path),
-                              bool(operation.get("requestBody", {}).get("required"))))
+                found.append(
+                    (
+                        method.upper(),
+                        re.sub(r"\{[^}]+\}", "x", path),
+                        bool(operation.get("requestBody", {}).get("required")),
+                    )
+                )
     return found
 
 
@@ -89,21 +102,25 @@ def test_every_route_with_a_body_refuses_a_bad_one_with_a_clear_4xx(server, kind
     assert not wrong, wrong
 
 
-@pytest.mark.parametrize(("message", "words"), [
-    ("", "message is empty"),
-    ("  \n\t  ", "message is empty"),
-    ("\x00\x01\x1b\x7f", "message is empty"),  # nothing but control characters: empty once they are stripped
-    ("x" * (MAX_CHARS + 1), "too long"),
-    (42, "valid string"),
-    (["a question"], "valid string"),
-    ({"text": "a question"}, "valid string"),
-    (None, "valid string"),
-])
+@pytest.mark.parametrize(
+    ("message", "words"),
+    [
+        ("", "message is empty"),
+        ("  \n\t  ", "message is empty"),
+        ("\x00\x01\x1b\x7f", "message is empty"),  # nothing but control characters: empty once they are stripped
+        ("x" * (MAX_CHARS + 1), "too long"),
+        (42, "valid string"),
+        (["a question"], "valid string"),
+        ({"text": "a question"}, "valid string"),
+        (None, "valid string"),
+    ],
+)
 def test_chat_routes_refuse_empty_long_and_mistyped_messages(server, message, words: str) -> None:
     url, _ = server
     for route in CHAT_ROUTES:
-        payload = ({"messages": [{"role": "user", "content": message}]} if route.startswith("/v1/")
-                   else {"message": message})
+        payload = (
+            {"messages": [{"role": "user", "content": message}]} if route.startswith("/v1/") else {"message": message}
+        )
         response = httpx.post(f"{url}{route}", json=payload, timeout=60)
         assert response.status_code == 422, (route, response.text)
         if route.startswith("/api/"):  # the OpenAI face names the rule in its own words
@@ -121,8 +138,13 @@ def test_a_message_at_the_limit_is_answered(server) -> None:
 def stored_strings(database: Path) -> list[str]:
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
         tables = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return [value for table in tables for row in db.execute(f'SELECT * FROM "{table}"')
-                for value in row if isinstance(value, str)]
+        return [
+            value
+            for table in tables
+            for row in db.execute(f'SELECT * FROM "{table}"')
+            for value in row
+            if isinstance(value, str)
+        ]
 
 
 def test_control_characters_are_stripped_before_anything_is_stored(server) -> None:
@@ -134,8 +156,12 @@ def test_control_characters_are_stripped_before_anything_is_stored(server) -> No
     assert answered.status_code == 200
     body = answered.json()
     assert body["mode"] == "faq" and body["citations"][0]["source_id"] == "faq-test-001"  # understood all the same
-    vote = {"session_id": body["session_id"], "message_id": body["message_id"], "rating": "up",
-            "comment": "merci\x00 beaucoup\x0c"}
+    vote = {
+        "session_id": body["session_id"],
+        "message_id": body["message_id"],
+        "rating": "up",
+        "comment": "merci\x00 beaucoup\x0c",
+    }
     assert httpx.post(f"{url}/api/feedback", json=vote).status_code == 200
     streamed = httpx.post(f"{url}/api/chat/stream", json={"message": "Quel diplôme\x00 obtient-on ?"}, timeout=60)
     assert streamed.status_code == 200
@@ -158,8 +184,11 @@ def test_control_characters_are_stripped_before_anything_is_stored(server) -> No
 
 def test_the_chat_page_refuses_an_oversize_request(server) -> None:
     url, _ = server
-    response = httpx.post(f"{url}/gradio_api/queue/join", content=b'{"data": ["' + b"a" * 1_100_000 + b'"]}',
-                          headers={"content-type": "application/json"})
+    response = httpx.post(
+        f"{url}/gradio_api/queue/join",
+        content=b'{"data": ["' + b"a" * 1_100_000 + b'"]}',
+        headers={"content-type": "application/json"},
+    )
     assert response.status_code == 413 and "larger than" in body_message(response)
 
 
@@ -180,8 +209,9 @@ class FuzzTally:
         return {label: (status, text) for label, status, text in reversed(self.problems)}
 
 
-FUZZ = settings(max_examples=25, deadline=None, derandomize=True, database=None,
-                suppress_health_check=list(HealthCheck))
+FUZZ = settings(
+    max_examples=25, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+)
 
 
 def test_fuzz_every_operation_of_the_spec_finds_no_server_error(server, capsys) -> None:
@@ -211,8 +241,10 @@ def test_fuzz_every_operation_of_the_spec_finds_no_server_error(server, capsys) 
         except Unsatisfiable:  # no input, or only strings in the path: nothing that breaks the schema
             unbreakable.append(operation.label)
     with capsys.disabled():
-        print(f"\nfuzz (schemathesis): {tally.cases} cases over {len(operations)} operations, "
-              f"{len(tally.problems)} server errors; no schema-breaking input for {unbreakable}")
+        print(
+            f"\nfuzz (schemathesis): {tally.cases} cases over {len(operations)} operations, "
+            f"{len(tally.problems)} server errors; no schema-breaking input for {unbreakable}"
+        )
     assert not tally.problems, tally.report()
 
 
@@ -220,15 +252,35 @@ def test_fuzz_raw_bodies_on_every_route_finds_no_server_error(server, capsys) ->
     """Arbitrary bytes under arbitrary content types, and JSON with arbitrary text in every string field."""
     url, _ = server
     tally = FuzzTally()
-    content_types = st.sampled_from(["application/json", "text/plain", "application/json; charset=latin-1",
-                                     "multipart/form-data; boundary=x", "", "application/x-www-form-urlencoded"])
-    any_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
-                            lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
-                            max_leaves=12)
-    fields = st.fixed_dictionaries({}, optional={
-        "message": st.text(), "messages": st.lists(st.fixed_dictionaries({"role": st.text(), "content": any_json})),
-        "session_id": st.text(), "message_id": st.text(), "rating": st.text(), "comment": st.text(),
-        "dataset": st.text(), "lang": st.text(), "programme": st.text()})
+    content_types = st.sampled_from(
+        [
+            "application/json",
+            "text/plain",
+            "application/json; charset=latin-1",
+            "multipart/form-data; boundary=x",
+            "",
+            "application/x-www-form-urlencoded",
+        ]
+    )
+    any_json = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+        max_leaves=12,
+    )
+    fields = st.fixed_dictionaries(
+        {},
+        optional={
+            "message": st.text(),
+            "messages": st.lists(st.fixed_dictionaries({"role": st.text(), "content": any_json})),
+            "session_id": st.text(),
+            "message_id": st.text(),
+            "rating": st.text(),
+            "comment": st.text(),
+            "dataset": st.text(),
+            "lang": st.text(),
+            "programme": st.text(),
+        },
+    )
 
     def fuzz(method: str, path: str) -> None:
         @FUZZ
@@ -239,8 +291,9 @@ def test_fuzz_raw_bodies_on_every_route_finds_no_server_error(server, capsys) ->
         @FUZZ
         @given(payload=fields | any_json)
         def typed(payload) -> None:
-            tally.check(f"json {method} {path}", send(url, method, path, json.dumps(payload).encode(),
-                                                      "application/json"))
+            tally.check(
+                f"json {method} {path}", send(url, method, path, json.dumps(payload).encode(), "application/json")
+            )
 
         raw()
         typed()

@@ -19,11 +19,31 @@ from bot.text import fold
 from tests.conftest import SHIPPED_KB
 
 DEV_SET = Path(__file__).resolve().parent.parent / "evals" / "datasets" / "dev.jsonl"
-CATEGORIES = {"enrolment", "curriculum", "objectif-ia", "fundamentals", "follow-up", "informal", "out-of-scope",
-              "false-premise", "injection"}
-MODULES = ["ia-definition-histoire", "machine-learning", "donnees-evaluation", "deep-learning", "nlp-llm",
-           "vision-ordinateur", "ia-generative", "biais-qualite-donnees", "ethique-ia", "rgpd-donnees-personnelles",
-           "ai-act", "metiers-data"]
+CATEGORIES = {
+    "enrolment",
+    "curriculum",
+    "objectif-ia",
+    "fundamentals",
+    "follow-up",
+    "informal",
+    "out-of-scope",
+    "false-premise",
+    "injection",
+}
+MODULES = [
+    "ia-definition-histoire",
+    "machine-learning",
+    "donnees-evaluation",
+    "deep-learning",
+    "nlp-llm",
+    "vision-ordinateur",
+    "ia-generative",
+    "biais-qualite-donnees",
+    "ethique-ia",
+    "rgpd-donnees-personnelles",
+    "ai-act",
+    "metiers-data",
+]
 FACT_ID = re.compile(r"^[EO]\d{1,2}$")
 
 
@@ -92,7 +112,8 @@ def test_quizzes_cover_every_module(report) -> None:
     headings: dict[str, set[str]] = {}
     for path in pages():
         headings[path.relative_to(SHIPPED_KB).with_suffix("").as_posix()] = set(
-            re.findall(r"^## (.+?)\s*$", path.read_text(), re.MULTILINE))
+            re.findall(r"^## (.+?)\s*$", path.read_text(), re.MULTILINE)
+        )
     seen = Counter()
     for path in sorted((SHIPPED_KB / "quizzes").glob("*.yaml")):
         quiz = yaml.safe_load(path.read_text())
@@ -140,7 +161,10 @@ def test_dev_set_integrity(report) -> None:
 
 def test_dev_questions_are_not_faq_phrasings(faq_entries: list[dict]) -> None:
     """Dev questions must test generalisation, not recall of the FAQ's own wording."""
-    phrasings = {re.sub(r"[^a-z0-9]+", " ", fold(p)).strip()
-                 for e in faq_entries for p in [e["question"], *e.get("alternates", [])]}
+    phrasings = {
+        re.sub(r"[^a-z0-9]+", " ", fold(p)).strip()
+        for e in faq_entries
+        for p in [e["question"], *e.get("alternates", [])]
+    }
     for item in load_dev():
         assert re.sub(r"[^a-z0-9]+", " ", fold(item["question"])).strip() not in phrasings, item["id"]

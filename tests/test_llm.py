@@ -60,10 +60,30 @@ def llama_server(small_model: Path, tmp_path_factory: pytest.TempPathFactory) ->
     port = free_port()
     log = (tmp_path_factory.mktemp("llama") / "server.log").open("w+")
     process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(small_model), "--model_alias", "qwen-0.5b",
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2",
-         "--logits_all", "false", "--verbose", "false"],
-        stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(small_model),
+            "--model_alias",
+            "qwen-0.5b",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+            "--n_threads",
+            "2",
+            "--logits_all",
+            "false",
+            "--verbose",
+            "false",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 120
@@ -94,8 +114,9 @@ def client(request: pytest.FixtureRequest, small_model: Path) -> LlmClient:
 
 def _generator(client: LlmClient, chat: ChatService, prompt=None, **settings) -> LlmGenerator:
     vocabulary = lowercase_vocabulary(d.page_content for d in chat.index.passages.get())
-    return LlmGenerator(client, chat.generators["extractive"], vocabulary,
-                        chat.settings.model_copy(update=settings), prompt)
+    return LlmGenerator(
+        client, chat.generators["extractive"], vocabulary, chat.settings.model_copy(update=settings), prompt
+    )
 
 
 def _passages(chat: ChatService, question: str) -> list[Passage]:
@@ -106,10 +127,15 @@ def _passages(chat: ChatService, question: str) -> list[Passage]:
 
 def _saying(sentence: str):
     """A prompt that makes the model write ``sentence``, whatever the passages say."""
-    def prompt(question: str, passages: Sequence[Passage], history: Sequence[Turn], lang: Lang,
-               budget: int) -> list[dict]:
-        return [{"role": "system", "content": "You copy text exactly."},
-                {"role": "user", "content": f"Écris exactement cette phrase et rien d'autre :\n{sentence}"}]
+
+    def prompt(
+        question: str, passages: Sequence[Passage], history: Sequence[Turn], lang: Lang, budget: int
+    ) -> list[dict]:
+        return [
+            {"role": "system", "content": "You copy text exactly."},
+            {"role": "user", "content": f"Écris exactement cette phrase et rien d'autre :\n{sentence}"},
+        ]
+
     return prompt
 
 
@@ -117,22 +143,31 @@ QUESTION = "Quel diplôme obtient-on à la fin de l'école test ?"
 
 
 def test_the_model_streams_its_reply_in_pieces(client: LlmClient) -> None:
-    pieces = list(client.stream([{"role": "user", "content": "Écris les nombres de un à dix en chiffres."}],
-                                max_tokens=40, cancel=threading.Event()))
+    pieces = list(
+        client.stream(
+            [{"role": "user", "content": "Écris les nombres de un à dix en chiffres."}],
+            max_tokens=40,
+            cancel=threading.Event(),
+        )
+    )
     assert len(pieces) > 3
     assert "1" in "".join(pieces) and "5" in "".join(pieces)
 
 
-def test_a_grounded_answer_streams_sentence_by_sentence_with_citations(client: LlmClient,
-                                                                      fixture_chat: ChatService) -> None:
+def test_a_grounded_answer_streams_sentence_by_sentence_with_citations(
+    client: LlmClient, fixture_chat: ChatService
+) -> None:
     passages = _passages(fixture_chat, QUESTION)
     stream = _generator(client, fixture_chat).generate(QUESTION, passages, [], "fr")
     pieces = list(stream)
     answer = "".join(pieces)
     assert answer.strip()
     # Whatever the model wrote, what was shown is supported by the passages it cites.
-    assert grounded(answer, [p.body for p in passages],
-                    lowercase_vocabulary(d.page_content for d in fixture_chat.index.passages.get()))
+    assert grounded(
+        answer,
+        [p.body for p in passages],
+        lowercase_vocabulary(d.page_content for d in fixture_chat.index.passages.get()),
+    )
     assert "[" in answer
     if stream.mode == "llm":
         assert stream.note == "" or stream.note.startswith("llm answer cut")
@@ -140,8 +175,9 @@ def test_a_grounded_answer_streams_sentence_by_sentence_with_citations(client: L
         assert stream.mode == "extractive" and stream.note.startswith("llm fallback: ")
 
 
-def test_an_invented_number_and_name_fall_back_to_the_extractive_answer(client: LlmClient,
-                                                                        fixture_chat: ChatService) -> None:
+def test_an_invented_number_and_name_fall_back_to_the_extractive_answer(
+    client: LlmClient, fixture_chat: ChatService
+) -> None:
     passages = _passages(fixture_chat, QUESTION)
     invent = _saying("En 1987, 73 % des diplômés de Harvard ont trouvé un emploi [1].")
     stream = _generator(client, fixture_chat, invent).generate(QUESTION, passages, [], "fr")
@@ -152,8 +188,7 @@ def test_an_invented_number_and_name_fall_back_to_the_extractive_answer(client: 
     assert "1987" not in answer and "Harvard" not in answer
 
 
-def test_an_answer_that_only_restates_the_question_falls_back(client: LlmClient,
-                                                             fixture_chat: ChatService) -> None:
+def test_an_answer_that_only_restates_the_question_falls_back(client: LlmClient, fixture_chat: ChatService) -> None:
     passages = _passages(fixture_chat, QUESTION)
     echo = _saying("Oui, on obtient un diplôme à la fin de l'école test [1].")
     stream = _generator(client, fixture_chat, echo).generate(QUESTION, passages, [], "fr")
@@ -162,8 +197,9 @@ def test_an_answer_that_only_restates_the_question_falls_back(client: LlmClient,
     assert "RNCP" in answer  # the extractive answer says which diploma
 
 
-def test_a_restating_sentence_is_shown_once_a_sentence_that_answers_follows_it(client: LlmClient,
-                                                                              fixture_chat: ChatService) -> None:
+def test_a_restating_sentence_is_shown_once_a_sentence_that_answers_follows_it(
+    client: LlmClient, fixture_chat: ChatService
+) -> None:
     passages = _passages(fixture_chat, QUESTION)
     both = _saying("Oui, on obtient un diplôme à la fin de l'école test [1]. Ce diplôme est inscrit au RNCP [1].")
     stream = _generator(client, fixture_chat, both).generate(QUESTION, passages, [], "fr")
@@ -172,11 +208,11 @@ def test_a_restating_sentence_is_shown_once_a_sentence_that_answers_follows_it(c
     assert len(pieces) == 2 and pieces[0].startswith("Oui") and "RNCP" in pieces[1]
 
 
-def test_a_citation_of_a_passage_that_was_not_given_falls_back(client: LlmClient,
-                                                               fixture_chat: ChatService) -> None:
+def test_a_citation_of_a_passage_that_was_not_given_falls_back(client: LlmClient, fixture_chat: ChatService) -> None:
     passages = _passages(fixture_chat, QUESTION)
     stream = _generator(client, fixture_chat, _saying("Le diplôme est reconnu par l'État [9].")).generate(
-        QUESTION, passages, [], "fr")
+        QUESTION, passages, [], "fr"
+    )
     list(stream)
     assert stream.mode == "extractive" and "[9]" in stream.note
 
@@ -189,8 +225,7 @@ def test_an_answer_in_the_wrong_language_falls_back(client: LlmClient, fixture_c
     assert stream.mode == "extractive" and "answered in en" in stream.note
 
 
-def test_past_the_time_budget_the_extractive_answer_is_served(client: LlmClient,
-                                                              fixture_chat: ChatService) -> None:
+def test_past_the_time_budget_the_extractive_answer_is_served(client: LlmClient, fixture_chat: ChatService) -> None:
     passages = _passages(fixture_chat, QUESTION)
     stream = _generator(client, fixture_chat, llm_time_budget_s=0.05).generate(QUESTION, passages, [], "fr")
     started = time.perf_counter()
@@ -201,9 +236,11 @@ def test_past_the_time_budget_the_extractive_answer_is_served(client: LlmClient,
 
 
 def test_llm_mode_through_the_chat_service_refuses_before_calling_the_model(
-        llama_server: str, make_settings, fixture_chat: ChatService) -> None:
-    settings = fixture_chat.settings.model_copy(update={
-        "answer_mode": "llm", "llm_backend": "openai", "llm_base_url": llama_server, "llm_model": "qwen-0.5b"})
+    llama_server: str, make_settings, fixture_chat: ChatService
+) -> None:
+    settings = fixture_chat.settings.model_copy(
+        update={"answer_mode": "llm", "llm_backend": "openai", "llm_base_url": llama_server, "llm_model": "qwen-0.5b"}
+    )
     chat = ChatService(settings, fixture_chat.index)
     assert chat.llm_error is None and "llm" in chat.generators
     out_of_scope = Conversation(chat).ask("Quel temps fera-t-il à Marseille demain ?")
@@ -214,9 +251,15 @@ def test_llm_mode_through_the_chat_service_refuses_before_calling_the_model(
 
 
 def test_an_unreachable_server_leaves_the_no_llm_modes_answering(fixture_chat: ChatService) -> None:
-    settings = fixture_chat.settings.model_copy(update={
-        "answer_mode": "llm", "llm_backend": "openai", "llm_base_url": f"http://127.0.0.1:{free_port()}/v1",
-        "llm_model": "absent", "llm_timeout_s": 2})
+    settings = fixture_chat.settings.model_copy(
+        update={
+            "answer_mode": "llm",
+            "llm_backend": "openai",
+            "llm_base_url": f"http://127.0.0.1:{free_port()}/v1",
+            "llm_model": "absent",
+            "llm_timeout_s": 2,
+        }
+    )
     chat = ChatService(settings, fixture_chat.index)
     assert "does not answer" in chat.llm_error
     answer = Conversation(chat).ask(QUESTION)
@@ -224,8 +267,13 @@ def test_an_unreachable_server_leaves_the_no_llm_modes_answering(fixture_chat: C
 
 
 def test_the_app_streams_llm_answers_over_http(llama_server: str, tmp_path: Path) -> None:
-    env = {"TUTOR_DATA_DIR": str(tmp_path / "data"), "TUTOR_KB_DIR": str(FIXTURE_KB),
-           "TUTOR_LLM_BACKEND": "openai", "TUTOR_LLM_BASE_URL": llama_server, "TUTOR_LLM_MODEL": "qwen-0.5b"}
+    env = {
+        "TUTOR_DATA_DIR": str(tmp_path / "data"),
+        "TUTOR_KB_DIR": str(FIXTURE_KB),
+        "TUTOR_LLM_BACKEND": "openai",
+        "TUTOR_LLM_BASE_URL": llama_server,
+        "TUTOR_LLM_MODEL": "qwen-0.5b",
+    }
     with serve(tmp_path, env) as url:
         ready = httpx.get(f"{url}/ready").json()
         assert (ready["llm"], ready["llm_error"]) == ("openai", None)
@@ -237,10 +285,16 @@ def test_the_app_streams_llm_answers_over_http(llama_server: str, tmp_path: Path
 
 
 def test_a_follow_up_is_rewritten_standalone_in_the_user_s_language_or_not_at_all(
-        client: LlmClient, fixture_chat: ChatService) -> None:
+    client: LlmClient, fixture_chat: ChatService
+) -> None:
     vocabulary = lowercase_vocabulary(d.page_content for d in fixture_chat.index.passages.get())
-    rewritten = rewrite_follow_up(client, "et ça dure combien de temps ?", "Comment entrer à l'école test ?", "fr",
-                                  vocabulary, budget_s=60)
+    rewritten = rewrite_follow_up(
+        client, "et ça dure combien de temps ?", "Comment entrer à l'école test ?", "fr", vocabulary, budget_s=60
+    )
     assert rewritten is None or (detect_language(rewritten) == "fr" and not numbers(rewritten))
-    assert rewrite_follow_up(client, "et ça dure combien de temps ?", "Comment entrer à l'école test ?", "fr",
-                             vocabulary, budget_s=0.01) is None  # too slow: the vector blend is used instead
+    assert (
+        rewrite_follow_up(
+            client, "et ça dure combien de temps ?", "Comment entrer à l'école test ?", "fr", vocabulary, budget_s=0.01
+        )
+        is None
+    )  # too slow: the vector blend is used instead

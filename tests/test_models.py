@@ -30,10 +30,15 @@ def test_truncated_model_file_is_detected(tmp_path: Path) -> None:
 
 
 def test_ingest_without_model_exits_2_with_the_command(tmp_path: Path) -> None:
-    env = {"TUTOR_MODEL_CACHE": str(tmp_path), "TUTOR_DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin:/bin",
-           "HF_HUB_OFFLINE": "1"}
-    result = subprocess.run([sys.executable, "ingest.py"], cwd=PROJECT_ROOT, env=env, capture_output=True,
-                            text=True, timeout=300)
+    env = {
+        "TUTOR_MODEL_CACHE": str(tmp_path),
+        "TUTOR_DATA_DIR": str(tmp_path / "data"),
+        "PATH": "/usr/bin:/bin",
+        "HF_HUB_OFFLINE": "1",
+    }
+    result = subprocess.run(
+        [sys.executable, "ingest.py"], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 2
     assert PREPARE_COMMAND in result.stderr
 
@@ -71,8 +76,10 @@ def test_concurrent_questions_are_encoded_together_in_arrival_order_with_the_sam
     model.embed = lambda texts, is_query: batches.append(len(texts)) or embed(texts, is_query)  # counts, then encodes
     try:
         got: dict[int, np.ndarray] = {}
-        threads = [threading.Thread(target=lambda i=i: got.__setitem__(i, batcher.embed(questions[i])))
-                   for i in range(len(questions))]
+        threads = [
+            threading.Thread(target=lambda i=i: got.__setitem__(i, batcher.embed(questions[i])))
+            for i in range(len(questions))
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:

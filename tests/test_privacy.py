@@ -58,8 +58,7 @@ REDACTED = [
     ("carte 4111 1111 1111 1111 exp 12/27", "carte [card] exp 12/27"),
     ("card 5555-5555-5555-4444", "card [card]"),
     ("amex 378282246310005", "amex [card]"),
-    ("a@b.co et 06 12 34 56 78 et FR76 3000 6000 0112 3456 7890 189",
-     "[email] et [phone] et [iban]"),
+    ("a@b.co et 06 12 34 56 78 et FR76 3000 6000 0112 3456 7890 189", "[email] et [phone] et [iban]"),
 ]
 
 KEPT = [
@@ -124,11 +123,13 @@ def test_the_store_keeps_no_personal_data(tmp_path: Path) -> None:
     message_id = store.add_exchange(session, "je suis joignable au 06 12 34 56 78", "Réponse [1]", "faq", False, [])
     assert store.add_feedback(session, message_id, "down", "écrivez-moi : lea.martin@example.org")
     store.close()
-    dump = "\n".join(" ".join(map(str, row)) for table in ("messages", "feedback")
-                     for row in _rows(path, f"SELECT * FROM {table}"))
+    dump = "\n".join(
+        " ".join(map(str, row)) for table in ("messages", "feedback") for row in _rows(path, f"SELECT * FROM {table}")
+    )
     assert "06 12 34 56 78" not in dump and "lea.martin" not in dump
     assert _rows(path, "SELECT question, comment FROM feedback") == [
-        ("je suis joignable au [phone]", "écrivez-moi : [email]")]
+        ("je suis joignable au [phone]", "écrivez-moi : [email]")
+    ]
 
 
 def test_an_older_database_is_redacted_when_migrated(tmp_path: Path) -> None:
@@ -137,11 +138,15 @@ def test_an_older_database_is_redacted_when_migrated(tmp_path: Path) -> None:
         for script in MIGRATIONS[:2]:
             db.executescript(script)
         db.execute("INSERT INTO sessions VALUES ('s1', '2026-01-01')")
-        db.execute("INSERT INTO messages (id, session_id, role, content, created_at) VALUES "
-                   "('m1', 's1', 'user', 'mon mail : a.b@example.com', '2026-01-01'), "
-                   "('m2', 's1', 'assistant', 'Bonjour', '2026-01-01')")
-        db.execute("INSERT INTO feedback VALUES ('m2', 's1', 'down', 'appelez le 0612345678', "
-                   "'mon mail : a.b@example.com', 'Bonjour', '[]', '2026-01-01')")
+        db.execute(
+            "INSERT INTO messages (id, session_id, role, content, created_at) VALUES "
+            "('m1', 's1', 'user', 'mon mail : a.b@example.com', '2026-01-01'), "
+            "('m2', 's1', 'assistant', 'Bonjour', '2026-01-01')"
+        )
+        db.execute(
+            "INSERT INTO feedback VALUES ('m2', 's1', 'down', 'appelez le 0612345678', "
+            "'mon mail : a.b@example.com', 'Bonjour', '[]', '2026-01-01')"
+        )
         db.execute("PRAGMA user_version = 2")
     Store(path).close()
     assert _rows(path, "SELECT content FROM messages ORDER BY id") == [("mon mail : [email]",), ("Bonjour",)]
@@ -230,21 +235,37 @@ def test_a_real_server_stores_and_logs_no_personal_data(tmp_path_factory: pytest
     email, phone, iban = "camille.durand@example.fr", "07 98 76 54 32", "FR76 3000 6000 0112 3456 7890 189"
     env = {"TUTOR_DATA_DIR": str(data), "TUTOR_KB_DIR": str(FIXTURE_KB), "TUTOR_RETENTION_DAYS": "30"}
     with serve(root, env) as url:
-        first = httpx.post(f"{url}/api/chat", timeout=60, json={
-            "message": f"Je suis {email}, tél {phone} : faut-il un concours pour l'école test ?"}).json()
+        first = httpx.post(
+            f"{url}/api/chat",
+            timeout=60,
+            json={"message": f"Je suis {email}, tél {phone} : faut-il un concours pour l'école test ?"},
+        ).json()
         assert not first["refused"]  # answered from the redacted question
-        with httpx.stream("POST", f"{url}/api/chat/stream", timeout=60, json={
-                "session_id": first["session_id"], "message": f"Mon IBAN est {iban}, combien dure la formation ?"},
-                ) as response:
+        with httpx.stream(
+            "POST",
+            f"{url}/api/chat/stream",
+            timeout=60,
+            json={"session_id": first["session_id"], "message": f"Mon IBAN est {iban}, combien dure la formation ?"},
+        ) as response:
             assert response.status_code == 200
             streamed = response.read().decode()
         assert iban not in streamed
-        feedback = httpx.post(f"{url}/api/feedback", timeout=30, json={
-            "session_id": first["session_id"], "message_id": first["message_id"], "rating": "down",
-            "comment": f"Rappelez-moi au {phone} ou écrivez à {email}, NIR {NIR}"})
+        feedback = httpx.post(
+            f"{url}/api/feedback",
+            timeout=30,
+            json={
+                "session_id": first["session_id"],
+                "message_id": first["message_id"],
+                "rating": "down",
+                "comment": f"Rappelez-moi au {phone} ou écrivez à {email}, NIR {NIR}",
+            },
+        )
         assert feedback.status_code == 200
-        completion = httpx.post(f"{url}/v1/chat/completions", timeout=60, json={
-            "messages": [{"role": "user", "content": f"Mon mail est {email}. Quel diplôme obtient-on ?"}]})
+        completion = httpx.post(
+            f"{url}/v1/chat/completions",
+            timeout=60,
+            json={"messages": [{"role": "user", "content": f"Mon mail est {email}. Quel diplôme obtient-on ?"}]},
+        )
         assert completion.status_code == 200
         httpx.get(f"{url}/health", params={"contact": email, "tel": phone}, timeout=10)  # lands in the access log
 
@@ -255,17 +276,21 @@ def test_a_real_server_stores_and_logs_no_personal_data(tmp_path_factory: pytest
         assert httpx.delete(f"{url}/api/sessions/not a valid id!", timeout=10).status_code == 422
 
     database = data / "store.sqlite"
-    rows = [str(row) for table in ("sessions", "messages", "feedback")
-            for row in _rows(database, f"SELECT * FROM {table}")]
-    on_disk = "\n".join(rows) + "".join(path.read_bytes().decode("utf-8", "replace")
-                                        for path in data.glob("store.sqlite*"))
+    rows = [
+        str(row) for table in ("sessions", "messages", "feedback") for row in _rows(database, f"SELECT * FROM {table}")
+    ]
+    on_disk = "\n".join(rows) + "".join(
+        path.read_bytes().decode("utf-8", "replace") for path in data.glob("store.sqlite*")
+    )
     log = (root / "server.log").read_text()
     assert "[email]" in log  # the access log line of /health, redacted
     for secret in (email, phone, phone.replace(" ", ""), "3000 6000", NIR, quote_plus(email), quote_plus(phone)):
         assert secret not in on_disk, secret
         assert secret not in log, secret
     questions = [row[0] for row in _rows(database, "SELECT content FROM messages WHERE role = 'user'")]
-    assert questions == ["Je suis [email], tél [phone] : faut-il un concours pour l'école test ?",
-                         "Mon IBAN est [iban], combien dure la formation ?"]
+    assert questions == [
+        "Je suis [email], tél [phone] : faut-il un concours pour l'école test ?",
+        "Mon IBAN est [iban], combien dure la formation ?",
+    ]
     sessions = {row[0] for row in _rows(database, "SELECT id FROM sessions")}
     assert sessions == {first["session_id"]}  # the stale one purged at start-up, the deleted one gone

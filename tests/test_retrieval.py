@@ -48,12 +48,14 @@ def test_faq_and_sentences_kept_in_memory_follow_a_sync_in_the_same_process(make
     before = chat.retriever.search(question, "fr")
     assert all(m.source_id != "faq-test-chien" for m in before.faq)
     (kb_copy / "faq" / "animaux.yaml").write_text(
-        '- id: faq-test-chien\n  lang: fr\n  programme: ecole-test\n'
+        "- id: faq-test-chien\n  lang: fr\n  programme: ecole-test\n"
         '  question: "Les chiens sont-ils acceptés à l\'école test ?"\n'
-        '  answer: "Non, les animaux ne sont pas acceptés dans les locaux de l\'école test."\n')
+        '  answer: "Non, les animaux ne sont pas acceptés dans les locaux de l\'école test."\n'
+    )
     (kb_copy / "ecole" / "pages.md").write_text(
         "---\ntitle: Règlement\nprogramme: ecole-test\n---\n# Règlement intérieur\n\n"
-        "Les animaux de compagnie ne sont pas admis dans les salles de cours de l'école test.\n")
+        "Les animaux de compagnie ne sont pas admis dans les salles de cours de l'école test.\n"
+    )
     index.sync(kb_copy)
     after = chat.retriever.search(question, "fr")
     assert after.faq[0].source_id == "faq-test-chien" and after.faq[0].score > 0.8

@@ -26,18 +26,32 @@ SECRET_COMMENT = "commentaire-réservé-au-personnel"
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     root = tmp_path_factory.mktemp("guarded")
-    with serve(root, {"TUTOR_DATA_DIR": str(root / "data"), "TUTOR_KB_DIR": str(FIXTURE_KB),
-                      "TUTOR_ADMIN_TOKEN": TOKEN, "TUTOR_EVAL_DATASETS_DIR": str(DATASETS),
-                      "TUTOR_RATE_LIMIT_PER_MINUTE": str(LIMIT), "TUTOR_FORWARDED_ALLOW_IPS": "127.0.0.1",
-                      "TUTOR_CORS_ORIGINS": json.dumps([PARTNER])}) as url:
+    with serve(
+        root,
+        {
+            "TUTOR_DATA_DIR": str(root / "data"),
+            "TUTOR_KB_DIR": str(FIXTURE_KB),
+            "TUTOR_ADMIN_TOKEN": TOKEN,
+            "TUTOR_EVAL_DATASETS_DIR": str(DATASETS),
+            "TUTOR_RATE_LIMIT_PER_MINUTE": str(LIMIT),
+            "TUTOR_FORWARDED_ALLOW_IPS": "127.0.0.1",
+            "TUTOR_CORS_ORIGINS": json.dumps([PARTNER]),
+        },
+    ) as url:
         yield url, root / "data"
 
 
 @pytest.fixture(scope="module")
 def plain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("plain")
-    with serve(root, {"TUTOR_DATA_DIR": str(root / "data"), "TUTOR_KB_DIR": str(FIXTURE_KB),
-                      "TUTOR_RATE_LIMIT_PER_MINUTE": str(LIMIT)}) as url:
+    with serve(
+        root,
+        {
+            "TUTOR_DATA_DIR": str(root / "data"),
+            "TUTOR_KB_DIR": str(FIXTURE_KB),
+            "TUTOR_RATE_LIMIT_PER_MINUTE": str(LIMIT),
+        },
+    ) as url:
         yield url
 
 
@@ -65,8 +79,13 @@ def test_every_admin_route_needs_the_right_token(guarded) -> None:
     admin = operations(url, ("/api/admin/",))
     assert len(admin) >= 9
     for operation in admin:
-        for headers in ({}, {"Authorization": "Bearer wrong-token"}, {"Authorization": f"Bearer {TOKEN}x"},
-                        {"Authorization": f"Basic {TOKEN}"}, {"Authorization": TOKEN}):
+        for headers in (
+            {},
+            {"Authorization": "Bearer wrong-token"},
+            {"Authorization": f"Bearer {TOKEN}x"},
+            {"Authorization": f"Basic {TOKEN}"},
+            {"Authorization": TOKEN},
+        ):
             response = call(url, operation, headers)
             assert response.status_code == 401, (operation, headers, response.text)
             assert response.headers["www-authenticate"] == "Bearer"
@@ -84,8 +103,10 @@ def test_admin_routes_are_off_without_a_configured_token(plain: str) -> None:
     from gradio_client import Client
 
     assert "Staff features are off" in httpx.get(f"{plain}/staff/", follow_redirects=True).text
-    assert Client(f"{plain}/staff/", verbose=False).view_api(print_info=False, return_format="dict")[
-        "named_endpoints"] == {}
+    assert (
+        Client(f"{plain}/staff/", verbose=False).view_api(print_info=False, return_format="dict")["named_endpoints"]
+        == {}
+    )
 
 
 def staff_endpoints(url: str) -> dict[str, int]:
@@ -101,10 +122,18 @@ def test_staff_page_gives_nothing_without_the_token(guarded) -> None:
     from gradio_client.exceptions import AppError
 
     url, data_dir = guarded
-    answer = httpx.post(f"{url}/api/chat", json={"message": "Quel diplôme obtient-on à l'école test ?"},
-                        headers={"X-Forwarded-For": "192.0.2.200"}, timeout=60).json()
-    vote = {"session_id": answer["session_id"], "message_id": answer["message_id"], "rating": "down",
-            "comment": SECRET_COMMENT}
+    answer = httpx.post(
+        f"{url}/api/chat",
+        json={"message": "Quel diplôme obtient-on à l'école test ?"},
+        headers={"X-Forwarded-For": "192.0.2.200"},
+        timeout=60,
+    ).json()
+    vote = {
+        "session_id": answer["session_id"],
+        "message_id": answer["message_id"],
+        "rating": "down",
+        "comment": SECRET_COMMENT,
+    }
     assert httpx.post(f"{url}/api/feedback", json=vote).status_code == 200
 
     for page in ("/staff/", "/staff/config", "/staff/gradio_api/info"):
@@ -143,14 +172,20 @@ def test_chat_routes_are_rate_limited_per_client(guarded) -> None:
         assert 1 <= int(refused.headers["retry-after"]) <= 60
         assert "too many requests" in refused.json()["detail"]
         assert httpx.post(f"{url}/api/feedback", json={}, headers=client).status_code == 422  # not a chat route
-    fresh = httpx.post(f"{url}/api/chat", json={"message": "Faut-il passer un concours pour entrer à l'école test ?"},
-                       headers={"X-Forwarded-For": "198.51.100.250"}, timeout=60)
+    fresh = httpx.post(
+        f"{url}/api/chat",
+        json={"message": "Faut-il passer un concours pour entrer à l'école test ?"},
+        headers={"X-Forwarded-For": "198.51.100.250"},
+        timeout=60,
+    )
     assert fresh.status_code == 200 and fresh.json()["mode"] == "faq"  # another client is served as usual
 
 
 def test_forwarded_for_is_ignored_without_a_trusted_proxy(plain: str) -> None:
-    statuses = [httpx.post(f"{plain}/api/chat", json={}, headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
-                for n in range(LIMIT + 1)]
+    statuses = [
+        httpx.post(f"{plain}/api/chat", json={}, headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
+        for n in range(LIMIT + 1)
+    ]
     assert statuses == [422] * LIMIT + [429]
 
 
@@ -170,8 +205,9 @@ def test_security_headers_on_every_response(plain: str, guarded) -> None:
         assert_protected(call(plain, operation, {}), operation[1])
     for path in ("/", "/staff/", "/docs", "/openapi.json", "/config", "/no-such-page"):
         assert_protected(httpx.get(f"{plain}{path}", follow_redirects=True), path)
-    assert_protected(httpx.post(f"{plain}/api/feedback", content=b"x" * 70_000,
-                                headers={"content-type": "application/json"}), "413")
+    assert_protected(
+        httpx.post(f"{plain}/api/feedback", content=b"x" * 70_000, headers={"content-type": "application/json"}), "413"
+    )
     assert_protected(httpx.post(f"{plain}/api/feedback", content=b"rating=up"), "415")
     url, _ = guarded
     for _ in range(LIMIT + 1):
@@ -181,8 +217,14 @@ def test_security_headers_on_every_response(plain: str, guarded) -> None:
 
 
 def preflight(url: str, origin: str) -> httpx.Response:
-    return httpx.options(f"{url}/api/chat", headers={"Origin": origin, "Access-Control-Request-Method": "POST",
-                                                     "Access-Control-Request-Headers": "content-type"})
+    return httpx.options(
+        f"{url}/api/chat",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
 
 
 def test_cors_allows_only_the_configured_origins(plain: str, guarded) -> None:
@@ -193,8 +235,9 @@ def test_cors_allows_only_the_configured_origins(plain: str, guarded) -> None:
     assert "access-control-allow-origin" not in preflight(plain, PARTNER).headers  # default: same origin only
     allowed = preflight(guarded[0], PARTNER)
     assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == PARTNER
-    assert httpx.get(f"{guarded[0]}/health", headers={"Origin": PARTNER}).headers[
-        "access-control-allow-origin"] == PARTNER
+    assert (
+        httpx.get(f"{guarded[0]}/health", headers={"Origin": PARTNER}).headers["access-control-allow-origin"] == PARTNER
+    )
 
 
 WATCH_CSP = """window.__csp = [];
@@ -206,8 +249,9 @@ def test_chat_and_staff_pages_work_under_the_content_security_policy(guarded, br
     url, _ = guarded
     page = browser.new_page(viewport={"width": 1200, "height": 1100})
     refused = []
-    page.on("console", lambda message: refused.append(message.text)
-            if "Content Security Policy" in message.text else None)
+    page.on(
+        "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
+    )
     page.add_init_script(WATCH_CSP)
     page.goto(url)
     page.locator("#question textarea").fill("Faut-il passer un concours pour entrer à l'école test ?")

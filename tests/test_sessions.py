@@ -16,11 +16,15 @@ def test_a_conversation_goes_on_after_the_server_restarts(tmp_path_factory: pyte
     root = tmp_path_factory.mktemp("restart")
     env = {"TUTOR_DATA_DIR": str(root / "data"), "TUTOR_KB_DIR": str(FIXTURE_KB)}
     with serve(root, env) as url:
-        first = httpx.post(f"{url}/api/chat", json={"message": "Parle-moi de la formation de l'école test"},
-                           timeout=60).json()
+        first = httpx.post(
+            f"{url}/api/chat", json={"message": "Parle-moi de la formation de l'école test"}, timeout=60
+        ).json()
     with serve(root, env) as url:
-        follow = httpx.post(f"{url}/api/chat", json={"session_id": first["session_id"],
-                                                     "message": "et ça dure combien de temps ?"}, timeout=60).json()
+        follow = httpx.post(
+            f"{url}/api/chat",
+            json={"session_id": first["session_id"], "message": "et ça dure combien de temps ?"},
+            timeout=60,
+        ).json()
     assert "12 mois" in follow["answer"]
 
 
@@ -29,8 +33,10 @@ def test_an_older_database_is_migrated_without_losing_data(tmp_path: Path) -> No
     with sqlite3.connect(path) as db:  # a database as the first release left it
         db.executescript(MIGRATIONS[0])
         db.execute("INSERT INTO sessions VALUES ('s1', '2026-01-01')")
-        db.execute("INSERT INTO messages (id, session_id, role, content, created_at) VALUES "
-                   "('m1', 's1', 'user', 'Bonjour', '2026-01-01'), ('m2', 's1', 'assistant', 'Salut', '2026-01-01')")
+        db.execute(
+            "INSERT INTO messages (id, session_id, role, content, created_at) VALUES "
+            "('m1', 's1', 'user', 'Bonjour', '2026-01-01'), ('m2', 's1', 'assistant', 'Salut', '2026-01-01')"
+        )
         db.execute("PRAGMA user_version = 1")
     store = Store(path)
     assert store._db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)

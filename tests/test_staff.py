@@ -18,8 +18,15 @@ FIXTURE_DATASETS = FIXTURE_KB.parent / "evals"
 @pytest.fixture(scope="module")
 def staff_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("staff")
-    with serve(root, {"TUTOR_DATA_DIR": str(root / "data"), "TUTOR_KB_DIR": str(FIXTURE_KB),
-                      "TUTOR_ADMIN_TOKEN": TOKEN, "TUTOR_EVAL_DATASETS_DIR": str(FIXTURE_DATASETS)}) as url:
+    with serve(
+        root,
+        {
+            "TUTOR_DATA_DIR": str(root / "data"),
+            "TUTOR_KB_DIR": str(FIXTURE_KB),
+            "TUTOR_ADMIN_TOKEN": TOKEN,
+            "TUTOR_EVAL_DATASETS_DIR": str(FIXTURE_DATASETS),
+        },
+    ) as url:
         yield url
 
 
@@ -33,12 +40,15 @@ def wait_for(url: str, run_id: str, timeout: float = 120) -> dict:
     pytest.fail(f"run {run_id} did not finish")
 
 
-@pytest.mark.parametrize(("headers", "code"), [
-    ({}, 401),
-    ({"Authorization": "Bearer wrong-token"}, 401),
-    ({"Authorization": f"Basic {TOKEN}"}, 401),
-    (AUTH, 200),
-])
+@pytest.mark.parametrize(
+    ("headers", "code"),
+    [
+        ({}, 401),
+        ({"Authorization": "Bearer wrong-token"}, 401),
+        ({"Authorization": f"Basic {TOKEN}"}, 401),
+        (AUTH, 200),
+    ],
+)
 def test_admin_token_is_required(staff_server: str, headers: dict, code: int) -> None:
     assert httpx.get(f"{staff_server}/api/admin/datasets", headers=headers).status_code == code
 
@@ -59,8 +69,9 @@ def test_run_report_failures_and_compare_over_the_admin_api(staff_server: str) -
     assert report.status_code == 200 and "Evaluation report" in report.text
     failures = httpx.get(f"{staff_server}/api/admin/evals/{run_ids[0]}/failures", headers=AUTH).json()
     assert all(not f["correct"] for f in failures)
-    compared = httpx.get(f"{staff_server}/api/admin/evals/compare", params={"a": run_ids[0], "b": run_ids[1]},
-                         headers=AUTH).json()
+    compared = httpx.get(
+        f"{staff_server}/api/admin/evals/compare", params={"a": run_ids[0], "b": run_ids[1]}, headers=AUTH
+    ).json()
     assert {d["metric"] for d in compared["deltas"]} >= {"hit@1", "answer_accuracy"}
     assert compared["fixed"] == [] and compared["broken"] == []  # same bot, same answers
 
@@ -96,10 +107,15 @@ def test_staff_page_runs_an_evaluation_in_the_browser(staff_server: str, browser
 def test_analytics_list_gaps_and_export_feedback(staff_server: str, browser) -> None:
     refused = httpx.post(f"{staff_server}/api/chat", json={"message": "Quelle est la recette du cassoulet ?"}).json()
     assert refused["refused"]
-    answered = httpx.post(f"{staff_server}/api/chat",
-                          json={"message": "Quel diplôme obtient-on à l'école test ?"}).json()
-    vote = {"session_id": answered["session_id"], "message_id": answered["message_id"], "rating": "down",
-            "comment": "il manque le niveau"}
+    answered = httpx.post(
+        f"{staff_server}/api/chat", json={"message": "Quel diplôme obtient-on à l'école test ?"}
+    ).json()
+    vote = {
+        "session_id": answered["session_id"],
+        "message_id": answered["message_id"],
+        "rating": "down",
+        "comment": "il manque le niveau",
+    }
     assert httpx.post(f"{staff_server}/api/feedback", json=vote).status_code == 200
 
     assert httpx.get(f"{staff_server}/api/admin/analytics").status_code == 401
@@ -123,8 +139,7 @@ def test_analytics_list_gaps_and_export_feedback(staff_server: str, browser) -> 
     page.get_by_text("Unlocked.").wait_for(timeout=10_000)
     page.get_by_role("tab", name="Analytics").click()
     page.locator("#refresh-analytics").click()
-    page.wait_for_function("document.querySelector('#unanswered').innerText.includes('cassoulet')",
-                           timeout=10_000)
+    page.wait_for_function("document.querySelector('#unanswered').innerText.includes('cassoulet')", timeout=10_000)
     page.locator("#export").click()
     page.locator("#export-file").get_by_text("feedback.csv").first.wait_for(timeout=10_000)
     page.screenshot(path=str(ARTIFACTS / "staff-analytics.png"), full_page=True)

@@ -151,20 +151,23 @@ def test_surprise_picks_a_module_with_unseen_questions(make_tutor) -> None:
     assert len(modules) > 1 and modules <= set(tutor.bank.modules)
 
 
-@pytest.mark.parametrize(("message", "topic"), [
-    ("Interroge-moi sur le deep learning", "le deep learning"),
-    ("peux-tu m'interroger sur le RGPD ?", "le rgpd"),
-    ("quiz me on NLP", "nlp"),
-    ("Pose-moi des questions sur l'AI Act", "l'ai act"),
-    ("interroge moi", ""),
-    ("Fais-moi un quiz", ""),
-    ("Combien de temps dure la formation ?", None),
-    ("Y a-t-il un quiz à la fin d'Objectif IA ?", None),
-    ("Comment est-on évalué à l'école ?", None),
-    ("Doit-on passer un test technique en plus de l'entretien ?", None),  # an admission test, not a quiz
-    ("Do I have to take a test to get into the school?", None),
-    ("Can I start the quiz on machine learning?", "machine learning"),
-])
+@pytest.mark.parametrize(
+    ("message", "topic"),
+    [
+        ("Interroge-moi sur le deep learning", "le deep learning"),
+        ("peux-tu m'interroger sur le RGPD ?", "le rgpd"),
+        ("quiz me on NLP", "nlp"),
+        ("Pose-moi des questions sur l'AI Act", "l'ai act"),
+        ("interroge moi", ""),
+        ("Fais-moi un quiz", ""),
+        ("Combien de temps dure la formation ?", None),
+        ("Y a-t-il un quiz à la fin d'Objectif IA ?", None),
+        ("Comment est-on évalué à l'école ?", None),
+        ("Doit-on passer un test technique en plus de l'entretien ?", None),  # an admission test, not a quiz
+        ("Do I have to take a test to get into the school?", None),
+        ("Can I start the quiz on machine learning?", "machine learning"),
+    ],
+)
 def test_quiz_requests_are_told_from_questions(message: str, topic: str | None) -> None:
     assert quiz_topic(message) == topic
 
@@ -218,8 +221,9 @@ def test_tutor_api_on_a_real_server(tmp_path: Path) -> None:
         assert len(modules) == 12 and modules[3]["title"] == "Neural networks and deep learning"
         turn = client.post("/api/tutor/question", json={"module": DL, "lang": "en"}).json()
         learner, question_id = turn["learner_id"], turn["question_id"]
-        graded = client.post("/api/tutor/answer", json={"learner_id": learner, "question_id": question_id,
-                                                        "answer": "no idea"}).json()
+        graded = client.post(
+            "/api/tutor/answer", json={"learner_id": learner, "question_id": question_id, "answer": "no idea"}
+        ).json()
         assert graded["verdict"] == "wrong" and graded["hint"] and not graded["finished"]
         hint = client.post("/api/tutor/hint", json={"learner_id": learner}).json()
         assert hint["hints_used"] == 2

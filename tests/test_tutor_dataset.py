@@ -108,7 +108,7 @@ def test_no_answer_copies_its_reference(rows, questions) -> None:
         answer = row["answer"].lower()
         reference = questions[row["question_id"]]["reference_answer"].lower()
         match = SequenceMatcher(None, answer, reference, autojunk=False).find_longest_match()
-        assert match.size < LONGEST_COPY, f"{row['id']} copies: {answer[match.a:match.a + match.size]!r}"
+        assert match.size < LONGEST_COPY, f"{row['id']} copies: {answer[match.a : match.a + match.size]!r}"
 
 
 def test_size_and_spread_of_modules(rows, questions) -> None:

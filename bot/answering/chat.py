@@ -26,16 +26,20 @@ from bot.schema import AnswerMode, Citation, Lang, Turn
 from bot.text import WordWeights, content_words
 
 REFUSAL = {
-    "fr": ("Je n'ai pas d'information fiable sur ce sujet dans ma base de connaissances, je préfère donc ne "
-           "pas répondre. Je peux vous renseigner sur l'École de la data et de l'IA du groupe La Poste, sur "
-           "la formation gratuite Objectif IA et sur les fondamentaux de l'IA. Pour toute autre question sur "
-           "ces programmes, adressez-vous à leurs canaux officiels : le site officiel du groupe La Poste pour "
-           "l'École de la data et de l'IA, OpenClassrooms ou l'Institut Montaigne pour Objectif IA."),
-    "en": ("I don't have reliable information on this in my knowledge base, so I'd rather not answer. I can "
-           "help with La Poste's École de la data et de l'IA, the free Objectif IA course and AI fundamentals. "
-           "For anything else about these programmes, please use their official channels: La Poste group's "
-           "official website for the École de la data et de l'IA, OpenClassrooms or Institut Montaigne for "
-           "Objectif IA."),
+    "fr": (
+        "Je n'ai pas d'information fiable sur ce sujet dans ma base de connaissances, je préfère donc ne "
+        "pas répondre. Je peux vous renseigner sur l'École de la data et de l'IA du groupe La Poste, sur "
+        "la formation gratuite Objectif IA et sur les fondamentaux de l'IA. Pour toute autre question sur "
+        "ces programmes, adressez-vous à leurs canaux officiels : le site officiel du groupe La Poste pour "
+        "l'École de la data et de l'IA, OpenClassrooms ou l'Institut Montaigne pour Objectif IA."
+    ),
+    "en": (
+        "I don't have reliable information on this in my knowledge base, so I'd rather not answer. I can "
+        "help with La Poste's École de la data et de l'IA, the free Objectif IA course and AI fundamentals. "
+        "For anything else about these programmes, please use their official channels: La Poste group's "
+        "official website for the École de la data et de l'IA, OpenClassrooms or Institut Montaigne for "
+        "Objectif IA."
+    ),
 }
 log = logging.getLogger("tutor.chat")
 SNIPPET_CHARS = 220
@@ -123,8 +127,9 @@ class ChatService:
                 return mode, f"llm unavailable: {self.llm_error or 'no TUTOR_LLM_BACKEND set'}"
         return mode, ""
 
-    def prepare(self, message: str, history: Sequence[Turn] = (), lang: Lang | None = None,
-                scope: Scope = EVERYWHERE) -> tuple[Retrieval, Decision]:
+    def prepare(
+        self, message: str, history: Sequence[Turn] = (), lang: Lang | None = None, scope: Scope = EVERYWHERE
+    ) -> tuple[Retrieval, Decision]:
         """Search, then decide. ``message`` and ``history`` are already redacted and screened by the
         conversation (``bot.conversation``): this layer never sees personal data."""
         lang = lang or detect_language(message)
@@ -140,14 +145,24 @@ class ChatService:
         """With an LLM in use, a follow-up is rewritten by it into a standalone question (see
         ``bot.answering.llm.rewrite_follow_up``); without one, or when its rewrite is rejected, ``None``."""
         llm = self.generators.get("llm")
-        if (not isinstance(llm, LlmGenerator) or self.settings.answer_mode not in ("auto", "llm")
-                or not self.settings.llm_rewrite_budget_s):
+        if (
+            not isinstance(llm, LlmGenerator)
+            or self.settings.answer_mode not in ("auto", "llm")
+            or not self.settings.llm_rewrite_budget_s
+        ):
             return None
-        return rewrite_follow_up(llm.client, message, previous, lang, llm.vocabulary,
-                                 self.settings.llm_rewrite_budget_s)
+        return rewrite_follow_up(
+            llm.client, message, previous, lang, llm.vocabulary, self.settings.llm_rewrite_budget_s
+        )
 
-    def draft(self, message: str, history: Sequence[Turn] = (), lang: Lang | None = None,
-              scope: Scope = EVERYWHERE, started: float | None = None) -> AnswerDraft:
+    def draft(
+        self,
+        message: str,
+        history: Sequence[Turn] = (),
+        lang: Lang | None = None,
+        scope: Scope = EVERYWHERE,
+        started: float | None = None,
+    ) -> AnswerDraft:
         """Decide, then start writing. Retrieval and the decision happen here, so a failure in them is raised
         before any text is streamed; the text is written as the draft is read."""
         started = time.perf_counter() if started is None else started
@@ -167,9 +182,12 @@ class ChatService:
     def declined(self, message: str, lang: Lang | None, reason: str, started: float | None = None) -> AnswerDraft:
         """The refusal of a message the guard flagged: nothing is searched."""
         lang = lang or detect_language(message)
-        return AnswerDraft(Retrieval(query=message, lang=lang, faq=[], passages=[]), Decision("refused", reason),
-                           AnswerStream([REFUSAL[lang]], mode="refused"),
-                           time.perf_counter() if started is None else started)
+        return AnswerDraft(
+            Retrieval(query=message, lang=lang, faq=[], passages=[]),
+            Decision("refused", reason),
+            AnswerStream([REFUSAL[lang]], mode="refused"),
+            time.perf_counter() if started is None else started,
+        )
 
 
 @dataclass
@@ -196,8 +214,16 @@ class AnswerDraft:
         answer = "".join(self.written).strip()
         passages = self.decision.passages
         cited = sorted({int(n) for n in _CITATION.findall(answer) if 0 < int(n) <= len(passages)})
-        citations = [Citation(n=n, source_id=passages[n - 1].source_id, title=passages[n - 1].title,
-                              snippet=_snippet(passages[n - 1]), url=passages[n - 1].url) for n in cited]
+        citations = [
+            Citation(
+                n=n,
+                source_id=passages[n - 1].source_id,
+                title=passages[n - 1].title,
+                snippet=_snippet(passages[n - 1]),
+                url=passages[n - 1].url,
+            )
+            for n in cited
+        ]
         return ChatAnswer(
             answer=answer,
             mode=self.stream.mode,

@@ -27,15 +27,17 @@ from bot.text import WordWeights, content_words, sentences
 class Generator(Protocol):
     name: str
 
-    def generate(self, question: str, passages: Sequence[Passage], history: Sequence[Turn],
-                 lang: Lang) -> Iterator[str]: ...
+    def generate(
+        self, question: str, passages: Sequence[Passage], history: Sequence[Turn], lang: Lang
+    ) -> Iterator[str]: ...
 
 
 class FaqGenerator:
     name = "faq"
 
-    def generate(self, question: str, passages: Sequence[Passage], history: Sequence[Turn],
-                 lang: Lang) -> Iterator[str]:
+    def generate(
+        self, question: str, passages: Sequence[Passage], history: Sequence[Turn], lang: Lang
+    ) -> Iterator[str]:
         yield without_planted_instructions(passages[0].body)
         yield " [1]"
 
@@ -116,8 +118,7 @@ class ExtractiveGenerator:
                 words = content_words(sentence)
                 coverage = (self.weights(asked & words) + CONTEXT_WEIGHT * self.weights(context & words)) / total
                 prior = RANK_PRIOR / (rank + 1) + (OPENING_PRIOR if position == 0 else 0.0)
-                candidates.append(_Candidate(rank, position, sentence,
-                                             MEANING_WEIGHT * meaning + coverage + prior))
+                candidates.append(_Candidate(rank, position, sentence, MEANING_WEIGHT * meaning + coverage + prior))
         if not candidates:
             return []
         ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
@@ -148,17 +149,18 @@ class ExtractiveGenerator:
         model gets...") and the ones after it (they detail it: the rights, principles or criteria a section
         announces, then lists one sentence each, share few words with the question but are its answer)."""
         at = own.index(best)
-        chosen = [best] + [c for c in own[at - 1:at] if len(best.text) + len(c.text) <= MAX_CONTEXT_CHARS]
+        chosen = [best] + [c for c in own[at - 1 : at] if len(best.text) + len(c.text) <= MAX_CONTEXT_CHARS]
         length = sum(len(c.text) for c in chosen)
-        for candidate in own[at + 1:]:
+        for candidate in own[at + 1 :]:
             if len(chosen) >= self.max_sentences or length + len(candidate.text) > MAX_CONTEXT_CHARS:
                 break
             chosen.append(candidate)
             length += len(candidate.text)
         return chosen
 
-    def generate(self, question: str, passages: Sequence[Passage], history: Sequence[Turn],
-                 lang: Lang) -> Iterator[str]:
+    def generate(
+        self, question: str, passages: Sequence[Passage], history: Sequence[Turn], lang: Lang
+    ) -> Iterator[str]:
         chosen = self.select(question, passages, history)
         if chosen and all(passages[c.passage].lang != lang for c in chosen):
             yield OTHER_LANGUAGE_NOTE[lang]

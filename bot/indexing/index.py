@@ -94,7 +94,8 @@ def _claim(store: Path) -> None:
         handle.close()
         raise StoreBusyError(
             f"the index in {store} is open in another process (pid {holder}, the app or another ingest): stop it "
-            "first, or share the index through a Chroma server (TUTOR_CHROMA_URL)") from None
+            "first, or share the index through a Chroma server (TUTOR_CHROMA_URL)"
+        ) from None
     handle.seek(0)
     handle.truncate()
     handle.write(str(os.getpid()))
@@ -107,8 +108,9 @@ def chroma_client(settings: Settings) -> chromadb.ClientAPI:
     if settings.chroma_url:
         url = urlsplit(settings.chroma_url)
         https = url.scheme == "https"
-        return chromadb.HttpClient(host=url.hostname or "", port=url.port or (443 if https else 8000), ssl=https,
-                                   settings=chroma_settings)
+        return chromadb.HttpClient(
+            host=url.hostname or "", port=url.port or (443 if https else 8000), ssl=https, settings=chroma_settings
+        )
     settings.chroma_dir.mkdir(parents=True, exist_ok=True)
     _claim(settings.chroma_dir)
     return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
@@ -124,8 +126,12 @@ class _Part:
         self.records.create_schema()
 
     def _open(self) -> Chroma:
-        return Chroma(collection_name=self.name, embedding_function=self._embeddings, client=self._client,
-                      collection_metadata={"hnsw:space": "cosine"})
+        return Chroma(
+            collection_name=self.name,
+            embedding_function=self._embeddings,
+            client=self._client,
+            collection_metadata={"hnsw:space": "cosine"},
+        )
 
     def count(self) -> int:
         return self.store._collection.count()
@@ -155,8 +161,10 @@ class _Part:
 
     def get(self, where: dict | None = None) -> list[Document]:
         got = self.store.get(where=where, include=["documents", "metadatas"])
-        return [Document(id=i, page_content=text, metadata=meta)
-                for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)]
+        return [
+            Document(id=i, page_content=text, metadata=meta)
+            for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        ]
 
     def sync(self, documents: Iterable[Document], batch_size: int) -> dict:
         """LangChain's ``index()``, unless the records already list exactly these documents: then there is
@@ -166,8 +174,15 @@ class _Part:
         keys = {_get_document_with_hash(d, key_encoder=KEY_ENCODER).id for d in documents}
         if keys == set(self.records.list_keys()):
             return {"num_added": 0, "num_updated": 0, "num_skipped": len(documents), "num_deleted": 0}
-        return sync_index(documents, self.records, self.store, cleanup="full", source_id_key="path",
-                          key_encoder=KEY_ENCODER, batch_size=batch_size)
+        return sync_index(
+            documents,
+            self.records,
+            self.store,
+            cleanup="full",
+            source_id_key="path",
+            key_encoder=KEY_ENCODER,
+            batch_size=batch_size,
+        )
 
 
 _PART_OF_KIND = {"chunk": "passages", "faq": "passages", "faq_q": "phrasings", "sentence": "sentences"}
@@ -200,8 +215,9 @@ class KnowledgeIndex:
         metadatas = self.passages.store.get(include=["metadatas"])["metadatas"]
         return {m["path"]: m["file_hash"] for m in metadatas if m and "path" in m}
 
-    def sync(self, kb_dir: Path, *, reset: bool = False,
-             progress: Callable[[int, int], None] | None = None) -> SyncReport:
+    def sync(
+        self, kb_dir: Path, *, reset: bool = False, progress: Callable[[int, int], None] | None = None
+    ) -> SyncReport:
         """Make the index hold exactly the loadable content of ``kb_dir`` (failed files keep their old chunks)."""
         for part in self.parts.values():
             if reset:

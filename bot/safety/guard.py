@@ -25,15 +25,21 @@ from functools import lru_cache
 
 from bot.text import fold, sentences
 
-_RULES = (r"(?:instructions?|consignes?|regles?|rules|guidelines|directives?|prompt|instrucciones|istruzioni"
-          r"|instrucoes|anweisungen|regeln|reglas|regole|vorgaben)")
+_RULES = (
+    r"(?:instructions?|consignes?|regles?|rules|guidelines|directives?|prompt|instrucciones|istruzioni"
+    r"|instrucoes|anweisungen|regeln|reglas|regole|vorgaben)"
+)
 _DISCLOSE_FR = r"(?:affiche|montre|revele|repete|donne|recopie|ecris|dis|liste|envoie|transmets)(?:s|z|r)?"
 _DISCLOSE_EN = r"(?:reveal|show|print|display|repeat|dump|tell me|list|give me|what are|send me)"
-_SECRET = (r"(?:token|jeton|api[ _-]?key|cle (?:d'?)?api|password|mot de passe|secret|credentials|identifiants"
-           r"|cles? d'acces)")
+_SECRET = (
+    r"(?:token|jeton|api[ _-]?key|cle (?:d'?)?api|password|mot de passe|secret|credentials|identifiants"
+    r"|cles? d'acces)"
+)
 _PEOPLE = r"(?:users?|people|visitors?|learners?|students?|utilisateurs?|visiteurs?|apprenants?|candidats?|gens)"
-_THEIR_DATA = (r"(?:conversations?|messages?|questions|history|historiques?|chats?|data|donnees|e-?mails?"
-               r"|adresses?|numeros?)")
+_THEIR_DATA = (
+    r"(?:conversations?|messages?|questions|history|historiques?|chats?|data|donnees|e-?mails?"
+    r"|adresses?|numeros?)"
+)
 _PATTERNS: dict[str, list[str]] = {
     "override": [
         rf"\bignor\w*\b.{{0,40}}\b{_RULES}",

@@ -73,7 +73,7 @@ def _replace_checked(text: str, kind: str, pattern: re.Pattern[str], valid: Call
         found = match.group()
         for prefix in _prefixes(found):
             if valid(prefix):
-                return PLACEHOLDERS[kind] + found[len(prefix):]
+                return PLACEHOLDERS[kind] + found[len(prefix) :]
         return found
 
     return pattern.sub(substitute, text)
@@ -82,7 +82,7 @@ def _replace_checked(text: str, kind: str, pattern: re.Pattern[str], valid: Call
 def _replace_phones(text: str) -> str:
     matches = list(phonenumbers.PhoneNumberMatcher(text, "FR", leniency=phonenumbers.Leniency.VALID))
     for match in reversed(matches):
-        text = text[: match.start] + PLACEHOLDERS["phone"] + text[match.end:]
+        text = text[: match.start] + PLACEHOLDERS["phone"] + text[match.end :]
     return text
 
 

@@ -80,9 +80,12 @@ class Features:
     length_ratio: float = 0.0  # log of the answer's content words over the reference's
 
     def found(self, thresholds: GradingThresholds, shift: float = 0.0) -> tuple[int, ...]:
-        return tuple(i for i, similarity in enumerate(self.idea_similarity)
-                     if similarity >= thresholds.idea + shift or (
-                         self.idea_word_share[i] >= 0.5 and similarity >= thresholds.idea_with_words + shift))
+        return tuple(
+            i
+            for i, similarity in enumerate(self.idea_similarity)
+            if similarity >= thresholds.idea + shift
+            or (self.idea_word_share[i] >= 0.5 and similarity >= thresholds.idea_with_words + shift)
+        )
 
     def vector(self, thresholds: GradingThresholds) -> dict[str, float]:
         """The model's inputs, by name."""
@@ -126,9 +129,14 @@ class GradingModel:
     @classmethod
     def load(cls, path: Path) -> GradingModel:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(features=tuple(data["features"]), mean=tuple(data["mean"]), scale=tuple(data["scale"]),
-                   coef=tuple(tuple(row) for row in data["coef"]), intercept=tuple(data["intercept"]),
-                   fitted_on=data.get("fitted_on", {}))
+        return cls(
+            features=tuple(data["features"]),
+            mean=tuple(data["mean"]),
+            scale=tuple(data["scale"]),
+            coef=tuple(tuple(row) for row in data["coef"]),
+            intercept=tuple(data["intercept"]),
+            fitted_on=data.get("fitted_on", {}),
+        )
 
 
 @dataclass(frozen=True)
@@ -157,8 +165,11 @@ def decide(features: Features, thresholds: GradingThresholds, model: GradingMode
     """The one grading rule; ``features`` come from :meth:`Grader.features`."""
     ideas = tuple(range(len(features.idea_similarity)))
     similarity = features.reference_similarity
-    for flag, reason in ((features.empty, "empty"), (features.dont_know, "dont_know"),
-                         (features.copies_question, "copies_question")):
+    for flag, reason in (
+        (features.empty, "empty"),
+        (features.dont_know, "dont_know"),
+        (features.copies_question, "copies_question"),
+    ):
         if flag:
             return Grade("wrong", (), ideas, similarity, reason)
     if similarity < thresholds.reference:
@@ -168,8 +179,7 @@ def decide(features: Features, thresholds: GradingThresholds, model: GradingMode
     # An answer judged wrong gets no credit for ideas it seems to touch: it is usually a misconception in
     # the course's own words, and "you got X" would tell the learner the opposite of the verdict.
     found = () if verdict == "wrong" else features.found(thresholds)
-    return Grade(verdict, found, tuple(i for i in ideas if i not in found), similarity, "model",
-                 probabilities[verdict])
+    return Grade(verdict, found, tuple(i for i in ideas if i not in found), similarity, "model", probabilities[verdict])
 
 
 def model_path(profile: str) -> Path:
@@ -197,8 +207,10 @@ class Grader:
         with self._lock:
             if question.id not in self._targets:
                 texts = [question.reference_answer, *question.key_ideas, question.question]
-                self._targets[question.id] = (self.embeddings.embed_for_similarity(texts),
-                                              self.embeddings.embed_for_similarity(sentences(question.reference_answer)))
+                self._targets[question.id] = (
+                    self.embeddings.embed_for_similarity(texts),
+                    self.embeddings.embed_for_similarity(sentences(question.reference_answer)),
+                )
             return self._targets[question.id]
 
     def features(self, question: QuizQuestion, answer: str) -> Features:
@@ -216,8 +228,16 @@ class Grader:
         copies = words <= content_words(question.question) and float(vectors[0] @ asked) > 0.9
         support = (vectors @ np.vstack([reference_sentences, targets[:-1]]).T).max(axis=1).mean()
         length_ratio = math.log(len(words) + 1) - math.log(len(content_words(question.reference_answer)) + 1)
-        return Features(False, False, copies, tuple(float(s) for s in idea_similarity), word_share,
-                        float(vectors[0] @ reference), float(support), length_ratio)
+        return Features(
+            False,
+            False,
+            copies,
+            tuple(float(s) for s in idea_similarity),
+            word_share,
+            float(vectors[0] @ reference),
+            float(support),
+            length_ratio,
+        )
 
     def grade(self, question: QuizQuestion, answer: str) -> Grade:
         return decide(self.features(question, answer), self.thresholds, self.model)

@@ -23,16 +23,24 @@ _QUIZ_REQUEST = re.compile(
     r"|(?:start|take|do|run|begin) (?:a|the) quiz|give me a (?:quiz|test))\b"
 )
 _TOPIC_MARK = re.compile(r"\b(?:sur|about|on|en|concernant|regarding)\b\s+(.*)$")
-_STOP = re.compile(r"^\W*(?:stop|arrete[rz]?|on arrete|quitter?|fin(?: du quiz)?|terminer?|c'?est fini|ca suffit|"
-                   r"retour (?:au|a la) (?:chat|discussion)|back to (?:the )?chat|exit|quit|end(?: the)? quiz|"
-                   r"enough|no more)\b")
-_NEXT = re.compile(r"^\W*(?:(?:question )?suivante|une autre|encore|oui|ok|d'accord|vas-y|continue[rz]?|"
-                   r"next(?: question)?|another(?: one)?|yes|go on|more)\W*(?:\w+\W*){0,3}$")
-_REVEAL = re.compile(r"(?:(?:donne|dis|montre|donnez|dites|montrez)[- ]moi la (?:bonne )?reponse|"
-                     r"je donne ma langue au chat|j'abandonne|^\W*(?:la )?(?:reponse|solution)\W*$|"
-                     r"(?:show|tell|give) me the (?:answer|solution)|what is the answer|i give up|reveal)")
-_HINT = re.compile(r"^\W*(?:(?:un |une autre |another |a )?(?:indice|hint|aide|help|clue)|aide-moi|help me|"
-                   r"je seche|i'?m stuck)\W*(?:\w+\W*){0,3}$")
+_STOP = re.compile(
+    r"^\W*(?:stop|arrete[rz]?|on arrete|quitter?|fin(?: du quiz)?|terminer?|c'?est fini|ca suffit|"
+    r"retour (?:au|a la) (?:chat|discussion)|back to (?:the )?chat|exit|quit|end(?: the)? quiz|"
+    r"enough|no more)\b"
+)
+_NEXT = re.compile(
+    r"^\W*(?:(?:question )?suivante|une autre|encore|oui|ok|d'accord|vas-y|continue[rz]?|"
+    r"next(?: question)?|another(?: one)?|yes|go on|more)\W*(?:\w+\W*){0,3}$"
+)
+_REVEAL = re.compile(
+    r"(?:(?:donne|dis|montre|donnez|dites|montrez)[- ]moi la (?:bonne )?reponse|"
+    r"je donne ma langue au chat|j'abandonne|^\W*(?:la )?(?:reponse|solution)\W*$|"
+    r"(?:show|tell|give) me the (?:answer|solution)|what is the answer|i give up|reveal)"
+)
+_HINT = re.compile(
+    r"^\W*(?:(?:un |une autre |another |a )?(?:indice|hint|aide|help|clue)|aide-moi|help me|"
+    r"je seche|i'?m stuck)\W*(?:\w+\W*){0,3}$"
+)
 
 
 def quiz_topic(message: str) -> str | None:
@@ -41,7 +49,7 @@ def quiz_topic(message: str) -> str | None:
     found = _QUIZ_REQUEST.search(folded)
     if not found:
         return None
-    rest = folded[found.end():]
+    rest = folded[found.end() :]
     topic = _TOPIC_MARK.search(rest)
     return (topic.group(1) if topic else rest).strip(" ?!.") if rest.strip(" ?!.") else ""
 

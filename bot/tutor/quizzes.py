@@ -81,8 +81,9 @@ class QuizBank:
                 self.failures[path.name] = str(exc).splitlines()[0]
                 log.warning("quiz file %s skipped: %s", path.name, self.failures[path.name])
                 continue
-            module = Module(quiz.module, quiz.order, {"fr": quiz.title, **self._other_titles(quiz.module)},
-                            tuple(quiz.questions))
+            module = Module(
+                quiz.module, quiz.order, {"fr": quiz.title, **self._other_titles(quiz.module)}, tuple(quiz.questions)
+            )
             self.modules[module.id] = module
             for question in quiz.questions:
                 self._questions[question.id] = (module, question)
@@ -110,8 +111,11 @@ class QuizBank:
         title = module.title(question.lang)
         if path.exists():
             chunks = load_markdown(path.read_text(encoding="utf-8"), Path(f"{source_id}.md"), "")
-            parts = [passage_body(c.page_content, c.metadata) for c in chunks
-                     if c.metadata["section"].split(" › ")[0] == question.section]
+            parts = [
+                passage_body(c.page_content, c.metadata)
+                for c in chunks
+                if c.metadata["section"].split(" › ")[0] == question.section
+            ]
             text = " ".join(" ".join(parts).split())
             title = chunks[0].metadata.get("title") or title
         return SectionCitation(source_id, title, question.section, text)

@@ -174,8 +174,13 @@ class TutorService:
     def _question_turn(self, learner_id: str, lang: str, module: Module, question: QuizQuestion) -> TutorTurn:
         texts = TEXTS[lang]
         n = module.questions.index(question) + 1
-        message = texts["question"].format(title=module.title(lang), n=n, total=len(module.questions),
-                                           question=question.question) + "\n\n" + texts["how"]
+        message = (
+            texts["question"].format(
+                title=module.title(lang), n=n, total=len(module.questions), question=question.question
+            )
+            + "\n\n"
+            + texts["how"]
+        )
         return TutorTurn(learner_id, lang, message, module.id, module.title(lang), question.id, question.question)
 
     def _pool(self, module: Module, lang: str) -> list[QuizQuestion]:
@@ -218,8 +223,9 @@ class TutorService:
         turn = self._question_turn(learner_id, state.lang, module, question)
         turn.verdict, turn.found = grade.verdict, [question.key_ideas[i] for i in grade.found]
         turn.missing_count = len(grade.missing)
-        opening = texts["dont_know" if grade.reason == "dont_know" else "empty" if grade.reason == "empty"
-                        else grade.verdict]
+        opening = texts[
+            "dont_know" if grade.reason == "dont_know" else "empty" if grade.reason == "empty" else grade.verdict
+        ]
         lines = [opening]
         if grade.found and grade.verdict != "correct":
             lines.append(texts["found"].format(ideas=" ; ".join(turn.found)))
@@ -259,8 +265,17 @@ class TutorService:
         score = SCORE_EXPLAINED_PARTIAL if state.best == "partial" else 0.0
         return self._finish(state, module, question, turn, "explained", score, None, [])
 
-    def _finish(self, state: TutorState, module: Module, question: QuizQuestion, turn: TutorTurn, outcome: str,
-                score: float, grade: Grade | None, lines: list[str]) -> TutorTurn:
+    def _finish(
+        self,
+        state: TutorState,
+        module: Module,
+        question: QuizQuestion,
+        turn: TutorTurn,
+        outcome: str,
+        score: float,
+        grade: Grade | None,
+        lines: list[str],
+    ) -> TutorTurn:
         texts = TEXTS[state.lang]
         missing = grade.missing if grade else range(len(question.key_ideas))
         turn.missing = [question.key_ideas[i] for i in missing]
@@ -271,10 +286,12 @@ class TutorService:
             lines.append(texts["explanation"])
         elif turn.missing:
             lines.append(texts["missed"].format(ideas=" ; ".join(turn.missing)))
-        lines += [f"{texts['reference']} {question.reference_answer}" if outcome == "correct"
-                  else question.reference_answer,
-                  texts["source"].format(title=turn.citation.title, section=turn.citation.section,
-                                         source_id=turn.citation.source_id)]
+        lines += [
+            f"{texts['reference']} {question.reference_answer}" if outcome == "correct" else question.reference_answer,
+            texts["source"].format(
+                title=turn.citation.title, section=turn.citation.section, source_id=turn.citation.source_id
+            ),
+        ]
         if state.channel == "chat":
             lines.append(texts["next_chat"])
         self.progress.finish(state, outcome, score)
@@ -292,18 +309,36 @@ class TutorService:
         for module in self.bank.modules.values():
             done = by_module.get(module.id, [])
             latest = {r.question_id: r for r in done}
-            modules.append(ModuleProgress(
-                module.id, module.title(lang), len(module.questions), len(latest),
-                sum(r.outcome == "correct" for r in latest.values()),
-                sum(r.score for r in latest.values()) / len(latest) if latest else None, _streaks(done)[0]))
+            modules.append(
+                ModuleProgress(
+                    module.id,
+                    module.title(lang),
+                    len(module.questions),
+                    len(latest),
+                    sum(r.outcome == "correct" for r in latest.values()),
+                    sum(r.score for r in latest.values()) / len(latest) if latest else None,
+                    _streaks(done)[0],
+                )
+            )
         latest_all = {r.question_id: r for r in results}
         streak, best = _streaks(results)
-        return ProgressReport(learner_id, modules, len(results),
-                              sum(r.score for r in latest_all.values()) / len(latest_all) if latest_all else None,
-                              streak, best, self.recommend(learner_id, lang, results, modules))
+        return ProgressReport(
+            learner_id,
+            modules,
+            len(results),
+            sum(r.score for r in latest_all.values()) / len(latest_all) if latest_all else None,
+            streak,
+            best,
+            self.recommend(learner_id, lang, results, modules),
+        )
 
-    def recommend(self, learner_id: str, lang: str, results: list[Result] | None = None,
-                  modules: list[ModuleProgress] | None = None) -> Recommendation | None:
+    def recommend(
+        self,
+        learner_id: str,
+        lang: str,
+        results: list[Result] | None = None,
+        modules: list[ModuleProgress] | None = None,
+    ) -> Recommendation | None:
         """Review a weak module first; else the next module of the course with unseen questions; else the
         weakest module."""
         if not self.bank.modules:
@@ -315,8 +350,9 @@ class TutorService:
         weak = [m for m in modules if m.seen >= 2 and m.average is not None and m.average < WEAK_AVERAGE]
         if weak:
             worst = min(weak, key=lambda m: m.average)
-            return Recommendation(worst.module, worst.title, "review",
-                                  texts["review"].format(title=worst.title, average=worst.average))
+            return Recommendation(
+                worst.module, worst.title, "review", texts["review"].format(title=worst.title, average=worst.average)
+            )
         seen = {r.question_id for r in results}
         for module in self.bank.modules.values():
             if any(q.id not in seen for q in self._pool(module, lang)):
@@ -324,8 +360,9 @@ class TutorService:
                 title = module.title(lang)
                 return Recommendation(module.id, title, kind, texts[kind].format(title=title))
         worst = min(modules, key=lambda m: m.average if m.average is not None else 1.0)
-        return Recommendation(worst.module, worst.title, "review",
-                              texts["done"].format(title=worst.title, average=worst.average or 0.0))
+        return Recommendation(
+            worst.module, worst.title, "review", texts["done"].format(title=worst.title, average=worst.average or 0.0)
+        )
 
     def _recommend_start(self, lang: str) -> Recommendation:
         first = next(iter(self.bank.modules.values()))

@@ -33,10 +33,14 @@ def build_app() -> FastAPI:
 
     def completion(model: str, text: str) -> dict:
         app.state.calls += 1
-        return {"id": f"chatcmpl-{app.state.calls}", "object": "chat.completion", "created": int(time.time()),
-                "model": model, "choices": [{"index": 0, "finish_reason": "stop",
-                                             "message": {"role": "assistant", "content": text}}],
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+        return {
+            "id": f"chatcmpl-{app.state.calls}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+        }
 
     @app.post("/v1/chat/completions")
     async def judge(request: Request) -> dict:

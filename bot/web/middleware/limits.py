@@ -64,8 +64,9 @@ def clean_body(body: bytes, content_type: str, api: bool) -> bytes:
         return body
     if not _is_json(content_type):
         if api:
-            raise RejectedBody(415, f"expected a JSON body (Content-Type: application/json), got "
-                                    f"'{content_type or 'none'}'")
+            raise RejectedBody(
+                415, f"expected a JSON body (Content-Type: application/json), got '{content_type or 'none'}'"
+            )
         return body
     try:
         text = body.decode("utf-8")
@@ -100,8 +101,11 @@ class BodyLimitMiddleware:
         except RejectedBody as exc:
             await JSONResponse({"detail": exc.detail}, status_code=exc.status)(scope, receive, send)
             return
-        scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
-                 + [(b"content-length", str(len(body)).encode())]}
+        scope = {
+            **scope,
+            "headers": [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
+            + [(b"content-length", str(len(body)).encode())],
+        }
         await self.app(scope, _replay(body, receive), send)
 
     @staticmethod

@@ -36,5 +36,7 @@ class RateLimitMiddleware:
         wait = max(1, math.ceil(reset_at - time.time()))
         response = JSONResponse(
             {"detail": f"too many requests: at most {self.item.amount} a minute per client; retry in {wait} s"},
-            status_code=429, headers={"Retry-After": str(wait)})
+            status_code=429,
+            headers={"Retry-After": str(wait)},
+        )
         await response(scope, receive, send)

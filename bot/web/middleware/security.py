@@ -20,21 +20,23 @@ from bot.web.middleware.limits import BodyLimitMiddleware
 from bot.web.middleware.ratelimit import RateLimitMiddleware
 
 DOCS_CDN = "https://cdn.jsdelivr.net"
-CSP = "; ".join([
-    "default-src 'self'",
-    f"script-src 'self' 'unsafe-inline' 'unsafe-eval' {DOCS_CDN}",
-    f"style-src 'self' 'unsafe-inline' 'unsafe-eval' {DOCS_CDN}",
-    "img-src 'self' data: blob: https://fastapi.tiangolo.com",
-    "font-src 'self' data:",
-    "media-src 'self' data: blob:",
-    "worker-src 'self' blob:",
-    "frame-src 'self' blob: data:",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'self'",
-])
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        f"script-src 'self' 'unsafe-inline' 'unsafe-eval' {DOCS_CDN}",
+        f"style-src 'self' 'unsafe-inline' 'unsafe-eval' {DOCS_CDN}",
+        "img-src 'self' data: blob: https://fastapi.tiangolo.com",
+        "font-src 'self' data:",
+        "media-src 'self' data: blob:",
+        "worker-src 'self' blob:",
+        "frame-src 'self' blob: data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+    ]
+)
 SECURITY_HEADERS = {
     "content-security-policy": CSP,
     "x-content-type-options": "nosniff",
@@ -58,8 +60,11 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(name.encode(), value.encode()) for name, value in SECURITY_HEADERS.items()
-                         if name.encode() not in present]
+                extra = [
+                    (name.encode(), value.encode())
+                    for name, value in SECURITY_HEADERS.items()
+                    if name.encode() not in present
+                ]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
@@ -69,14 +74,20 @@ class SecurityHeadersMiddleware:
 def protect(app: FastAPI, settings: Settings) -> None:
     """Install the protections, innermost first: body checks see only what the rate limit let through, the
     rate limit sees the proxy's client address, and every answer (a 413 or a 429 too) gets the headers."""
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes,
-                       max_ui_body_bytes=settings.max_ui_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes, max_ui_body_bytes=settings.max_ui_body_bytes
+    )
     if settings.rate_limit_per_minute:
-        app.add_middleware(RateLimitMiddleware, per_minute=settings.rate_limit_per_minute,
-                           paths=settings.rate_limited_paths)
+        app.add_middleware(
+            RateLimitMiddleware, per_minute=settings.rate_limit_per_minute, paths=settings.rate_limited_paths
+        )
     if settings.forwarded_allow_ips:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
-                           allow_headers=["Authorization", "Content-Type"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
     app.add_middleware(SecurityHeadersMiddleware)

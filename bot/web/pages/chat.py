@@ -22,9 +22,11 @@ log = logging.getLogger("tutor.ui")
 
 TEXTS = {
     "fr": {
-        "welcome": ("Bonjour ! Je réponds aux questions sur **l'École de la data et de l'IA** (groupe La Poste), "
-                    "sur la formation gratuite **Objectif IA** et sur les **fondamentaux de l'IA**. "
-                    "Chaque réponse cite ses sources."),
+        "welcome": (
+            "Bonjour ! Je réponds aux questions sur **l'École de la data et de l'IA** (groupe La Poste), "
+            "sur la formation gratuite **Objectif IA** et sur les **fondamentaux de l'IA**. "
+            "Chaque réponse cite ses sources."
+        ),
         "placeholder": "Posez votre question…",
         "send": "Envoyer",
         "sources": "Sources",
@@ -32,12 +34,16 @@ TEXTS = {
         "candidates": "Futur candidat",
         "learners": "Apprenant",
         "examples": {
-            "candidates": ["Faut-il passer un concours pour entrer à l'École de la data et de l'IA ?",
-                           "Quel est le rythme de l'alternance ?",
-                           "Combien de temps dure Objectif IA ?"],
-            "learners": ["C'est quoi le surapprentissage ?",
-                         "Quels sont les niveaux de risque de l'AI Act ?",
-                         "Qu'est-ce qu'une hallucination d'un LLM ?"],
+            "candidates": [
+                "Faut-il passer un concours pour entrer à l'École de la data et de l'IA ?",
+                "Quel est le rythme de l'alternance ?",
+                "Combien de temps dure Objectif IA ?",
+            ],
+            "learners": [
+                "C'est quoi le surapprentissage ?",
+                "Quels sont les niveaux de risque de l'AI Act ?",
+                "Qu'est-ce qu'une hallucination d'un LLM ?",
+            ],
         },
         "feedback": "Cette réponse vous a-t-elle aidé ?",
         "up": "👍 Utile",
@@ -53,13 +59,16 @@ TEXTS = {
             "RH internes sont aussi un bon point de départ.\n"
             "- **Objectif IA** : la formation est en ligne sur la plateforme OpenClassrooms ; l'Institut "
             "Montaigne porte le programme.\n\n"
-            "L'assistant ne dispose ni d'adresse, ni de numéro de téléphone, ni de formulaire de contact."),
+            "L'assistant ne dispose ni d'adresse, ni de numéro de téléphone, ni de formulaire de contact."
+        ),
         "busy": "L'assistant démarre, réessayez dans quelques secondes.",
         "error": "Désolé, un problème est survenu. Réessayez dans un instant.",
     },
     "en": {
-        "welcome": ("Hello! I answer questions about La Poste's **École de la data et de l'IA**, the free "
-                    "**Objectif IA** course and **AI fundamentals**. Every answer cites its sources."),
+        "welcome": (
+            "Hello! I answer questions about La Poste's **École de la data et de l'IA**, the free "
+            "**Objectif IA** course and **AI fundamentals**. Every answer cites its sources."
+        ),
         "placeholder": "Ask your question…",
         "send": "Send",
         "sources": "Sources",
@@ -67,12 +76,16 @@ TEXTS = {
         "candidates": "Future candidate",
         "learners": "Learner",
         "examples": {
-            "candidates": ["Is there an entrance exam for the École de la data et de l'IA?",
-                           "What is the work-study rhythm?",
-                           "How long does Objectif IA take?"],
-            "learners": ["What is overfitting?",
-                         "What are the risk levels of the AI Act?",
-                         "What is an LLM hallucination?"],
+            "candidates": [
+                "Is there an entrance exam for the École de la data et de l'IA?",
+                "What is the work-study rhythm?",
+                "How long does Objectif IA take?",
+            ],
+            "learners": [
+                "What is overfitting?",
+                "What are the risk levels of the AI Act?",
+                "What is an LLM hallucination?",
+            ],
         },
         "feedback": "Was this answer helpful?",
         "up": "👍 Helpful",
@@ -87,7 +100,8 @@ TEXTS = {
             "et de l'IA's own communication. If you work at La Poste, your HR contacts are a good start too.\n"
             "- **Objectif IA**: the course is online on the OpenClassrooms platform; Institut Montaigne runs "
             "the programme.\n\n"
-            "The assistant has no address, phone number or contact form."),
+            "The assistant has no address, phone number or contact form."
+        ),
         "busy": "The assistant is starting, please retry in a few seconds.",
         "error": "Sorry, something went wrong. Please try again in a moment.",
     },
@@ -101,9 +115,11 @@ def sources_html(citations: Sequence[Citation], lang: str) -> str:
     for c in citations:
         title = html.escape(c.title)
         link = f"<a href='{html.escape(c.url)}' target='_blank' rel='noopener'>{title}</a>" if c.url else title
-        cards.append(f"<div class='source-card'><strong>[{c.n}] {link}</strong>"
-                     f"<div class='source-id'>{html.escape(c.source_id)}</div>"
-                     f"<p>{html.escape(c.snippet)}</p></div>")
+        cards.append(
+            f"<div class='source-card'><strong>[{c.n}] {link}</strong>"
+            f"<div class='source-id'>{html.escape(c.source_id)}</div>"
+            f"<p>{html.escape(c.snippet)}</p></div>"
+        )
     return f"<h4>{TEXTS[lang]['sources']}</h4>" + "".join(cards)
 
 
@@ -127,11 +143,20 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
         learner = gr.BrowserState(None, storage_key="tutor-learner", secret=browser_secret(runtime.settings.data_dir))
         with gr.Tabs(elem_id="tabs"):
             with gr.Tab("Chat", elem_id="tab-chat"):
-                chatbot = gr.Chatbot(value=[{"role": "assistant", "content": TEXTS["fr"]["welcome"]}],
-                                     height=460, elem_id="chat", label="Chat")
+                chatbot = gr.Chatbot(
+                    value=[{"role": "assistant", "content": TEXTS["fr"]["welcome"]}],
+                    height=460,
+                    elem_id="chat",
+                    label="Chat",
+                )
                 with gr.Row():
-                    box = gr.Textbox(placeholder=TEXTS["fr"]["placeholder"], show_label=False, scale=5,
-                                     elem_id="question", max_length=runtime.settings.max_message_chars)
+                    box = gr.Textbox(
+                        placeholder=TEXTS["fr"]["placeholder"],
+                        show_label=False,
+                        scale=5,
+                        elem_id="question",
+                        max_length=runtime.settings.max_message_chars,
+                    )
                     send = gr.Button(TEXTS["fr"]["send"], variant="primary", scale=1, elem_id="send", min_width=90)
                 sources = gr.HTML(elem_id="sources")
                 with gr.Group(elem_id="feedback"):
@@ -139,15 +164,22 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
                     with gr.Row():
                         up = gr.Button(TEXTS["fr"]["up"], elem_id="thumbs-up", size="sm")
                         down = gr.Button(TEXTS["fr"]["down"], elem_id="thumbs-down", size="sm")
-                    comment = gr.Textbox(placeholder=TEXTS["fr"]["comment"], show_label=False, elem_id="comment",
-                                         max_lines=3, max_length=2000)
+                    comment = gr.Textbox(
+                        placeholder=TEXTS["fr"]["comment"],
+                        show_label=False,
+                        elem_id="comment",
+                        max_lines=3,
+                        max_length=2000,
+                    )
                     thanks = gr.Markdown(elem_id="feedback-status")
                 example_buttons = {}
                 for audience in ("candidates", "learners"):
                     with gr.Row(elem_classes="examples"):
                         label = gr.Markdown(f"**{TEXTS['fr'][audience]}**", elem_id=f"audience-{audience}")
-                        buttons = [gr.Button(text, size="sm", elem_id=f"example-{audience}-{i}")
-                                   for i, text in enumerate(TEXTS["fr"]["examples"][audience])]
+                        buttons = [
+                            gr.Button(text, size="sm", elem_id=f"example-{audience}-{i}")
+                            for i, text in enumerate(TEXTS["fr"]["examples"][audience])
+                        ]
                     example_buttons[audience] = (label, buttons)
                 with gr.Accordion(TEXTS["fr"]["human"], open=False, elem_id="human") as human:
                     human_text = gr.Markdown(TEXTS["fr"]["human_text"])
@@ -160,8 +192,9 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
                 yield history, "", session_id, gr.update(), gr.update(), gr.update()
                 return
             try:
-                reply = runtime.conversation().turn(TurnRequest(message, session_id, lang=language,
-                                                                learner_id=learner_id))
+                reply = runtime.conversation().turn(
+                    TurnRequest(message, session_id, lang=language, learner_id=learner_id)
+                )
             except NotReadyError:
                 raise gr.Error(TEXTS[language]["busy"]) from None
             session_id = reply.session_id
@@ -173,8 +206,14 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
                         yield history, "", session_id, gr.update(), gr.update(), ""
                     elif isinstance(event, Done):
                         history[-1]["content"] = event.reply.answer
-                        yield (history, "", session_id, sources_html(event.reply.citations, language),
-                               event.message_id, "")
+                        yield (
+                            history,
+                            "",
+                            session_id,
+                            sources_html(event.reply.citations, language),
+                            event.message_id,
+                            "",
+                        )
             except Exception:  # the visitor gets a friendly message; staff get the traceback in the log
                 log.exception("answer failed")
                 raise gr.Error(TEXTS[language]["error"]) from None
@@ -185,19 +224,26 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
                     return TEXTS[language]["no_answer"], note
                 runtime.store.add_feedback(session_id, message_id, rating, note.strip() or None)
                 return TEXTS[language]["thanks"], ""
+
             return handler
 
         def switch(language: str, history: list):
             texts = TEXTS[language]
             greeting = [{"role": "assistant", "content": texts["welcome"]}]
-            updates = [greeting + history[1:] if history else greeting,
-                       gr.update(placeholder=texts["placeholder"]), gr.update(value=texts["send"]),
-                       gr.update(value=texts["feedback"]), gr.update(value=texts["up"]),
-                       gr.update(value=texts["down"]), gr.update(placeholder=texts["comment"]),
-                       gr.update(label=texts["human"]), gr.update(value=texts["human_text"])]
+            updates = [
+                greeting + history[1:] if history else greeting,
+                gr.update(placeholder=texts["placeholder"]),
+                gr.update(value=texts["send"]),
+                gr.update(value=texts["feedback"]),
+                gr.update(value=texts["up"]),
+                gr.update(value=texts["down"]),
+                gr.update(placeholder=texts["comment"]),
+                gr.update(label=texts["human"]),
+                gr.update(value=texts["human_text"]),
+            ]
             for audience, (_, buttons) in example_buttons.items():
                 updates.append(gr.update(value=f"**{texts[audience]}**"))
-                updates += [gr.update(value=text) for text in texts["examples"][audience][:len(buttons)]]
+                updates += [gr.update(value=text) for text in texts["examples"][audience][: len(buttons)]]
             return updates
 
         inputs = [box, chatbot, session, lang, learner]
@@ -207,7 +253,8 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
         for _, buttons in example_buttons.values():
             for button in buttons:
                 button.click(lambda text: text, button, box, api_name=False).then(
-                    respond, inputs, outputs, api_name=False)
+                    respond, inputs, outputs, api_name=False
+                )
         up.click(rate("up"), [session, last_answer, comment, lang], [thanks, comment], api_name=False)
         down.click(rate("down"), [session, last_answer, comment, lang], [thanks, comment], api_name=False)
         switch_outputs = [chatbot, box, send, feedback_label, up, down, comment, human, human_text]

@@ -18,24 +18,50 @@ from bot.runtime import NotReadyError, Runtime
 from bot.tutor.service import SURPRISE, TutorError, TutorService
 
 TEXTS = {
-    "fr": {"tab": "Quiz", "module": "Module", "surprise": "🎲 Surprends-moi", "recommended": "⭐ Module recommandé",
-           "new": "Nouvelle question", "answer": "Ta réponse", "placeholder": "Réponds avec tes mots…",
-           "submit": "Valider", "hint": "Un indice", "reveal": "Voir la réponse", "learner": "Code apprenant",
-           "learner_info": "Ton identifiant anonyme : garde-le pour retrouver ta progression sur un autre appareil.",
-           "progress": "Ma progression", "score": "score moyen", "none": "Pas encore de question terminée.",
-           "summary": "**{answered}** question(s) terminée(s) · moyenne **{average:.0%}** · "
-                      "série en cours **{streak}** (record {best})",
-           "busy": "Le tuteur démarre, réessayez dans quelques secondes.",
-           "no_question": "Demande d'abord une question.", "empty": "Écris ta réponse avant de valider."},
-    "en": {"tab": "Quiz", "module": "Module", "surprise": "🎲 Surprise me", "recommended": "⭐ Recommended module",
-           "new": "New question", "answer": "Your answer", "placeholder": "Answer in your own words…",
-           "submit": "Submit", "hint": "A hint", "reveal": "Show the answer", "learner": "Learner code",
-           "learner_info": "Your anonymous id: keep it to find your progress on another device.",
-           "progress": "My progress", "score": "average score", "none": "No finished question yet.",
-           "summary": "**{answered}** finished question(s) · average **{average:.0%}** · current streak **{streak}** "
-                      "(best {best})",
-           "busy": "The tutor is starting, please retry in a few seconds.",
-           "no_question": "Ask for a question first.", "empty": "Write your answer before submitting."},
+    "fr": {
+        "tab": "Quiz",
+        "module": "Module",
+        "surprise": "🎲 Surprends-moi",
+        "recommended": "⭐ Module recommandé",
+        "new": "Nouvelle question",
+        "answer": "Ta réponse",
+        "placeholder": "Réponds avec tes mots…",
+        "submit": "Valider",
+        "hint": "Un indice",
+        "reveal": "Voir la réponse",
+        "learner": "Code apprenant",
+        "learner_info": "Ton identifiant anonyme : garde-le pour retrouver ta progression sur un autre appareil.",
+        "progress": "Ma progression",
+        "score": "score moyen",
+        "none": "Pas encore de question terminée.",
+        "summary": "**{answered}** question(s) terminée(s) · moyenne **{average:.0%}** · "
+        "série en cours **{streak}** (record {best})",
+        "busy": "Le tuteur démarre, réessayez dans quelques secondes.",
+        "no_question": "Demande d'abord une question.",
+        "empty": "Écris ta réponse avant de valider.",
+    },
+    "en": {
+        "tab": "Quiz",
+        "module": "Module",
+        "surprise": "🎲 Surprise me",
+        "recommended": "⭐ Recommended module",
+        "new": "New question",
+        "answer": "Your answer",
+        "placeholder": "Answer in your own words…",
+        "submit": "Submit",
+        "hint": "A hint",
+        "reveal": "Show the answer",
+        "learner": "Learner code",
+        "learner_info": "Your anonymous id: keep it to find your progress on another device.",
+        "progress": "My progress",
+        "score": "average score",
+        "none": "No finished question yet.",
+        "summary": "**{answered}** finished question(s) · average **{average:.0%}** · current streak **{streak}** "
+        "(best {best})",
+        "busy": "The tutor is starting, please retry in a few seconds.",
+        "no_question": "Ask for a question first.",
+        "empty": "Write your answer before submitting.",
+    },
 }
 RECOMMENDED = ""
 
@@ -60,8 +86,13 @@ def _chart(tutor: TutorService, learner_id: str, lang: str) -> tuple[str, pd.Dat
     report = tutor.report(learner_id, lang)
     texts = TEXTS[lang]
     rows = [{"module": m.title, texts["score"]: round(m.average or 0.0, 2)} for m in report.modules if m.seen]
-    summary = (texts["summary"].format(answered=report.answered, average=report.average, streak=report.streak,
-                                       best=report.best_streak) if report.answered else texts["none"])
+    summary = (
+        texts["summary"].format(
+            answered=report.answered, average=report.average, streak=report.streak, best=report.best_streak
+        )
+        if report.answered
+        else texts["none"]
+    )
     lines = [summary, ""] + [f"- {m.title} : {m.seen}/{m.total} · {m.average:.0%}" for m in report.modules if m.seen]
     frame = pd.DataFrame(rows, columns=["module", texts["score"]])
     advice = f"**→ {report.recommendation.message}**" if report.recommendation else ""
@@ -73,12 +104,22 @@ def build_quiz_tab(demo: gr.Blocks, runtime: Runtime, lang: gr.Radio, learner: g
     ``learner`` the id kept in the browser (the chat uses it too, so a quiz started in the chat counts)."""
     texts = TEXTS["fr"]
     with gr.Row():
-        module = gr.Dropdown(_module_choices(runtime.tutor, "fr"), value=RECOMMENDED, label=texts["module"],
-                             elem_id="quiz-module", scale=3)
+        module = gr.Dropdown(
+            _module_choices(runtime.tutor, "fr"),
+            value=RECOMMENDED,
+            label=texts["module"],
+            elem_id="quiz-module",
+            scale=3,
+        )
         new = gr.Button(texts["new"], variant="primary", elem_id="quiz-new", scale=1)
     question = gr.Markdown(elem_id="quiz-question")
-    answer = gr.Textbox(label=texts["answer"], placeholder=texts["placeholder"], lines=3, elem_id="quiz-answer",
-                        max_length=runtime.settings.max_message_chars)
+    answer = gr.Textbox(
+        label=texts["answer"],
+        placeholder=texts["placeholder"],
+        lines=3,
+        elem_id="quiz-answer",
+        max_length=runtime.settings.max_message_chars,
+    )
     with gr.Row():
         submit = gr.Button(texts["submit"], variant="primary", elem_id="quiz-submit")
         hint = gr.Button(texts["hint"], elem_id="quiz-hint")
@@ -87,10 +128,16 @@ def build_quiz_tab(demo: gr.Blocks, runtime: Runtime, lang: gr.Radio, learner: g
     with gr.Accordion(texts["progress"], open=True, elem_id="quiz-progress-box") as progress_box:
         recommendation = gr.Markdown(elem_id="quiz-recommendation")
         progress = gr.Markdown(elem_id="quiz-progress")
-        chart = gr.BarPlot(pd.DataFrame({"module": [], texts["score"]: []}), x="module", y=texts["score"],
-                           y_lim=[0, 1], elem_id="quiz-chart", show_label=False, x_label_angle=-30)
-    learner_code = gr.Textbox(label=texts["learner"], info=texts["learner_info"], elem_id="learner-id",
-                              max_length=64)
+        chart = gr.BarPlot(
+            pd.DataFrame({"module": [], texts["score"]: []}),
+            x="module",
+            y=texts["score"],
+            y_lim=[0, 1],
+            elem_id="quiz-chart",
+            show_label=False,
+            x_label_angle=-30,
+        )
+    learner_code = gr.Textbox(label=texts["learner"], info=texts["learner_info"], elem_id="learner-id", max_length=64)
 
     def tutor_or_busy(language: str) -> TutorService:
         try:
@@ -103,8 +150,14 @@ def build_quiz_tab(demo: gr.Blocks, runtime: Runtime, lang: gr.Radio, learner: g
         tutor = tutor_or_busy(language)
         learner_id = learner_id or uuid.uuid4().hex
         summary, frame, advice = _chart(tutor, learner_id, language)
-        return (learner_id, learner_id, summary, gr.update(value=frame, y=TEXTS[language]["score"]), advice,
-                gr.update(choices=_module_choices(tutor, language)))
+        return (
+            learner_id,
+            learner_id,
+            summary,
+            gr.update(value=frame, y=TEXTS[language]["score"]),
+            advice,
+            gr.update(choices=_module_choices(tutor, language)),
+        )
 
     def ask(learner_id: str, chosen: str, language: str):
         tutor = tutor_or_busy(language)
@@ -117,12 +170,15 @@ def build_quiz_tab(demo: gr.Blocks, runtime: Runtime, lang: gr.Radio, learner: g
             if action == "answer" and not text.strip():
                 return gr.update(), TEXTS[language]["empty"], text
             try:
-                turn = {"answer": lambda: tutor.answer(learner_id, text),
-                        "hint": lambda: tutor.hint(learner_id),
-                        "reveal": lambda: tutor.reveal(learner_id)}[action]()
+                turn = {
+                    "answer": lambda: tutor.answer(learner_id, text),
+                    "hint": lambda: tutor.hint(learner_id),
+                    "reveal": lambda: tutor.reveal(learner_id),
+                }[action]()
             except TutorError:
                 return gr.update(), TEXTS[language]["no_question"], text
             return gr.update(), turn.message, "" if action == "answer" else text
+
         return handler
 
     def restore(code: str, language: str):
@@ -134,19 +190,31 @@ def build_quiz_tab(demo: gr.Blocks, runtime: Runtime, lang: gr.Radio, learner: g
 
     def relabel(language: str):
         texts = TEXTS[language]
-        return [gr.update(label=texts["module"]), gr.update(value=texts["new"]),
-                gr.update(label=texts["answer"], placeholder=texts["placeholder"]), gr.update(value=texts["submit"]),
-                gr.update(value=texts["hint"]), gr.update(value=texts["reveal"]), gr.update(label=texts["progress"]),
-                gr.update(label=texts["learner"], info=texts["learner_info"])]
+        return [
+            gr.update(label=texts["module"]),
+            gr.update(value=texts["new"]),
+            gr.update(label=texts["answer"], placeholder=texts["placeholder"]),
+            gr.update(value=texts["submit"]),
+            gr.update(value=texts["hint"]),
+            gr.update(value=texts["reveal"]),
+            gr.update(label=texts["progress"]),
+            gr.update(label=texts["learner"], info=texts["learner_info"]),
+        ]
 
     outputs = [learner, learner_code, progress, chart, recommendation, module]
     demo.load(refresh, [learner, lang], outputs, api_name=False)
     lang.change(refresh, [learner, lang], outputs, api_name=False).then(
-        relabel, lang, [module, new, answer, submit, hint, reveal, progress_box, learner_code], api_name=False)
+        relabel, lang, [module, new, answer, submit, hint, reveal, progress_box, learner_code], api_name=False
+    )
     learner_code.submit(restore, [learner_code, lang], outputs, api_name=False)
     new.click(ask, [learner, module, lang], [question, feedback, answer], api_name=False)
     progress_outputs = [learner, lang]
-    for trigger, action in ((submit.click, "answer"), (answer.submit, "answer"), (hint.click, "hint"),
-                            (reveal.click, "reveal")):
+    for trigger, action in (
+        (submit.click, "answer"),
+        (answer.submit, "answer"),
+        (hint.click, "hint"),
+        (reveal.click, "reveal"),
+    ):
         trigger(step(action), [learner, answer, lang], [question, feedback, answer], api_name=False).then(
-            refresh, progress_outputs, outputs, api_name=False)
+            refresh, progress_outputs, outputs, api_name=False
+        )

@@ -26,20 +26,33 @@ FAILURE_COLUMNS = ["id", "category", "lang", "question", "expected", "mode", "an
 def summary_rows(summary: dict) -> list[list]:
     rows = [["all", *(summary[k] for k in SUMMARY_KEYS)]]
     for grouping in ("by_category", "by_lang"):
-        rows += [[f"{grouping[3:]}: {name}", *(values[k] for k in SUMMARY_KEYS)]
-                 for name, values in summary[grouping].items()]
+        rows += [
+            [f"{grouping[3:]}: {name}", *(values[k] for k in SUMMARY_KEYS)]
+            for name, values in summary[grouping].items()
+        ]
     return rows
 
 
 def failure_rows(failures: list[dict]) -> list[list]:
-    return [[r["id"], r["category"], r["lang"], r["question"],
-             "a refusal" if r["should_refuse"] else f"facts {r['expected_facts']}; sources {r['expected_sources']}",
-             r["mode"], r["answer"]] for r in failures]
+    return [
+        [
+            r["id"],
+            r["category"],
+            r["lang"],
+            r["question"],
+            "a refusal" if r["should_refuse"] else f"facts {r['expected_facts']}; sources {r['expected_sources']}",
+            r["mode"],
+            r["answer"],
+        ]
+        for r in failures
+    ]
 
 
 def report_frame(report: str) -> str:
-    return (f"<iframe title='evaluation report' style='width:100%;height:900px;border:1px solid #ccd' "
-            f"srcdoc=\"{html.escape(report, quote=True)}\"></iframe>")
+    return (
+        f"<iframe title='evaluation report' style='width:100%;height:900px;border:1px solid #ccd' "
+        f'srcdoc="{html.escape(report, quote=True)}"></iframe>'
+    )
 
 
 def build_staff_ui(runtime: Runtime, jobs: EvalJobs) -> gr.Blocks:
@@ -54,9 +67,12 @@ def build_staff_ui(runtime: Runtime, jobs: EvalJobs) -> gr.Blocks:
     def unlock(token: str):
         allowed(token)
         runs = jobs.runs()
-        return ("Unlocked.", gr.update(choices=jobs.datasets(), value=(jobs.datasets() or [None])[0]),
-                gr.update(choices=runs, value=runs[1] if len(runs) > 1 else None),
-                gr.update(choices=runs, value=runs[0] if runs else None))
+        return (
+            "Unlocked.",
+            gr.update(choices=jobs.datasets(), value=(jobs.datasets() or [None])[0]),
+            gr.update(choices=runs, value=runs[1] if len(runs) > 1 else None),
+            gr.update(choices=runs, value=runs[0] if runs else None),
+        )
 
     def start(token: str, dataset: str):
         allowed(token)
@@ -72,17 +88,35 @@ def build_staff_ui(runtime: Runtime, jobs: EvalJobs) -> gr.Blocks:
             return gr.update(), gr.update(), gr.update(), gr.update(), gr.Timer(active=False), gr.update(), gr.update()
         job = jobs.status(run_id)
         if job.state == "running":
-            return (f"Running **{run_id}**: {job.done} / {job.total or '?'} items", gr.update(), gr.update(),
-                    gr.update(), gr.Timer(active=True), gr.update(), gr.update())
+            return (
+                f"Running **{run_id}**: {job.done} / {job.total or '?'} items",
+                gr.update(),
+                gr.update(),
+                gr.update(),
+                gr.Timer(active=True),
+                gr.update(),
+                gr.update(),
+            )
         if job.state == "failed":
-            return (f"**{run_id} failed**: {job.error}", gr.update(), gr.update(), gr.update(),
-                    gr.Timer(active=False), gr.update(), gr.update())
+            return (
+                f"**{run_id} failed**: {job.error}",
+                gr.update(),
+                gr.update(),
+                gr.update(),
+                gr.Timer(active=False),
+                gr.update(),
+                gr.update(),
+            )
         runs = jobs.runs()
-        return (f"Finished **{run_id}**: answer accuracy {job.summary['answer_accuracy']}, "
-                f"hit@5 {job.summary['hit@5']}", summary_rows(job.summary), report_frame(jobs.report(run_id)),
-                failure_rows(jobs.failures(run_id)), gr.Timer(active=False),
-                gr.update(choices=runs, value=runs[1] if len(runs) > 1 else None),
-                gr.update(choices=runs, value=run_id))
+        return (
+            f"Finished **{run_id}**: answer accuracy {job.summary['answer_accuracy']}, hit@5 {job.summary['hit@5']}",
+            summary_rows(job.summary),
+            report_frame(jobs.report(run_id)),
+            failure_rows(jobs.failures(run_id)),
+            gr.Timer(active=False),
+            gr.update(choices=runs, value=runs[1] if len(runs) > 1 else None),
+            gr.update(choices=runs, value=run_id),
+        )
 
     def open_run(token: str, run_id: str | None):
         allowed(token)
@@ -96,16 +130,22 @@ def build_staff_ui(runtime: Runtime, jobs: EvalJobs) -> gr.Blocks:
         if not run_a or not run_b:
             raise gr.Error("choose two runs")
         deltas, fixed, broken = jobs.compare(run_a, run_b)
-        listing = "\n".join([f"**Fixed** ({len(fixed)}): " + ", ".join(y["id"] for _, y in fixed),
-                             f"**Broken** ({len(broken)}): " + ", ".join(y["id"] for _, y in broken)])
+        listing = "\n".join(
+            [
+                f"**Fixed** ({len(fixed)}): " + ", ".join(y["id"] for _, y in fixed),
+                f"**Broken** ({len(broken)}): " + ", ".join(y["id"] for _, y in broken),
+            ]
+        )
         return [[d["metric"], d["a"], d["b"], d["delta"]] for d in deltas], listing
 
     def analytics(token: str):
         allowed(token)
         down = runtime.store.feedback("down")
-        return ([[r["question"], r["asked_at"]] for r in runtime.store.unanswered()],
-                [[r["created_at"], r["question"], r["answer"], r["comment"] or ""] for r in down],
-                [[r["source_id"], r["title"], r["answers"]] for r in runtime.store.topics()])
+        return (
+            [[r["question"], r["asked_at"]] for r in runtime.store.unanswered()],
+            [[r["created_at"], r["question"], r["answer"], r["comment"] or ""] for r in down],
+            [[r["source_id"], r["title"], r["answers"]] for r in runtime.store.topics()],
+        )
 
     def export_feedback(token: str) -> str:
         allowed(token)
@@ -127,21 +167,32 @@ def build_staff_ui(runtime: Runtime, jobs: EvalJobs) -> gr.Blocks:
             dataset = gr.Dropdown(label="Dataset", choices=[], elem_id="dataset", scale=3)
             run_button = gr.Button("Run evaluation", variant="primary", elem_id="run", scale=1)
         timer = gr.Timer(1.0, active=False)
-        summary = gr.Dataframe(headers=["group", *SUMMARY_KEYS], label="Summary", elem_id="summary",
-                               interactive=False)
+        summary = gr.Dataframe(headers=["group", *SUMMARY_KEYS], label="Summary", elem_id="summary", interactive=False)
         with gr.Tab("Report"):
             report = gr.HTML(elem_id="report")
         with gr.Tab("Failures"):
-            failures = gr.Dataframe(headers=FAILURE_COLUMNS, label="Failing items", wrap=True, interactive=False,
-                                    elem_id="failures")
+            failures = gr.Dataframe(
+                headers=FAILURE_COLUMNS, label="Failing items", wrap=True, interactive=False, elem_id="failures"
+            )
         with gr.Tab("Analytics"):
             refresh = gr.Button("Refresh analytics", elem_id="refresh-analytics")
-            unanswered = gr.Dataframe(headers=["question", "asked at"], label="Refused questions (gaps to fill)",
-                                      interactive=False, wrap=True, elem_id="unanswered")
-            thumbs_down = gr.Dataframe(headers=["when", "question", "answer", "comment"], label="Answers rated down",
-                                       interactive=False, wrap=True, elem_id="thumbs-down-list")
-            topics = gr.Dataframe(headers=["source", "title", "answers"], label="Most cited sources",
-                                  interactive=False, elem_id="topics")
+            unanswered = gr.Dataframe(
+                headers=["question", "asked at"],
+                label="Refused questions (gaps to fill)",
+                interactive=False,
+                wrap=True,
+                elem_id="unanswered",
+            )
+            thumbs_down = gr.Dataframe(
+                headers=["when", "question", "answer", "comment"],
+                label="Answers rated down",
+                interactive=False,
+                wrap=True,
+                elem_id="thumbs-down-list",
+            )
+            topics = gr.Dataframe(
+                headers=["source", "title", "answers"], label="Most cited sources", interactive=False, elem_id="topics"
+            )
             export = gr.Button("Export feedback (CSV)", elem_id="export")
             export_file = gr.File(label="feedback.csv", elem_id="export-file")
         with gr.Tab("Compare"):
@@ -151,8 +202,9 @@ def build_staff_ui(runtime: Runtime, jobs: EvalJobs) -> gr.Blocks:
             with gr.Row():
                 open_button = gr.Button("Open run B", elem_id="open")
                 compare_button = gr.Button("Compare A → B", elem_id="compare")
-            deltas = gr.Dataframe(headers=["metric", "A", "B", "B − A"], label="Deltas", interactive=False,
-                                  elem_id="deltas")
+            deltas = gr.Dataframe(
+                headers=["metric", "A", "B", "B − A"], label="Deltas", interactive=False, elem_id="deltas"
+            )
             flipped = gr.Markdown(elem_id="flipped")
 
         unlock_button.click(unlock, token, [status, dataset, run_a, run_b])

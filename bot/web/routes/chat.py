@@ -22,14 +22,22 @@ router = APIRouter()
 
 
 class ChatRequest(BaseModel):
-    session_id: str | None = Field(None, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN,
-                                   description="Conversation to continue; omitted: a new one is started.")
+    session_id: str | None = Field(
+        None,
+        max_length=ID_MAX_LENGTH,
+        pattern=ID_PATTERN,
+        description="Conversation to continue; omitted: a new one is started.",
+    )
     message: str = Field(..., description="The user's question.")
     lang: Literal["fr", "en"] | None = Field(None, description="Answer language; omitted: the question's.")
     programme: str | None = Field(None, max_length=64, description="Only search this programme's content.")
     source_lang: Literal["fr", "en"] | None = Field(None, description="Only search content in this language.")
-    learner_id: str | None = Field(None, max_length=ID_MAX_LENGTH, pattern=ID_PATTERN,
-                                   description="Pseudonymous learner for quizzes the chat starts (default: session).")
+    learner_id: str | None = Field(
+        None,
+        max_length=ID_MAX_LENGTH,
+        pattern=ID_PATTERN,
+        description="Pseudonymous learner for quizzes the chat starts (default: session).",
+    )
 
     @field_validator("message")
     @classmethod
@@ -51,8 +59,10 @@ class ChatResponse(BaseModel):
     session_id: str
     message_id: str
     answer: str
-    mode: str = Field(description="faq | extractive | llm | refused | tutor (a quiz turn the chat handed over); "
-                                  "an llm answer that failed its checks is served as extractive")
+    mode: str = Field(
+        description="faq | extractive | llm | refused | tutor (a quiz turn the chat handed over); "
+        "an llm answer that failed its checks is served as extractive"
+    )
     citations: list[CitationOut]
     refused: bool
     latency_ms: float
@@ -60,14 +70,28 @@ class ChatResponse(BaseModel):
 
 def _turn(body: ChatRequest, runtime: Runtime, conversation: Conversation) -> Iterator[Event]:
     require_max_chars(body.message, runtime.settings.max_message_chars)
-    return iter(conversation.turn(TurnRequest(body.message, body.session_id, lang=body.lang,
-                                              scope=Scope(body.programme, body.source_lang),
-                                              learner_id=body.learner_id)))
+    return iter(
+        conversation.turn(
+            TurnRequest(
+                body.message,
+                body.session_id,
+                lang=body.lang,
+                scope=Scope(body.programme, body.source_lang),
+                learner_id=body.learner_id,
+            )
+        )
+    )
 
 
 def _done(done: Done) -> dict:
-    return {"session_id": done.session_id, "message_id": done.message_id, "answer": done.reply.answer,
-            "mode": done.reply.mode, "refused": done.reply.refused, "latency_ms": done.reply.latency_ms}
+    return {
+        "session_id": done.session_id,
+        "message_id": done.message_id,
+        "answer": done.reply.answer,
+        "mode": done.reply.mode,
+        "refused": done.reply.refused,
+        "latency_ms": done.reply.latency_ms,
+    }
 
 
 @router.post("/api/chat", response_model=ChatResponse, tags=["chat"])
@@ -110,8 +134,9 @@ def feedback(body: FeedbackRequest, runtime: RuntimeDep) -> dict:
 
 
 @router.delete("/api/sessions/{session_id}", status_code=204, tags=["chat"])
-def delete_session(session_id: Annotated[str, Path(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)],
-                   runtime: RuntimeDep) -> Response:
+def delete_session(
+    session_id: Annotated[str, Path(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)], runtime: RuntimeDep
+) -> Response:
     """Delete a conversation for good: its messages, the feedback on them and its quiz progress. The session
     id is the key: whoever holds it (the learner's browser tab or API client) may erase it."""
     if not runtime.store.delete_session(session_id):
@@ -133,7 +158,14 @@ def ready(runtime: RuntimeDep) -> JSONResponse:
     if not runtime.ready:
         return JSONResponse({"ready": False, "error": runtime.error}, status_code=503)
     service = runtime.service()
-    return JSONResponse({"ready": True, "collection": service.index.collection,
-                         "passages": service.index.count(), "embedding_model": service.index.embeddings.name,
-                         "vector_store": service.index.vector_store, "llm": service.llm_backend,
-                         "llm_error": service.llm_error})
+    return JSONResponse(
+        {
+            "ready": True,
+            "collection": service.index.collection,
+            "passages": service.index.count(),
+            "embedding_model": service.index.embeddings.name,
+            "vector_store": service.index.vector_store,
+            "llm": service.llm_backend,
+            "llm_error": service.llm_error,
+        }
+    )

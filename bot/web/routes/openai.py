@@ -62,9 +62,17 @@ def _history(messages: list[Message]) -> list[Turn]:
 
 
 def _chunk(completion_id: str, created: int, delta: dict, finish: str | None = None, **extra) -> str:
-    return json.dumps({"id": completion_id, "object": "chat.completion.chunk", "created": created,
-                       "model": MODEL_ID, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-                       **extra}, ensure_ascii=False)
+    return json.dumps(
+        {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": MODEL_ID,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            **extra,
+        },
+        ensure_ascii=False,
+    )
 
 
 @router.get("/models")
@@ -74,23 +82,34 @@ def models() -> dict:
 
 
 @router.post("/chat/completions", response_model=None)
-def completions(body: CompletionRequest, runtime: RuntimeDep,
-                conversation: ConversationDep) -> dict | EventSourceResponse:
+def completions(
+    body: CompletionRequest, runtime: RuntimeDep, conversation: ConversationDep
+) -> dict | EventSourceResponse:
     question = body.messages[-1].text.strip()
     require_max_chars(question, runtime.settings.max_message_chars)
     reply = conversation.turn(TurnRequest(question, history=_history(body.messages)))
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
 
     def extra(done: Done) -> dict:
-        return {"citations": [asdict(c) for c in done.reply.citations], "mode": done.reply.mode,
-                "refused": done.reply.refused}
+        return {
+            "citations": [asdict(c) for c in done.reply.citations],
+            "mode": done.reply.mode,
+            "refused": done.reply.refused,
+        }
 
     if not body.stream:
         done = reply.result()
-        return {"id": completion_id, "object": "chat.completion", "created": created, "model": MODEL_ID,
-                "choices": [{"index": 0, "finish_reason": "stop",
-                             "message": {"role": "assistant", "content": done.reply.answer}}],
-                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}, **extra(done)}
+        return {
+            "id": completion_id,
+            "object": "chat.completion",
+            "created": created,
+            "model": MODEL_ID,
+            "choices": [
+                {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": done.reply.answer}}
+            ],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+            **extra(done),
+        }
 
     def events() -> Iterator[dict]:
         yield {"data": _chunk(completion_id, created, {"role": "assistant", "content": ""})}

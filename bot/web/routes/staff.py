@@ -71,8 +71,11 @@ FEEDBACK_COLUMNS = ["created_at", "rating", "comment", "question", "answer", "so
 @router.get("/analytics")
 def analytics(runtime: RuntimeDep) -> dict:
     """What to fill in the knowledge base: refused questions, answers rated down, most cited sources."""
-    return {"unanswered": runtime.store.unanswered(), "thumbs_down": runtime.store.feedback("down"),
-            "topics": runtime.store.topics()}
+    return {
+        "unanswered": runtime.store.unanswered(),
+        "thumbs_down": runtime.store.feedback("down"),
+        "topics": runtime.store.topics(),
+    }
 
 
 def feedback_csv(rows: list[dict]) -> str:
@@ -86,8 +89,11 @@ def feedback_csv(rows: list[dict]) -> str:
 @router.get("/feedback.csv", response_class=PlainTextResponse)
 def feedback_export(runtime: RuntimeDep) -> PlainTextResponse:
     """All feedback as CSV (newest first)."""
-    return PlainTextResponse(feedback_csv(runtime.store.feedback()), media_type="text/csv",
-                             headers={"Content-Disposition": "attachment; filename=feedback.csv"})
+    return PlainTextResponse(
+        feedback_csv(runtime.store.feedback()),
+        media_type="text/csv",
+        headers={"Content-Disposition": "attachment; filename=feedback.csv"},
+    )
 
 
 @router.get("/datasets")

@@ -15,8 +15,9 @@ from bot.web.deps import ID_MAX_LENGTH, ID_PATTERN, RuntimeDep, not_ready
 
 router = APIRouter(prefix="/api/tutor", tags=["tutor"])
 
-LearnerId = Annotated[str, Field(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN,
-                                 description="Pseudonymous learner id (no personal data).")]
+LearnerId = Annotated[
+    str, Field(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN, description="Pseudonymous learner id (no personal data).")
+]
 
 
 def get_tutor(runtime: RuntimeDep) -> TutorService:
@@ -31,8 +32,9 @@ TutorDep = Annotated[TutorService, Depends(get_tutor)]
 
 class QuestionRequest(BaseModel):
     learner_id: LearnerId | None = Field(None, description="Omitted: a new learner id is created.")
-    module: str | None = Field(None, max_length=128,
-                               description="A module id, `surprise` for a random one, omitted: the recommended one.")
+    module: str | None = Field(
+        None, max_length=128, description="A module id, `surprise` for a random one, omitted: the recommended one."
+    )
     lang: Literal["fr", "en"] = "fr"
 
 
@@ -88,8 +90,15 @@ def _served(call) -> TurnOut:
 @router.get("/modules")
 def modules(tutor: TutorDep, lang: Literal["fr", "en"] = "fr") -> list[dict]:
     """The quiz modules in course order, with their number of questions in `lang` and in all."""
-    return [{"module": m.id, "title": m.title(lang), "questions": len(m.questions),
-             "questions_in_lang": sum(q.lang == lang for q in m.questions)} for m in tutor.bank.modules.values()]
+    return [
+        {
+            "module": m.id,
+            "title": m.title(lang),
+            "questions": len(m.questions),
+            "questions_in_lang": sum(q.lang == lang for q in m.questions),
+        }
+        for m in tutor.bank.modules.values()
+    ]
 
 
 @router.post("/question", response_model=TurnOut)
@@ -121,7 +130,10 @@ def reveal(body: StepRequest, tutor: TutorDep) -> TurnOut:
 
 
 @router.get("/progress")
-def progress(tutor: TutorDep, learner_id: Annotated[str, Query(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)],
-             lang: Literal["fr", "en"] = "fr") -> dict:
+def progress(
+    tutor: TutorDep,
+    learner_id: Annotated[str, Query(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN)],
+    lang: Literal["fr", "en"] = "fr",
+) -> dict:
     """Per module: questions seen, right, average score and streak; overall streaks; the recommended next step."""
     return asdict(tutor.report(learner_id, lang))
