@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import sqlite3
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote_plus
@@ -19,7 +20,7 @@ from bot.config import PROJECT_ROOT
 from bot.indexing.documents import load_knowledge_base
 from bot.safety.privacy import PLACEHOLDERS, install_log_redaction, redact
 from bot.store import MIGRATIONS, Store
-from tests.conftest import FIXTURE_KB, serve
+from tests.conftest import serve
 
 
 def _nir(first13: str, spaced: bool = False) -> str:
@@ -224,7 +225,37 @@ def test_log_records_are_redacted_whoever_logs_them() -> None:
     assert "ValueError" in output  # the traceback itself is kept
 
 
-def test_a_real_server_stores_and_logs_no_personal_data(tmp_path_factory: pytest.TempPathFactory) -> None:
+def _every_byte_written(data: Path, log: Path) -> dict[str, str]:
+    """Every file the app wrote (SQLite with its WAL and shared memory, eval runs, the index), and its log."""
+    files = [path for path in data.rglob("*") if path.is_file()] + [log]
+    return {str(path): path.read_bytes().decode("utf-8", "replace") for path in files}
+
+
+def _quiz_tab(url: str, browser, answer: str) -> None:
+    """A learner types personal data as a quiz answer on the Quiz tab, in a real browser."""
+    page = browser.new_context().new_page()
+    page.goto(url)
+    page.get_by_text("Chaque réponse cite ses sources").wait_for(timeout=30_000)
+    page.locator("#tab-quiz-button").click()
+    page.locator("#quiz-new").click()
+    page.locator("#quiz-question").get_by_text("question 1/").wait_for(timeout=30_000)
+    page.locator("#quiz-answer textarea").fill(answer)
+    page.locator("#quiz-submit").click()
+    page.locator("#quiz-feedback").get_by_text("Indice 1").wait_for(timeout=30_000)
+    page.context.close()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_personal_data_through_every_entry_is_written_nowhere(
+    tmp_path_factory: pytest.TempPathFactory, browser
+) -> None:
+    """Chat, stream, the OpenAI route (both forms), the tutor in the chat and over its API, the Quiz tab, a
+    feedback comment and a staff evaluation run all receive personal data; then every byte the app wrote
+    is read back. The tutor once echoed an unknown quiz topic before redaction ("Je n'ai pas de quiz sur
+    « lea.martin@example.org »") and stored that echo as the assistant's message."""
+    from tests.test_tutor import tutor_kb
+
     root = tmp_path_factory.mktemp("privacy")
     data = root / "data"
     clock = Clock(datetime.now(UTC) - timedelta(days=200))
@@ -233,14 +264,40 @@ def test_a_real_server_stores_and_logs_no_personal_data(tmp_path_factory: pytest
     seeded.add_exchange(stale, "une vieille question", "une vieille réponse", "faq", False, [])
     seeded.close()
     email, phone, iban = "camille.durand@example.fr", "07 98 76 54 32", "FR76 3000 6000 0112 3456 7890 189"
-    env = {"TUTOR_DATA_DIR": str(data), "TUTOR_KB_DIR": str(FIXTURE_KB), "TUTOR_RETENTION_DAYS": "30"}
+    echo = "lea.martin@example.org"
+    datasets = root / "datasets"
+    datasets.mkdir()
+    (datasets / "pii.jsonl").write_text(
+        json.dumps(
+            {
+                "id": "pii-1",
+                "question": f"Je suis {email}, quel diplôme obtient-on ?",
+                "lang": "fr",
+                "history": [
+                    {"role": "user", "content": f"mon tél est {phone}"},
+                    {"role": "assistant", "content": "Noté."},
+                ],
+                "expected_facts": ["RNCP"],
+            },
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
+    token = "privacy-staff-token"
+    env = {
+        "TUTOR_DATA_DIR": str(data),
+        "TUTOR_KB_DIR": str(tutor_kb(root / "kb")),
+        "TUTOR_RETENTION_DAYS": "30",
+        "TUTOR_ADMIN_TOKEN": token,
+        "TUTOR_EVAL_DATASETS_DIR": str(datasets),
+    }
     with serve(root, env) as url:
         first = httpx.post(
             f"{url}/api/chat",
             timeout=60,
             json={"message": f"Je suis {email}, tél {phone} : faut-il un concours pour l'école test ?"},
         ).json()
-        assert not first["refused"]  # answered from the redacted question
+        assert not first["refused"], "chat: the redacted question should still be answered"
         with httpx.stream(
             "POST",
             f"{url}/api/chat/stream",
@@ -249,7 +306,7 @@ def test_a_real_server_stores_and_logs_no_personal_data(tmp_path_factory: pytest
         ) as response:
             assert response.status_code == 200
             streamed = response.read().decode()
-        assert iban not in streamed
+        assert iban not in streamed, "stream: the IBAN came back in the events"
         feedback = httpx.post(
             f"{url}/api/feedback",
             timeout=30,
@@ -266,8 +323,50 @@ def test_a_real_server_stores_and_logs_no_personal_data(tmp_path_factory: pytest
             timeout=60,
             json={"messages": [{"role": "user", "content": f"Mon mail est {email}. Quel diplôme obtient-on ?"}]},
         )
-        assert completion.status_code == 200
+        assert completion.status_code == 200 and email not in completion.text, "OpenAI route echoed the e-mail"
+        with httpx.stream(
+            "POST",
+            f"{url}/v1/chat/completions",
+            timeout=60,
+            json={
+                "stream": True,
+                "messages": [
+                    {"role": "user", "content": f"tél {phone}"},
+                    {"role": "assistant", "content": "Noté."},
+                    {"role": "user", "content": f"Et {iban}, quel diplôme ?"},
+                ],
+            },
+        ) as response:
+            assert iban not in response.read().decode(), "OpenAI stream echoed the IBAN"
         httpx.get(f"{url}/health", params={"contact": email, "tel": phone}, timeout=10)  # lands in the access log
+
+        tutor_echo = httpx.post(f"{url}/api/chat", timeout=60, json={"message": f"interroge-moi sur {echo}"}).json()
+        assert tutor_echo["mode"] == "tutor" and echo not in tutor_echo["answer"], "tutor echoed the raw topic"
+        quiz = httpx.post(f"{url}/api/chat", timeout=60, json={"message": "Interroge-moi sur le deep learning"}).json()
+        in_quiz = httpx.post(
+            f"{url}/api/chat",
+            timeout=60,
+            json={"session_id": quiz["session_id"], "message": f"aucune idée, écrivez-moi à {email}"},
+        ).json()
+        assert in_quiz["mode"] == "tutor", "the quiz answer typed in the chat should go to the tutor"
+        learner = httpx.post(f"{url}/api/tutor/question", timeout=60, json={"lang": "fr"}).json()
+        graded = httpx.post(
+            f"{url}/api/tutor/answer",
+            timeout=60,
+            json={"learner_id": learner["learner_id"], "answer": f"je ne sais pas, mon numéro est {phone}"},
+        )
+        assert graded.status_code == 200 and phone not in graded.text, "tutor API echoed the phone number"
+        _quiz_tab(url, browser, f"aucune idée ; NIR {NIR}, IBAN {iban}")
+
+        auth = {"Authorization": f"Bearer {token}"}
+        run = httpx.post(f"{url}/api/admin/evals", json={"dataset": "pii.jsonl"}, headers=auth, timeout=30)
+        assert run.status_code == 202, run.text
+        for _ in range(240):
+            status = httpx.get(f"{url}/api/admin/evals/{run.json()['run_id']}", headers=auth, timeout=10).json()
+            if status["state"] != "running":
+                break
+            time.sleep(0.5)
+        assert status["state"] == "done", f"staff evaluation run: {status}"
 
         other = httpx.post(f"{url}/api/chat", json={"message": "Quel diplôme à l'école test ?"}, timeout=60).json()
         assert httpx.delete(f"{url}/api/sessions/{other['session_id']}", timeout=10).status_code == 204
@@ -275,22 +374,30 @@ def test_a_real_server_stores_and_logs_no_personal_data(tmp_path_factory: pytest
         assert gone.status_code == 404 and "no such conversation" in gone.json()["detail"]
         assert httpx.delete(f"{url}/api/sessions/not a valid id!", timeout=10).status_code == 422
 
+    written = _every_byte_written(data, root / "server.log")
+    assert any("evals" in path and path.endswith("results.jsonl") for path in written), "no eval run was written"
+    assert "[email]" in written[str(root / "server.log")], "the access log line of /health should be redacted"
+    secrets = [email, echo, phone, phone.replace(" ", ""), "3000 6000", NIR, quote_plus(email), quote_plus(phone)]
+    leaks = [(secret, path) for path, text in written.items() for secret in secrets if secret in text]
+    assert leaks == [], f"personal data written to disk: {leaks}"
     database = data / "store.sqlite"
-    rows = [
-        str(row) for table in ("sessions", "messages", "feedback") for row in _rows(database, f"SELECT * FROM {table}")
+    questions = [
+        row[0]
+        for row in _rows(
+            database,
+            "SELECT content FROM messages WHERE role = 'user' AND "
+            f"session_id = '{first['session_id']}' ORDER BY created_at",
+        )
     ]
-    on_disk = "\n".join(rows) + "".join(
-        path.read_bytes().decode("utf-8", "replace") for path in data.glob("store.sqlite*")
-    )
-    log = (root / "server.log").read_text()
-    assert "[email]" in log  # the access log line of /health, redacted
-    for secret in (email, phone, phone.replace(" ", ""), "3000 6000", NIR, quote_plus(email), quote_plus(phone)):
-        assert secret not in on_disk, secret
-        assert secret not in log, secret
-    questions = [row[0] for row in _rows(database, "SELECT content FROM messages WHERE role = 'user'")]
     assert questions == [
         "Je suis [email], tél [phone] : faut-il un concours pour l'école test ?",
         "Mon IBAN est [iban], combien dure la formation ?",
     ]
+    echoed = _rows(
+        database,
+        "SELECT content FROM messages WHERE role = 'assistant' AND mode = 'tutor' AND "
+        f"session_id = '{tutor_echo['session_id']}'",
+    )
+    assert echoed and "[email]" in echoed[0][0], f"the tutor's stored reply: {echoed}"
     sessions = {row[0] for row in _rows(database, "SELECT id FROM sessions")}
-    assert sessions == {first["session_id"]}  # the stale one purged at start-up, the deleted one gone
+    assert stale not in sessions and other["session_id"] not in sessions  # purged at start-up; deleted
