@@ -74,7 +74,7 @@ class ProgressStore:
                 ),
             )
 
-    def finish(self, state: TutorState, outcome: str, score: float) -> None:
+    def record(self, state: TutorState, outcome: str, score: float) -> None:
         """Record the finished question and clear it from the state, in one transaction."""
         with self.store.transaction() as db:
             db.execute(

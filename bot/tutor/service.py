@@ -294,7 +294,7 @@ class TutorService:
         ]
         if state.channel == "chat":
             lines.append(texts["next_chat"])
-        self.progress.finish(state, outcome, score)
+        self.progress.record(state, outcome, score)
         turn.message = "\n\n".join(lines)
         return turn
 
