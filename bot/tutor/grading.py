@@ -29,7 +29,7 @@ from typing import Literal
 
 import numpy as np
 
-from bot.indexing.embeddings import _LazyEmbeddings
+from bot.indexing.embeddings import LocalEmbeddings
 from bot.text import content_words, fold, sentences
 from bot.tutor.quizzes import QuizQuestion
 
@@ -187,7 +187,7 @@ def model_path(profile: str) -> Path:
 
 
 class Grader:
-    def __init__(self, embeddings: _LazyEmbeddings, profile: str, model: GradingModel | None = None) -> None:
+    def __init__(self, embeddings: LocalEmbeddings, profile: str, model: GradingModel | None = None) -> None:
         self.embeddings = embeddings
         self.thresholds = THRESHOLDS[profile]
         self.profile = profile
