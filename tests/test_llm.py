@@ -21,8 +21,10 @@ import pytest
 
 from bot.answering.chat import ChatService
 from bot.answering.grounding import lowercase_vocabulary, numbers
-from bot.answering.llm import LlmClient, LlmGenerator, LocalLlm, OpenAICompatibleLlm, rewrite_follow_up
+from bot.answering.llm import LlmGenerator
+from bot.answering.llm_backends import LlmClient, LocalLlm, OpenAICompatibleLlm
 from bot.answering.retrieval import Passage
+from bot.answering.rewrite import rewrite_follow_up
 from bot.config import Settings
 from bot.conversation import Conversation
 from bot.language import detect_language

@@ -12,11 +12,13 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
-from bot.answering.generators import ExtractiveGenerator, FaqGenerator, Generator
+from bot.answering.generators import AnswerStream, ExtractiveGenerator, FaqGenerator, Generator
 from bot.answering.grounding import lowercase_vocabulary
-from bot.answering.llm import AnswerStream, LlmGenerator, LlmUnavailableError, build_client, rewrite_follow_up
+from bot.answering.llm import LlmGenerator
+from bot.answering.llm_backends import LlmUnavailableError, build_client
 from bot.answering.policy import Decision, Thresholds, decide
 from bot.answering.retrieval import EVERYWHERE, Passage, Retrieval, Retriever, Scope
+from bot.answering.rewrite import rewrite_follow_up
 from bot.config import Settings
 from bot.indexing.index import KnowledgeIndex
 from bot.indexing.keywords import KeywordIndex
@@ -143,7 +145,7 @@ class ChatService:
 
     def _rewrite(self, message: str, previous: str, lang: Lang) -> str | None:
         """With an LLM in use, a follow-up is rewritten by it into a standalone question (see
-        ``bot.answering.llm.rewrite_follow_up``); without one, or when its rewrite is rejected, ``None``."""
+        ``bot.answering.rewrite``); without one, or when its rewrite is rejected, ``None``."""
         llm = self.generators.get("llm")
         if (
             not isinstance(llm, LlmGenerator)

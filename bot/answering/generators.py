@@ -14,14 +14,30 @@ Neither ever quotes an instruction planted in the knowledge base (``bot.safety.g
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from bot.answering.retrieval import Passage
 from bot.safety.guard import is_planted_instruction, without_planted_instructions
-from bot.schema import Lang, Turn
+from bot.schema import AnswerMode, Lang, Turn
 from bot.text import WordWeights, content_words, sentences
+
+
+class AnswerStream:
+    """An answer's text as it is generated, and how it was made: a generator may change its ``mode`` (the
+    ``llm`` one falls back to ``extractive``) and explain why in ``note``, known once the text is consumed."""
+
+    def __init__(self, pieces: Iterable[str] = (), mode: AnswerMode = "extractive", note: str = "") -> None:
+        self.pieces: Iterator[str] = iter(pieces)
+        self.mode = mode
+        self.note = note
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        return next(self.pieces)
 
 
 class Generator(Protocol):

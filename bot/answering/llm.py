@@ -1,11 +1,7 @@
 """The ``llm`` answer mode: a language model writes the answer from the passages, under guardrails in code.
 
-Backends, chosen by ``TUTOR_LLM_BACKEND``:
-
-- ``local``: a GGUF model run in this process by llama-cpp-python (the optional extra ``pip install .[llm]``);
-  by default the Qwen2.5-Coder-1.5B-Instruct prepared by ``python -m bot.models.llm prepare``.
-- ``openai``: any OpenAI-compatible server (``TUTOR_LLM_BASE_URL``, ``_API_KEY``, ``_MODEL``): vLLM, Ollama,
-  llama.cpp's server, a hosted API.
+The backends (a local GGUF model, or any OpenAI-compatible server) are in ``bot.answering.llm_backends``; the
+rewrite of follow-ups into standalone questions in ``bot.answering.rewrite``.
 
 What keeps the model honest (``LlmGenerator``):
 
@@ -24,23 +20,15 @@ What keeps the model honest (``LlmGenerator``):
 from __future__ import annotations
 
 import logging
-import os
-import queue
-import threading
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
-from typing import Protocol
+from collections.abc import Callable, Iterator, Sequence
 
-from bot.answering.generators import ExtractiveGenerator
-from bot.answering.grounding import GroundingCheck, last_sentence, names, numbers, restates, split_complete
+from bot.answering.generators import AnswerStream, ExtractiveGenerator
+from bot.answering.grounding import GroundingCheck, last_sentence, restates, split_complete
+from bot.answering.llm_backends import LlmClient, Stopped, timed_stream
 from bot.answering.retrieval import Passage
 from bot.config import Settings
-from bot.language import detect_language
-from bot.models.llm import gguf_path
 from bot.safety.guard import without_planted_instructions
-from bot.schema import AnswerMode, Lang, Turn
-from bot.text import fold
+from bot.schema import Lang, Turn
 
 log = logging.getLogger("tutor.llm")
 
@@ -67,136 +55,6 @@ LABELS: dict[Lang, tuple[str, str, str]] = {
     "fr": ("Sources", "Question précédente", "Question"),
     "en": ("Sources", "Previous question", "Question"),
 }
-
-
-class AnswerStream:
-    """An answer's text as it is generated, and how it was made: a generator may change its ``mode`` (the
-    ``llm`` one falls back to ``extractive``) and explain why in ``note``, known once the text is consumed."""
-
-    def __init__(self, pieces: Iterable[str] = (), mode: AnswerMode = "extractive", note: str = "") -> None:
-        self.pieces: Iterator[str] = iter(pieces)
-        self.mode = mode
-        self.note = note
-
-    def __iter__(self) -> Iterator[str]:
-        return self
-
-    def __next__(self) -> str:
-        return next(self.pieces)
-
-
-class LlmUnavailableError(RuntimeError):
-    """The configured model cannot be used (extra not installed, model missing, server down)."""
-
-
-class LlmClient(Protocol):
-    name: str
-
-    def check(self) -> None:
-        """Raise ``LlmUnavailableError`` unless the model can answer now (loads a local model)."""
-
-    def stream(self, messages: list[dict], max_tokens: int, cancel: threading.Event) -> Iterator[str]:
-        """The reply, piece by piece; stops early once ``cancel`` is set."""
-
-
-class LocalLlm:
-    """llama-cpp-python in this process. One generation at a time: on two cores, two at once would each
-    run at half speed and both miss their time budget; queued requests fall back to extractive instead."""
-
-    name = "local"
-
-    def __init__(self, model_path: Path, threads: int, context_tokens: int) -> None:
-        self.model_path = model_path
-        self.threads = threads
-        self.context_tokens = context_tokens
-        self._model = None
-        self._load_lock = threading.Lock()
-        self.busy = threading.Lock()
-
-    def check(self) -> None:
-        with self._load_lock:
-            if self._model is not None:
-                return
-            try:
-                from llama_cpp import Llama
-            except ImportError as exc:
-                raise LlmUnavailableError(
-                    "llama-cpp-python is not installed: `make llm` (or pip install '.[llm]') installs it"
-                ) from exc
-            if not self.model_path.is_file():
-                raise LlmUnavailableError(
-                    f"no GGUF model at {self.model_path}: run `python -m bot.models.llm "
-                    "prepare` or set TUTOR_LLM_MODEL_PATH"
-                )
-            self._model = Llama(
-                model_path=str(self.model_path),
-                n_ctx=self.context_tokens,
-                n_threads=self.threads,
-                n_batch=256,
-                verbose=False,
-            )
-
-    def stream(self, messages: list[dict], max_tokens: int, cancel: threading.Event) -> Iterator[str]:
-        self.check()
-        with self.busy:
-            if cancel.is_set():
-                return
-            chunks = self._model.create_chat_completion(
-                messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True
-            )
-            for chunk in chunks:
-                if cancel.is_set():
-                    break
-                if text := chunk["choices"][0]["delta"].get("content"):
-                    yield text
-
-
-class OpenAICompatibleLlm:
-    """Any server speaking the chat-completions protocol; it does its own queueing and batching."""
-
-    name = "openai"
-
-    def __init__(self, base_url: str, api_key: str | None, model: str, timeout_s: float) -> None:
-        from openai import OpenAI
-
-        self.model = model
-        self.client = OpenAI(base_url=base_url, api_key=api_key or "none", timeout=timeout_s, max_retries=0)
-
-    def check(self) -> None:
-        from openai import OpenAIError
-
-        try:
-            self.client.models.list()
-        except OpenAIError as exc:
-            raise LlmUnavailableError(f"the LLM server does not answer: {exc}") from exc
-
-    def stream(self, messages: list[dict], max_tokens: int, cancel: threading.Event) -> Iterator[str]:
-        response = self.client.chat.completions.create(
-            model=self.model, messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True
-        )
-        with response:
-            for chunk in response:
-                if cancel.is_set():
-                    break
-                if chunk.choices and (text := chunk.choices[0].delta.content):
-                    yield text
-
-
-def build_client(settings: Settings) -> LlmClient | None:
-    """The configured backend, not yet loaded or probed; ``None`` when no LLM is configured."""
-    if settings.llm_backend == "local":
-        return LocalLlm(
-            settings.llm_model_path or gguf_path(settings),
-            settings.llm_threads or os.cpu_count() or 1,
-            settings.llm_context_tokens,
-        )
-    if settings.llm_backend == "openai":
-        if not (settings.llm_base_url and settings.llm_model):
-            raise LlmUnavailableError("TUTOR_LLM_BACKEND=openai needs TUTOR_LLM_BASE_URL and TUTOR_LLM_MODEL")
-        return OpenAICompatibleLlm(
-            settings.llm_base_url, settings.llm_api_key, settings.llm_model, settings.llm_timeout_s
-        )
-    return None
 
 
 def build_messages(
@@ -257,7 +115,7 @@ class LlmGenerator:
         held: list[str] = []  # sentences that only restate the question, until one says something
         problem = None
         for sentence in self._sentences(messages):
-            if isinstance(sentence, _Stop):
+            if isinstance(sentence, Stopped):
                 problem = sentence.reason
                 break
             verdict = check.sentence(sentence)
@@ -281,11 +139,11 @@ class LlmGenerator:
             log.info("llm answer cut after %d sentences: %s", len(shown), problem)
             stream.note = f"llm answer cut: {problem}"
 
-    def _sentences(self, messages: list[dict]) -> Iterator[str | _Stop]:
+    def _sentences(self, messages: list[dict]) -> Iterator[str | Stopped]:
         """Complete sentences of the reply as they arrive, within the time budget."""
         buffer = ""
         for piece in timed_stream(self.client, messages, self.max_tokens, self.time_budget_s):
-            if isinstance(piece, _Stop):
+            if isinstance(piece, Stopped):
                 yield piece
                 return
             buffer += piece
@@ -293,83 +151,3 @@ class LlmGenerator:
             yield from done
         if rest := last_sentence(buffer):
             yield rest
-
-
-class _Stop:
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-
-def timed_stream(client: LlmClient, messages: list[dict], max_tokens: int, budget_s: float) -> Iterator[str | _Stop]:
-    """The reply's pieces until it ends, or a ``_Stop`` saying why it did not. The model runs in a thread so
-    that a slow first token (a long prompt, a model busy with another request) cannot hold a user past the
-    budget; leaving early cancels it."""
-    pieces: queue.Queue = queue.Queue()
-    cancel = threading.Event()
-
-    def produce() -> None:
-        try:
-            for text in client.stream(messages, max_tokens, cancel):
-                pieces.put(text)
-            pieces.put(None)
-        except Exception as exc:  # a server error or a crash in the model: reported, never raised at the user
-            log.exception("llm call failed")
-            pieces.put(_Stop(f"the model failed: {exc}"))
-
-    threading.Thread(target=produce, name="llm", daemon=True).start()
-    deadline = time.monotonic() + budget_s
-    try:
-        while True:
-            try:
-                piece = pieces.get(timeout=max(deadline - time.monotonic(), 0.001))
-            except queue.Empty:
-                yield _Stop(f"no complete answer within {budget_s:g} s")
-                return
-            if piece is None:
-                return
-            yield piece
-            if isinstance(piece, _Stop):
-                return
-    finally:
-        cancel.set()
-
-
-REWRITE_PROMPT: dict[Lang, str] = {
-    "fr": (
-        "Question précédente : {previous}\nNouvelle question : {message}\n\nRéécris la nouvelle question pour "
-        "qu'elle se comprenne sans la précédente, en français, en une seule phrase, sans y répondre. "
-        "Écris seulement la question réécrite."
-    ),
-    "en": (
-        "Previous question: {previous}\nNew question: {message}\n\nRewrite the new question so that it can be "
-        "understood without the previous one, in English, in one sentence, without answering it. Write only "
-        "the rewritten question."
-    ),
-}
-
-
-def rewrite_follow_up(
-    client: LlmClient, message: str, previous: str, lang: Lang, vocabulary: frozenset[str], budget_s: float
-) -> str | None:
-    """A follow-up ("et ça dure combien de temps ?") as a standalone question, in the user's language; ``None``
-    when the model is too slow or its rewrite adds a number or name the conversation did not contain, changes
-    language or runs long (the caller then searches with the previous question's help instead)."""
-    messages = [{"role": "user", "content": REWRITE_PROMPT[lang].format(previous=previous, message=message)}]
-    text = ""
-    for piece in timed_stream(client, messages, 48, budget_s):
-        if isinstance(piece, _Stop):
-            log.info("follow-up not rewritten: %s", piece.reason)
-            return None
-        text += piece
-    rewritten = " ".join(text.strip().strip('"«»').split())
-    said = f"{previous} {message}"
-    if (
-        not rewritten
-        or len(rewritten) > 300
-        or detect_language(rewritten, default=lang) != lang
-        or not numbers(rewritten) <= numbers(said)
-        or not {fold(n) for n in names(rewritten, vocabulary)} <= {fold(n) for n in names(said, vocabulary)}
-    ):
-        log.info("follow-up rewrite rejected: %r", rewritten)
-        return None
-    return rewritten
