@@ -1,13 +1,15 @@
-"""What the routes share: the runtime, the conversation pipeline (503 while starting) and the id rule."""
+"""What the routes share: the runtime, its services (503 while starting) and the id rule."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Request
 
 from bot.conversation import Conversation
 from bot.runtime import NotReadyError, Runtime
+from bot.tutor.service import TutorService
 
 # Session, message and learner ids: opaque, URL-safe, short. One rule for every route and field.
 ID_PATTERN = r"^[A-Za-z0-9_-]+$"
@@ -27,11 +29,23 @@ def not_ready(exc: NotReadyError) -> HTTPException:
     return HTTPException(503, str(exc), headers={"Retry-After": "5"})
 
 
-def get_conversation(runtime: RuntimeDep) -> Conversation:
+T = TypeVar("T")
+
+
+def _when_ready(get: Callable[[], T]) -> T:
     try:
-        return runtime.conversation()
+        return get()
     except NotReadyError as exc:
         raise not_ready(exc) from exc
 
 
+def get_conversation(runtime: RuntimeDep) -> Conversation:
+    return _when_ready(runtime.conversation)
+
+
+def get_tutor(runtime: RuntimeDep) -> TutorService:
+    return _when_ready(runtime.tutor_service)
+
+
 ConversationDep = Annotated[Conversation, Depends(get_conversation)]
+TutorDep = Annotated[TutorService, Depends(get_tutor)]

@@ -6,28 +6,17 @@ import uuid
 from dataclasses import asdict
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from bot.runtime import NotReadyError
-from bot.tutor.service import TutorError, TutorService, TutorTurn
-from bot.web.deps import ID_MAX_LENGTH, ID_PATTERN, RuntimeDep, not_ready
+from bot.tutor.service import TutorError, TutorTurn
+from bot.web.deps import ID_MAX_LENGTH, ID_PATTERN, TutorDep
 
 router = APIRouter(prefix="/api/tutor", tags=["tutor"])
 
 LearnerId = Annotated[
     str, Field(max_length=ID_MAX_LENGTH, pattern=ID_PATTERN, description="Pseudonymous learner id (no personal data).")
 ]
-
-
-def get_tutor(runtime: RuntimeDep) -> TutorService:
-    try:
-        return runtime.tutor_service()
-    except NotReadyError as exc:
-        raise not_ready(exc) from exc
-
-
-TutorDep = Annotated[TutorService, Depends(get_tutor)]
 
 
 class QuestionRequest(BaseModel):
