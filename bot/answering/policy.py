@@ -63,7 +63,7 @@ class Thresholds:
 
 
 # Cosine scales differ between models (e5 packs everything between ~0.7 and 1.0), hence one set per profile.
-# Calibrated on evals/datasets/dev.jsonl (see the README, "Answer decision"): for gemma, refusing below 0.40
+# Calibrated on evals/datasets/dev.jsonl (docs/answering.md): for gemma, refusing below 0.40
 # catches as many out-of-scope questions as 0.45 with half the false refusals.
 PROFILE_DEFAULTS = {
     "gemma": Thresholds(
