@@ -8,15 +8,20 @@ export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run test install model index browser gate lint clean llm llm-test
+.PHONY: run test test-fast install model index browser gate lint clean llm llm-test
 
 run: index
 	$(PY) app.py
 
 test: index browser llm-test
-	$(PY) -m ruff check .
+	$(MAKE) --no-print-directory lint
 	$(PY) -m pytest
 	$(MAKE) --no-print-directory gate
+
+# The inner loop (under 2 minutes warm): every test but the browser, LLM and slow ones (pyproject.toml's
+# markers). `make test` still runs them all.
+test-fast: index
+	$(PY) -m pytest -m "not browser and not llm and not slow"
 
 # The quality gate: the dev set in the fast (no-LLM) mode against the floors of evals/thresholds.yaml, and the
 # tutor's grading against the hand-graded answers of evals/datasets/tutor.jsonl.
@@ -65,8 +70,12 @@ model: install
 index: model
 	$(PY) ingest.py
 
+# Style, types (mypy: pyproject.toml's [tool.mypy]) and the import contracts (lint-imports: [tool.importlinter]).
 lint: install
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 
 clean:
-	rm -rf data .pytest_cache .ruff_cache
+	rm -rf data .pytest_cache .ruff_cache .mypy_cache .import_linter_cache .grimp_cache

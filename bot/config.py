@@ -223,14 +223,3 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
-
-
-def main() -> None:
-    """``python -m bot.config [--write | --check]``: the settings table of docs/configuration.md."""
-    from bot.settings_table import main as settings_table
-
-    raise SystemExit(settings_table())
-
-
-if __name__ == "__main__":
-    main()

@@ -28,7 +28,7 @@ from bot.answering.retrieval import EVERYWHERE, Scope
 from bot.language import detect_language
 from bot.safety.guard import screen
 from bot.safety.privacy import redact
-from bot.schema import Citation, Lang, Turn
+from bot.schema import Citation, Lang, Turn, is_lang
 from bot.store import Store
 from bot.tutor.service import TutorService, TutorTurn
 
@@ -107,12 +107,12 @@ class Conversation:
         started = time.perf_counter()
         message = redact(request.message)
         stored = request.history is None and self.store is not None
+        session_id: str | None = None
         if stored:
             assert self.store is not None
-            session_id: str | None = self.store.ensure_session(request.session_id)
+            session_id = self.store.ensure_session(request.session_id)
             history: list[Turn] = self.store.history(session_id)
         else:
-            session_id = None
             history = [Turn(t.role, redact(t.content)) if t.role == "user" else t for t in request.history or ()]
         if stored and self.tutor is not None:
             assert session_id is not None
@@ -156,7 +156,7 @@ class Conversation:
             else []
         )
         yield TokenEvent(text)
-        lang = turn.lang if isinstance(turn, TutorTurn) and turn.lang in ("fr", "en") else detect_language(message)
+        lang = turn.lang if isinstance(turn, TutorTurn) and is_lang(turn.lang) else detect_language(message)
         answer = ChatAnswer(
             answer=text,
             mode="tutor",

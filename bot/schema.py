@@ -4,13 +4,18 @@ this module imports nothing of the project, so no layer has to import another to
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeGuard
 
 Lang = Literal["fr", "en"]
 Role = Literal["user", "assistant"]
 # How an answer was made. ``refused`` is the one spelling of a declined question, from the decision to storage.
 AnswerMode = Literal["faq", "extractive", "llm", "refused", "tutor"]
 LANGS: tuple[Lang, ...] = ("fr", "en")
+
+
+def is_lang(value: object) -> TypeGuard[Lang]:
+    """Whether ``value`` is one of ``LANGS``: narrows a plain string (from storage, a form) to ``Lang``."""
+    return value in LANGS
 
 
 @dataclass(frozen=True)

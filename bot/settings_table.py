@@ -1,8 +1,8 @@
 """The settings table of ``docs/configuration.md``, generated from ``bot.config.Settings`` so that it cannot drift.
 
-    python -m bot.config            # print the table (Markdown)
-    python -m bot.config --write    # replace the table between the markers of docs/configuration.md
-    python -m bot.config --check    # exit 1, naming the command to run, when the committed table is stale
+    python -m bot.settings_table            # print the table (Markdown)
+    python -m bot.settings_table --write    # replace the table between the markers of docs/configuration.md
+    python -m bot.settings_table --check    # exit 1, naming the command to run, when the committed table is stale
 
 One row per field: its environment variable (``TUTOR_`` + the name in upper case), its type with its bounds,
 its default and its description (the ``Field(description=...)`` of ``bot/config.py``, the one place to edit).
@@ -28,7 +28,7 @@ from bot.config import PROJECT_ROOT, Settings
 CONFIG_DOC = PROJECT_ROOT / "docs" / "configuration.md"
 START = "<!-- settings:start -->"
 END = "<!-- settings:end -->"
-COMMAND = "python -m bot.config --write"
+COMMAND = "python -m bot.settings_table --write"
 ENV_PREFIX = "TUTOR_"
 
 
@@ -99,7 +99,7 @@ def _default(name: str, info: FieldInfo, profile_defaults: dict[str, str]) -> st
     if name in profile_defaults and info.default is None:
         return profile_defaults[name]
     if info.default_factory is not None:
-        return _value(info.default_factory())  # type: ignore[call-arg]
+        return _value(info.get_default(call_default_factory=True))
     if info.default is PydanticUndefined:
         return "required"
     return _value(info.default)
@@ -138,7 +138,7 @@ def with_table(text: str, table: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.config", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bot.settings_table", description=__doc__.splitlines()[0])
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--write", action="store_true", help=f"replace the table in {CONFIG_DOC.name}")
     action.add_argument("--check", action="store_true", help="exit 1 when the committed table differs")
@@ -167,3 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"{shown}: the settings table is up to date")
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

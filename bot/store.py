@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.safety.privacy import redact, redact_optional
 from bot.schema import AnswerMode, Citation, Turn
@@ -132,7 +133,7 @@ class Store:
 
     transaction = _transaction  # for the modules that keep their own tables here (bot/tutor/progress.py)
 
-    def query(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+    def query(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return self._db.execute(sql, params).fetchall()
 
@@ -246,7 +247,7 @@ class Store:
             ).rowcount
         return {"sessions": sessions, "messages": messages, "feedback": feedback}
 
-    def unanswered(self, limit: int = 100) -> list[dict]:
+    def unanswered(self, limit: int = 100) -> list[dict[str, Any]]:
         """Questions the bot refused, newest first: the gaps staff fill in the knowledge base."""
         with self._lock:
             rows = self._db.execute(
@@ -258,7 +259,7 @@ class Store:
             ).fetchall()
         return [dict(row) for row in rows]
 
-    def feedback(self, rating: str | None = None) -> list[dict]:
+    def feedback(self, rating: str | None = None) -> list[dict[str, Any]]:
         query = "SELECT created_at, rating, comment, question, answer, sources FROM feedback"
         with self._lock:
             rows = self._db.execute(
@@ -267,7 +268,7 @@ class Store:
             ).fetchall()
         return [{**dict(row), "sources": [c["source_id"] for c in json.loads(row["sources"])]} for row in rows]
 
-    def topics(self, limit: int = 20) -> list[dict]:
+    def topics(self, limit: int = 20) -> list[dict[str, Any]]:
         """The sources answers cite most: what people ask about."""
         counts: Counter[tuple[str, str]] = Counter()
         with self._lock:

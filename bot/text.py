@@ -72,7 +72,7 @@ class WordWeights:
 
 def sentences(text: str) -> list[str]:
     """Sentences of a passage, list markers and heading marks removed, one line or paragraph at a time."""
-    found = []
+    found: list[str] = []
     for line in text.splitlines():
         line = _MARKUP.sub("", line).replace("**", "").strip()
         if not line:

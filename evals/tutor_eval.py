@@ -17,6 +17,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError
@@ -138,9 +139,10 @@ def calibrate(scored: Sequence[Scored], thresholds: GradingThresholds, dataset: 
 
 
 def summarise(scored: Sequence[Scored], thresholds: GradingThresholds, model: GradingModel) -> tuple[dict, list[dict]]:
-    rows, confusion = [], Counter()
+    rows: list[dict[str, Any]] = []
+    confusion: Counter[tuple[str, str]] = Counter()
     groups: dict[str, list[bool]] = defaultdict(list)
-    idea_hits = Counter()
+    idea_hits: Counter[str] = Counter()
     for s in scored:
         grade = decide(s.features, thresholds, model)
         agree = grade.verdict == s.item.expected_grade

@@ -83,10 +83,13 @@ def _snippet(passage: Passage) -> str:
 
 def ranked_sources(retrieval: Retrieval, decision: Decision) -> list[tuple[str, float]]:
     """Distinct sources in the order the answer relied on them: the FAQ entry served, then the passages."""
-    ranked = [(decision.faq.source_id, decision.faq.score)] if decision.mode == "faq" else []
+    faq = decision.faq if decision.mode == "faq" else None
+    ranked = [(faq.source_id, faq.score)] if faq else []
     ranked += [(p.source_id, p.score) for p in retrieval.passages]
-    seen: set[str] = set()
-    return [(source, round(score, 4)) for source, score in ranked if not (source in seen or seen.add(source))]
+    distinct: dict[str, float] = {}
+    for source, score in ranked:
+        distinct.setdefault(source, round(score, 4))
+    return list(distinct.items())
 
 
 class ChatService:
@@ -120,7 +123,7 @@ class ChatService:
         llm = self.generators.get("llm")
         return llm.client.name if isinstance(llm, LlmGenerator) else None
 
-    def _writer(self, mode: str) -> tuple[str, str]:
+    def _writer(self, mode: AnswerMode) -> tuple[AnswerMode, str]:
         """The generator for a decision's mode, and a note when the one asked for cannot be used."""
         if mode == "extractive" and self.settings.answer_mode in ("auto", "llm"):
             if "llm" in self.generators:

@@ -41,7 +41,7 @@ class AnswerStream:
 
 
 class Generator(Protocol):
-    name: str
+    name: AnswerMode
 
     def generate(
         self, question: str, passages: Sequence[Passage], history: Sequence[Turn], lang: Lang
@@ -49,7 +49,7 @@ class Generator(Protocol):
 
 
 class FaqGenerator:
-    name = "faq"
+    name: AnswerMode = "faq"
 
     def generate(
         self, question: str, passages: Sequence[Passage], history: Sequence[Turn], lang: Lang
@@ -113,7 +113,7 @@ def _units(passage: Passage) -> list[tuple[int, str, float]]:
 
 
 class ExtractiveGenerator:
-    name = "extractive"
+    name: AnswerMode = "extractive"
 
     def __init__(self, weights: WordWeights, max_sentences: int = 3) -> None:
         self.weights = weights

@@ -28,7 +28,7 @@ from bot.answering.llm_backends import LlmClient, Stopped, timed_stream
 from bot.answering.retrieval import Passage
 from bot.config import Settings
 from bot.safety.guard import without_planted_instructions
-from bot.schema import Lang, Turn
+from bot.schema import AnswerMode, Lang, Turn
 
 log = logging.getLogger("tutor.llm")
 
@@ -83,7 +83,7 @@ Prompt = Callable[[str, Sequence[Passage], Sequence[Turn], Lang, int], list[dict
 
 
 class LlmGenerator:
-    name = "llm"
+    name: AnswerMode = "llm"
 
     def __init__(
         self,

@@ -17,10 +17,14 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 from bot.config import Settings
 from bot.models.llm import gguf_path
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+    from openai.types.chat import ChatCompletionMessageParam
 
 log = logging.getLogger("tutor.llm")
 
@@ -49,7 +53,7 @@ class LocalLlm:
         self.model_path = model_path
         self.threads = threads
         self.context_tokens = context_tokens
-        self._model = None
+        self._model: Llama | None = None  # loaded by check(), on first use
         self._load_lock = threading.Lock()
         self.busy = threading.Lock()
 
@@ -78,10 +82,13 @@ class LocalLlm:
 
     def stream(self, messages: list[dict], max_tokens: int, cancel: threading.Event) -> Iterator[str]:
         self.check()
+        model = self._model
+        if model is None:  # check() either loaded it or raised
+            raise LlmUnavailableError(f"the model at {self.model_path} is not loaded")
         with self.busy:
             if cancel.is_set():
                 return
-            chunks = self._model.create_chat_completion(
+            chunks = model.create_chat_completion(
                 messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True
             )
             for chunk in chunks:
@@ -111,8 +118,10 @@ class OpenAICompatibleLlm:
             raise LlmUnavailableError(f"the LLM server does not answer: {exc}") from exc
 
     def stream(self, messages: list[dict], max_tokens: int, cancel: threading.Event) -> Iterator[str]:
+        # The prompt's plain {"role", "content"} dicts are what the SDK's union of message TypedDicts accepts.
+        sdk_messages = cast("list[ChatCompletionMessageParam]", messages)
         response = self.client.chat.completions.create(
-            model=self.model, messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True
+            model=self.model, messages=sdk_messages, max_tokens=max_tokens, temperature=0.0, stream=True
         )
         with response:
             for chunk in response:

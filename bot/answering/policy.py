@@ -122,8 +122,8 @@ def decide(retrieval: Retrieval, limits: Thresholds, mode: str = "auto") -> Deci
         own = [p for p in usable if p.lang == retrieval.lang] or [
             p for p in passages if p.lang == retrieval.lang and p.score >= top - LANGUAGE_WINDOW
         ]
-        usable = tuple(own or usable)[:MAX_ANSWER_PASSAGES]
-        return Decision("extractive", f"best passage {passages[0].source_id} at {best:.3f}", passages=usable)
+        chosen = tuple(own or usable)[:MAX_ANSWER_PASSAGES]
+        return Decision("extractive", f"best passage {passages[0].source_id} at {best:.3f}", passages=chosen)
     return Decision(
         "refused",
         f"best passage at {best:.3f} < {limits.passage_min_score}, "

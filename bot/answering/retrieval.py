@@ -109,6 +109,12 @@ def _to_filter(conditions: dict[str, str | list[str]]) -> dict | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
+def _row_id(document: Document) -> str:
+    """The id of a row read from the index (Chroma gives every row one)."""
+    assert document.id is not None, "a row of the index without an id"
+    return document.id
+
+
 class InMemoryCollection:
     """One collection of the knowledge base (passages, FAQ phrasings, passage sentences) and its vectors in
     this process's memory, searched exactly by one matrix product.
@@ -139,9 +145,10 @@ class InMemoryCollection:
                     for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
                 ]
                 vectors = np.asarray(got["embeddings"], dtype=np.float32)
-                self._vectors = vectors.reshape(len(self._documents), -1) if len(vectors) else np.zeros((0, 0))
+                empty = np.zeros((0, 0), dtype=np.float32)
+                self._vectors = vectors.reshape(len(self._documents), -1) if len(vectors) else empty
                 self._columns = {}
-                self._row_of = {document.id: row for row, document in enumerate(self._documents)}
+                self._row_of = {i: row for row, i in enumerate(got["ids"])}
                 self._generation = self.index.generation
             return self._vectors, self._documents, self._columns, self._row_of
 
@@ -154,7 +161,7 @@ class InMemoryCollection:
         """These rows (the ones that exist) with their cosine similarity to ``vector``."""
         vectors, documents, _, row_of = self._current()
         rows = [row_of[i] for i in ids if i in row_of]
-        scores = vectors[rows] @ np.asarray(vector, dtype=np.float32) if rows else []
+        scores = vectors[rows] @ np.asarray(vector, dtype=np.float32) if rows else np.zeros(0, dtype=np.float32)
         return [(documents[row], float(score)) for row, score in zip(rows, scores, strict=True)]
 
     def search(self, vector: list[float], k: int, where: dict[str, str | list[str]]) -> list[tuple[Document, float]]:
@@ -211,7 +218,7 @@ class Retriever:
     def faq_matches(self, vector: list[float], lang: Lang, scope: Scope = EVERYWHERE, k: int = 5) -> list[FaqMatch]:
         """Best phrasing per FAQ entry, in the user's language only: a curated answer is served verbatim."""
         best: dict[str, FaqMatch] = {}
-        where = {"lang": lang, "programme": scope.programme or ""}
+        where: dict[str, str | list[str]] = {"lang": lang, "programme": scope.programme or ""}
         for document, score in self._hits("phrasings", vector, k * 4, where):
             meta = document.metadata
             match = FaqMatch(
@@ -232,13 +239,13 @@ class Retriever:
         ``Passage.dense`` keeps the cosine (what the refusal thresholds are calibrated on); ``score`` is the
         fused value used for ranking.
         """
-        where = {"programme": scope.programme or "", "lang": scope.lang or ""}
-        dense = {d.id: (d, cosine) for d, cosine in self._hits("passages", vector, self.top_k * 3, where)}
+        where: dict[str, str | list[str]] = {"programme": scope.programme or "", "lang": scope.lang or ""}
+        dense = {_row_id(d): (d, cosine) for d, cosine in self._hits("passages", vector, self.top_k * 3, where)}
         keyword = self.keywords.top(query, self.top_k * 2) if self.keywords and self.keyword_weight else {}
         if missing := [i for i in keyword if i not in dense]:
             for document, cosine in self._rows("passages", missing, vector):
                 if all(document.metadata.get(k) == v for k, v in where.items() if v):
-                    dense[document.id] = (document, cosine)
+                    dense[_row_id(document)] = (document, cosine)
         top_keyword = max(keyword.values(), default=0.0) or 1.0
         fused = [
             _passage(d, cosine + self.keyword_weight * keyword.get(i, 0.0) / top_keyword, cosine)

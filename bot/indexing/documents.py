@@ -174,7 +174,7 @@ def sentence_documents(passages: list[Document]) -> list[Document]:
 def chunk_markdown(body: str, base: dict) -> list[Document]:
     """Cut at headings, then by size; each chunk starts with its heading path so it reads (and embeds) alone."""
     sections = MarkdownHeaderTextSplitter(_HEADERS, strip_headers=True).split_text(body)
-    chunks = []
+    chunks: list[Document] = []
     for section in sections:
         headings = [section.metadata[k] for _, k in _HEADERS if section.metadata.get(k)]
         heading = " › ".join(headings[1:] if len(headings) > 1 else headings)

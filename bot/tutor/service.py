@@ -166,7 +166,9 @@ class TutorService:
                 raise TutorError(f"no quiz module '{module_id}'; known: {', '.join(self.bank.modules)}")
             module = self.bank.modules[module_id]
         else:
-            module = self.bank.modules[self.recommend(learner_id, lang, results).module]
+            recommended = self.recommend(learner_id, lang, results)
+            assert recommended is not None  # None only for an empty bank, refused above
+            module = self.bank.modules[recommended.module]
         question = self._pick(module, lang, results)
         self.progress.save(TutorState(learner_id, lang, channel, question.id, module.id))
         return self._question_turn(learner_id, lang, module, question)
@@ -349,7 +351,7 @@ class TutorService:
         texts = TEXTS[lang]
         weak = [m for m in modules if m.seen >= 2 and m.average is not None and m.average < WEAK_AVERAGE]
         if weak:
-            worst = min(weak, key=lambda m: m.average)
+            worst = min(weak, key=lambda m: m.average or 0.0)  # never None here: filtered just above
             return Recommendation(
                 worst.module, worst.title, "review", texts["review"].format(title=worst.title, average=worst.average)
             )

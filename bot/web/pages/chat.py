@@ -15,12 +15,12 @@ import gradio as gr
 
 from bot.conversation import Done, TokenEvent, TurnRequest
 from bot.runtime import NotReadyError, Runtime
-from bot.schema import Citation
+from bot.schema import Citation, is_lang
 from bot.web.pages.quiz import browser_secret, build_quiz_tab
 
 log = logging.getLogger("tutor.ui")
 
-TEXTS = {
+TEXTS: dict[str, dict[str, str]] = {
     "fr": {
         "welcome": (
             "Bonjour ! Je réponds aux questions sur **l'École de la data et de l'IA** (groupe La Poste), "
@@ -33,18 +33,6 @@ TEXTS = {
         "no_sources": "Aucune source pour cette réponse.",
         "candidates": "Futur candidat",
         "learners": "Apprenant",
-        "examples": {
-            "candidates": [
-                "Faut-il passer un concours pour entrer à l'École de la data et de l'IA ?",
-                "Quel est le rythme de l'alternance ?",
-                "Combien de temps dure Objectif IA ?",
-            ],
-            "learners": [
-                "C'est quoi le surapprentissage ?",
-                "Quels sont les niveaux de risque de l'AI Act ?",
-                "Qu'est-ce qu'une hallucination d'un LLM ?",
-            ],
-        },
         "feedback": "Cette réponse vous a-t-elle aidé ?",
         "up": "👍 Utile",
         "down": "👎 Pas utile",
@@ -75,18 +63,6 @@ TEXTS = {
         "no_sources": "No sources for this answer.",
         "candidates": "Future candidate",
         "learners": "Learner",
-        "examples": {
-            "candidates": [
-                "Is there an entrance exam for the École de la data et de l'IA?",
-                "What is the work-study rhythm?",
-                "How long does Objectif IA take?",
-            ],
-            "learners": [
-                "What is overfitting?",
-                "What are the risk levels of the AI Act?",
-                "What is an LLM hallucination?",
-            ],
-        },
         "feedback": "Was this answer helpful?",
         "up": "👍 Helpful",
         "down": "👎 Not helpful",
@@ -104,6 +80,35 @@ TEXTS = {
         ),
         "busy": "The assistant is starting, please retry in a few seconds.",
         "error": "Sorry, something went wrong. Please try again in a moment.",
+    },
+}
+
+
+# The example questions under the chat, by language and audience.
+EXAMPLES: dict[str, dict[str, list[str]]] = {
+    "fr": {
+        "candidates": [
+            "Faut-il passer un concours pour entrer à l'École de la data et de l'IA ?",
+            "Quel est le rythme de l'alternance ?",
+            "Combien de temps dure Objectif IA ?",
+        ],
+        "learners": [
+            "C'est quoi le surapprentissage ?",
+            "Quels sont les niveaux de risque de l'AI Act ?",
+            "Qu'est-ce qu'une hallucination d'un LLM ?",
+        ],
+    },
+    "en": {
+        "candidates": [
+            "Is there an entrance exam for the École de la data et de l'IA?",
+            "What is the work-study rhythm?",
+            "How long does Objectif IA take?",
+        ],
+        "learners": [
+            "What is overfitting?",
+            "What are the risk levels of the AI Act?",
+            "What is an LLM hallucination?",
+        ],
     },
 }
 
@@ -178,7 +183,7 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
                         label = gr.Markdown(f"**{TEXTS['fr'][audience]}**", elem_id=f"audience-{audience}")
                         buttons = [
                             gr.Button(text, size="sm", elem_id=f"example-{audience}-{i}")
-                            for i, text in enumerate(TEXTS["fr"]["examples"][audience])
+                            for i, text in enumerate(EXAMPLES["fr"][audience])
                         ]
                     example_buttons[audience] = (label, buttons)
                 with gr.Accordion(TEXTS["fr"]["human"], open=False, elem_id="human") as human:
@@ -193,7 +198,9 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
                 return
             try:
                 reply = runtime.conversation().turn(
-                    TurnRequest(message, session_id, lang=language, learner_id=learner_id)
+                    TurnRequest(
+                        message, session_id, lang=language if is_lang(language) else None, learner_id=learner_id
+                    )
                 )
             except NotReadyError:
                 raise gr.Error(TEXTS[language]["busy"]) from None
@@ -243,22 +250,22 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
             ]
             for audience, (_, buttons) in example_buttons.items():
                 updates.append(gr.update(value=f"**{texts[audience]}**"))
-                updates += [gr.update(value=text) for text in texts["examples"][audience][: len(buttons)]]
+                updates += [gr.update(value=text) for text in EXAMPLES[language][audience][: len(buttons)]]
             return updates
 
         inputs = [box, chatbot, session, lang, learner]
         outputs = [chatbot, box, session, sources, last_answer, thanks]
         box.submit(respond, inputs, outputs, api_name="ask")
-        send.click(respond, inputs, outputs, api_name=False)
+        send.click(respond, inputs, outputs, api_visibility="private")
         for _, buttons in example_buttons.values():
             for button in buttons:
-                button.click(lambda text: text, button, box, api_name=False).then(
-                    respond, inputs, outputs, api_name=False
+                button.click(lambda text: text, button, box, api_visibility="private").then(
+                    respond, inputs, outputs, api_visibility="private"
                 )
-        up.click(rate("up"), [session, last_answer, comment, lang], [thanks, comment], api_name=False)
-        down.click(rate("down"), [session, last_answer, comment, lang], [thanks, comment], api_name=False)
+        up.click(rate("up"), [session, last_answer, comment, lang], [thanks, comment], api_visibility="private")
+        down.click(rate("down"), [session, last_answer, comment, lang], [thanks, comment], api_visibility="private")
         switch_outputs = [chatbot, box, send, feedback_label, up, down, comment, human, human_text]
         for label, buttons in example_buttons.values():
             switch_outputs += [label, *buttons]
-        lang.change(switch, [lang, chatbot], switch_outputs, api_name=False)
+        lang.change(switch, [lang, chatbot], switch_outputs, api_visibility="private")
     return demo

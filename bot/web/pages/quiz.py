@@ -202,12 +202,12 @@ def build_quiz_tab(demo: gr.Blocks, runtime: Runtime, lang: gr.Radio, learner: g
         ]
 
     outputs = [learner, learner_code, progress, chart, recommendation, module]
-    demo.load(refresh, [learner, lang], outputs, api_name=False)
-    lang.change(refresh, [learner, lang], outputs, api_name=False).then(
-        relabel, lang, [module, new, answer, submit, hint, reveal, progress_box, learner_code], api_name=False
+    demo.load(refresh, [learner, lang], outputs, api_visibility="private")
+    lang.change(refresh, [learner, lang], outputs, api_visibility="private").then(
+        relabel, lang, [module, new, answer, submit, hint, reveal, progress_box, learner_code], api_visibility="private"
     )
-    learner_code.submit(restore, [learner_code, lang], outputs, api_name=False)
-    new.click(ask, [learner, module, lang], [question, feedback, answer], api_name=False)
+    learner_code.submit(restore, [learner_code, lang], outputs, api_visibility="private")
+    new.click(ask, [learner, module, lang], [question, feedback, answer], api_visibility="private")
     progress_outputs = [learner, lang]
     for trigger, action in (
         (submit.click, "answer"),
@@ -215,6 +215,6 @@ def build_quiz_tab(demo: gr.Blocks, runtime: Runtime, lang: gr.Radio, learner: g
         (hint.click, "hint"),
         (reveal.click, "reveal"),
     ):
-        trigger(step(action), [learner, answer, lang], [question, feedback, answer], api_name=False).then(
-            refresh, progress_outputs, outputs, api_name=False
+        trigger(step(action), [learner, answer, lang], [question, feedback, answer], api_visibility="private").then(
+            refresh, progress_outputs, outputs, api_visibility="private"
         )

@@ -69,7 +69,7 @@ def build_staff_ui(runtime: Runtime, jobs: EvalJobs) -> gr.Blocks:
         runs = jobs.runs()
         return (
             "Unlocked.",
-            gr.update(choices=jobs.datasets(), value=(jobs.datasets() or [None])[0]),
+            gr.update(choices=jobs.datasets(), value=next(iter(jobs.datasets()), None)),
             gr.update(choices=runs, value=runs[1] if len(runs) > 1 else None),
             gr.update(choices=runs, value=runs[0] if runs else None),
         )
@@ -107,10 +107,12 @@ def build_staff_ui(runtime: Runtime, jobs: EvalJobs) -> gr.Blocks:
                 gr.update(),
                 gr.update(),
             )
+        summary = job.summary
+        assert summary is not None  # a job is "done" once its summary is set
         runs = jobs.runs()
         return (
-            f"Finished **{run_id}**: answer accuracy {job.summary['answer_accuracy']}, hit@5 {job.summary['hit@5']}",
-            summary_rows(job.summary),
+            f"Finished **{run_id}**: answer accuracy {summary['answer_accuracy']}, hit@5 {summary['hit@5']}",
+            summary_rows(summary),
             report_frame(jobs.report(run_id)),
             failure_rows(jobs.failures(run_id)),
             gr.Timer(active=False),
@@ -123,6 +125,8 @@ def build_staff_ui(runtime: Runtime, jobs: EvalJobs) -> gr.Blocks:
         if not run_id:
             raise gr.Error("choose a run")
         job = jobs.status(run_id)
+        if job.summary is None:  # its folder has a summary, but the job has not finished in memory yet
+            raise gr.Error(f"{run_id} is still running")
         return summary_rows(job.summary), report_frame(jobs.report(run_id)), failure_rows(jobs.failures(run_id))
 
     def compare(token: str, run_a: str | None, run_b: str | None):

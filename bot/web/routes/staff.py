@@ -20,7 +20,9 @@ from evals.jobs import EvalJobs, Job
 
 
 def token_matches(configured: str | None, given: str | None) -> bool:
-    return bool(configured) and given is not None and hmac.compare_digest(configured.encode(), given.encode())
+    if not configured or given is None:
+        return False
+    return hmac.compare_digest(configured.encode(), given.encode())
 
 
 def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
