@@ -159,7 +159,7 @@ def build_quiz_tab(demo: gr.Blocks, runtime: Runtime, lang: gr.Radio, learner: g
             gr.update(choices=_module_choices(tutor, language)),
         )
 
-    def ask(learner_id: str, chosen: str, language: str):
+    def new_question(learner_id: str, chosen: str, language: str):
         tutor = tutor_or_busy(language)
         turn = tutor.ask(learner_id, chosen or None, language)
         return turn.message, "", ""
@@ -207,7 +207,7 @@ def build_quiz_tab(demo: gr.Blocks, runtime: Runtime, lang: gr.Radio, learner: g
         relabel, lang, [module, new, answer, submit, hint, reveal, progress_box, learner_code], api_visibility="private"
     )
     learner_code.submit(restore, [learner_code, lang], outputs, api_visibility="private")
-    new.click(ask, [learner, module, lang], [question, feedback, answer], api_visibility="private")
+    new.click(new_question, [learner, module, lang], [question, feedback, answer], api_visibility="private")
     progress_outputs = [learner, lang]
     for trigger, action in (
         (submit.click, "answer"),
