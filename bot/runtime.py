@@ -14,6 +14,7 @@ import time
 from bot.answering.chat import ChatService
 from bot.config import Settings
 from bot.conversation import Conversation
+from bot.indexing.embeddings import load_embeddings
 from bot.safety.privacy import install_log_redaction
 from bot.store import Store
 from bot.tutor.grading import Grader
@@ -55,19 +56,22 @@ class Runtime:
 
     def _start(self) -> None:
         try:
+            # The model's load is the longest step: it starts first, on the model's own thread, and the index
+            # and the services are built meanwhile (app.py may have started it already, before its imports).
+            load_embeddings(self.settings).start_loading()
             chat = ChatService(self.settings)
             if chat.index.count() == 0:
                 log.info("collection '%s' is empty: ingesting %s", chat.index.collection, self.settings.kb_dir)
                 report = chat.index.sync(self.settings.kb_dir)
                 for path, reason in report.failed.items():
                     log.warning("ingest skipped %s: %s", path, reason)
-            chat.index.embeddings.ensure_loaded()
-            Conversation(chat).ask("bonjour")  # warm the caches and the model's first-call paths
             self.tutor = TutorService(
                 QuizBank(self.settings.kb_dir),
                 Grader(chat.index.embeddings, self.settings.embedding_profile),
                 ProgressStore(self.store),
             )
+            chat.index.embeddings.ensure_loaded()
+            Conversation(chat).ask("bonjour")  # warm the caches and the model's first-call paths
             self.pipeline = Conversation(chat, self.tutor, self.store)
             self.chat = chat
             self._ready.set()

@@ -30,13 +30,13 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
 
 import chromadb
 from langchain_chroma import Chroma
-from langchain_classic.indexes import SQLRecordManager
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.indexing import IndexingResult
@@ -45,6 +45,9 @@ from langchain_core.indexing import index as sync_index
 from bot.config import Settings
 from bot.indexing.documents import load_knowledge_base
 from bot.indexing.embeddings import QueryStyleEmbeddings, load_embeddings
+
+if TYPE_CHECKING:
+    from langchain_classic.indexes import SQLRecordManager
 
 COLLECTION_NAME = r"[A-Za-z0-9][A-Za-z0-9._-]{1,498}[A-Za-z0-9]"
 FAQ_SUFFIX = "-faq"
@@ -137,8 +140,17 @@ class _Part:
         self._client, self.name, self._embeddings = client, name, embeddings
         self.store = self._open()
         self._collection: chromadb.Collection | None = None  # the same collection, through chromadb's API
-        self.records = SQLRecordManager(f"chroma/{name}", db_url=db_url)
-        self.records.create_schema()
+        self._db_url = db_url
+
+    @cached_property
+    def records(self) -> SQLRecordManager:
+        """The record manager, opened on first use: only a sync needs it, so a serving app that does not ingest
+        never imports it (LangChain's indexes and SQLAlchemy: 0.6 s of GIL-bound start-up on the shared machine)."""
+        from langchain_classic.indexes import SQLRecordManager
+
+        records = SQLRecordManager(f"chroma/{self.name}", db_url=self._db_url)
+        records.create_schema()
+        return records
 
     def _open(self) -> Chroma:
         return Chroma(
