@@ -17,13 +17,12 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from bot.config import Settings
 from bot.models.llm import gguf_path
 
 if TYPE_CHECKING:
-    from llama_cpp import Llama
     from openai.types.chat import ChatCompletionMessageParam
 
 log = logging.getLogger("tutor.llm")
@@ -53,7 +52,9 @@ class LocalLlm:
         self.model_path = model_path
         self.threads = threads
         self.context_tokens = context_tokens
-        self._model: Llama | None = None  # loaded by check(), on first use
+        # Loaded by check(), on first use. Typed ``Any``: llama-cpp-python is an optional extra, and its own
+        # annotations (present only where it is installed) would make the type check differ between machines.
+        self._model: Any = None
         self._load_lock = threading.Lock()
         self.busy = threading.Lock()
 
