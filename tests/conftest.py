@@ -1,33 +1,58 @@
 """Shared fixtures: real embedding model, real Chroma store in temporary folders, a small fixture KB.
 
 The model is loaded once per test process (``load_embeddings`` keeps one instance), so the suite pays its
-load time once. The fixture KB is small so that ingest tests run in seconds.
+load time once. Each knowledge base is embedded once per session too (``IndexTemplates``): a test that needs
+an index gets a copy of the template's data folder, which costs milliseconds where embedding costs seconds
+(minutes on a busy two-core machine). The app is served in this process (``app_server``) unless the test is
+about a process (a restart, two workers, a kill): then ``serve`` starts ``python app.py``.
+
+Markers (registered in pyproject.toml): ``browser`` (Chromium), ``llm`` (llama.cpp or the fake OpenAI
+server), ``slow`` (over ~10 s: subprocesses, a Chroma server, many questions). ``make test-fast`` leaves
+the three out; ``make test`` runs everything.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import io
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import chromadb
 import httpx
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from bot.answering.chat import ChatService
 from bot.config import PROJECT_ROOT, Settings
-from bot.indexing.index import KnowledgeIndex
+from bot.indexing.index import FAQ_SUFFIX, SENTENCES_SUFFIX, KnowledgeIndex
 
 FIXTURE_KB = Path(__file__).parent / "fixtures" / "kb"
 SHIPPED_KB = PROJECT_ROOT / "knowledge_base"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that takes the ``browser`` fixture is a browser test whether or not it says so, so that
+    ``make test-fast`` never waits on Chromium because a marker was forgotten (runs before ``-m`` selects)."""
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()) and item.get_closest_marker("browser") is None:
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture
@@ -47,15 +72,118 @@ def kb_copy(tmp_path: Path) -> Path:
     return target
 
 
+class IndexTemplates:
+    """Each knowledge base embedded once per session into a template data folder; tests get copies of it.
+
+    A template is the Chroma store and the record manager that ``KnowledgeIndex.sync`` wrote (SQLite files and
+    Chroma's binary segments). Nothing writes to it once built, so a copy opens as the original would: same
+    ids, same vectors, and a sync over the same files finds them all unchanged. Templates are keyed by the
+    knowledge base's *content* (not its path: ``tests.test_tutor.tutor_kb`` builds the same folder in each
+    test's tmp_path) and the settings that change the vectors; the same content under another collection
+    name is a renamed copy, not a second embedding.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._built: dict[tuple[str, str], Path] = {}  # (content key, collection) -> template data folder
+
+    @staticmethod
+    def _content_key(kb: Path, settings: dict[str, Any]) -> str:
+        digest = hashlib.sha256(repr(sorted(settings.items())).encode())
+        for path in sorted(p for p in kb.rglob("*") if p.is_file()):
+            digest.update(path.relative_to(kb).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+        return digest.hexdigest()[:16]
+
+    def template(self, kb: Path, collection: str = "knowledge", **settings: Any) -> Path:
+        """The template data folder of ``kb`` (built on first use: the only time this session embeds it)."""
+        content = self._content_key(kb, settings)
+        if (content, collection) not in self._built:
+            data_dir = self.root / f"{kb.name}-{collection}-{content}"
+            target = Settings(data_dir=data_dir, kb_dir=kb, collection=collection, **settings)
+            earlier = next(((name, path) for (key, name), path in self._built.items() if key == content), None)
+            if earlier is None or not self._renamed_copy(earlier[1], earlier[0], target):
+                if earlier is not None:  # the failed copy's folder stays open in Chroma's cache: use another
+                    target = target.model_copy(update={"data_dir": data_dir.with_name(f"{data_dir.name}-embedded")})
+                report = KnowledgeIndex(target).sync(kb)
+                assert report.ok, f"the template of {kb} has files that failed to load: {report.failed}"
+            self._built[content, collection] = target.data_dir
+        return self._built[content, collection]
+
+    @staticmethod
+    def _renamed_copy(source: Path, old: str, target: Settings) -> bool:
+        """Copy the template in ``source`` under ``target.collection``: Chroma renames its three collections,
+        and the record manager's rows move to the new collections' namespaces (``chroma/NAME``, as
+        ``bot.indexing.index`` names them). False, with a warning, when the copy's records do not then match
+        its vectors (that naming changed): the caller embeds the template instead."""
+        shutil.copytree(source, target.data_dir, ignore=shutil.ignore_patterns("*.lock"))
+        client = chromadb.PersistentClient(str(target.chroma_dir), chromadb.Settings(anonymized_telemetry=False))
+        with sqlite3.connect(target.record_db) as records:
+            for suffix in ("", FAQ_SUFFIX, SENTENCES_SUFFIX):
+                client.get_collection(old + suffix).modify(name=target.collection + suffix)
+                records.execute(
+                    "UPDATE upsertion_record SET namespace = ? WHERE namespace = ?",
+                    (f"chroma/{target.collection}{suffix}", f"chroma/{old}{suffix}"),
+                )
+        records.close()
+        client.close()
+        index = KnowledgeIndex(target)
+        if all(set(part.records.list_keys()) == part.ids() for part in index.parts.values()):
+            return True
+        warnings.warn(f"renaming the index of {source} did not carry its records over: embedding it", stacklevel=2)
+        return False
+
+    def copy(self, kb: Path, data_dir: Path, collection: str = "knowledge", **settings: Any) -> Path:
+        """A private, writable ``data_dir`` whose index holds ``kb`` (``data_dir`` must not exist yet)."""
+        shutil.copytree(self.template(kb, collection, **settings), data_dir, ignore=shutil.ignore_patterns("*.lock"))
+        return data_dir
+
+
 @pytest.fixture(scope="session")
-def fixture_chat(tmp_path_factory: pytest.TempPathFactory) -> ChatService:
-    """A chat service over the fixture KB, ingested once for the whole session (read-only use)."""
-    root = tmp_path_factory.mktemp("chat")
-    settings = Settings(data_dir=root / "data", kb_dir=FIXTURE_KB)
-    index = KnowledgeIndex(settings)
-    report = index.sync(FIXTURE_KB)
-    assert report.ok, report.failed
-    return ChatService(settings, index)
+def index_templates(tmp_path_factory: pytest.TempPathFactory) -> IndexTemplates:
+    return IndexTemplates(tmp_path_factory.mktemp("index-templates"))
+
+
+@pytest.fixture
+def indexed_data(tmp_path: Path, index_templates: IndexTemplates) -> Path:
+    """``tmp_path / "data"`` (the data folder of ``make_settings``) holding the fixture KB's index already."""
+    return index_templates.copy(FIXTURE_KB, tmp_path / "data")
+
+
+@pytest.fixture(scope="session")
+def fixture_chat(tmp_path_factory: pytest.TempPathFactory, index_templates: IndexTemplates) -> ChatService:
+    """A chat service over the fixture KB for the whole session (read-only use), on a copy of its template."""
+    data_dir = index_templates.copy(FIXTURE_KB, tmp_path_factory.mktemp("chat") / "data")
+    settings = Settings(data_dir=data_dir, kb_dir=FIXTURE_KB)
+    return ChatService(settings, KnowledgeIndex(settings))
+
+
+def run_cli(
+    main: Callable[[list[str]], int], argv: list[str], env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """A command-line face (``ingest.main``, ``evals.__main__.main``) run in this process: its exit status and
+    what it printed, as ``subprocess.run(..., capture_output=True, text=True)`` would return them.
+
+    The commands are ``sys.exit(main())``, so their behaviour is ``main``'s; in this process they reuse the
+    loaded embedding model instead of importing torch and loading it again (seconds to tens of seconds a run).
+    ``env`` is set for the call only, and the settings cache is cleared around it: the commands read their
+    settings from the environment (``get_settings``), as they do when run by hand.
+    """
+    from bot.config import get_settings
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in (env or {}).items():
+            patch.setenv(name, value)
+        get_settings.cache_clear()
+        try:
+            with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+                try:
+                    code = main(argv)
+                except SystemExit as exit_:  # argparse's usage errors
+                    code = exit_.code if isinstance(exit_.code, int) else 1
+        finally:
+            get_settings.cache_clear()
+    return subprocess.CompletedProcess([main.__module__, *argv], code, stdout.getvalue(), stderr.getvalue())
 
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
@@ -95,9 +223,54 @@ def free_port() -> int:
 
 
 @contextmanager
+def app_server(settings: Settings) -> Iterator[str]:
+    """``app.create_app(settings)`` served by uvicorn in a thread of this process; yields its URL once it
+    accepts connections.
+
+    The app ``python app.py`` serves (uvicorn, ``proxy_headers`` off as there), without paying a process:
+    the embedding model is the one this process already loaded, and start-up (index, warm-up, tutor) runs
+    before the socket opens (``background_start=False``). Give ``settings.data_dir`` an index copied from a
+    template and nothing is embedded either. A real socket rather than ``TestClient``: the Gradio client, the
+    OpenAI client, schemathesis and Chromium connect to a URL, and the security tests need the connection to
+    come from 127.0.0.1, the trusted proxy they configure.
+    """
+    import uvicorn
+
+    from app import create_app
+
+    app = create_app(settings, background_start=False)
+    assert app.state.runtime.ready, f"in-process app failed to start: {app.state.runtime.error}"
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_config=None, log_level="warning", proxy_headers=False, timeout_graceful_shutdown=2)
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn {url}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail(f"in-process server on {url} did not start")
+        time.sleep(0.02)
+    try:
+        yield url
+    finally:
+        # Forced: a Gradio client's heartbeat stream stays open and would hold a graceful shutdown for its
+        # whole timeout (``serve`` stops its process with SIGTERM, then SIGKILL, for the same reason).
+        server.should_exit = server.force_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+@contextmanager
 def serve(root: Path, env: dict[str, str], port: int | None = None) -> Iterator[str]:
     """Run ``python app.py`` with ``env`` on ``port`` (default: a free one); yield its URL once ``/ready``
-    answers 200. A restart test passes the same port: the browser keeps its storage per origin."""
+    answers 200. A restart test passes the same port: the browser keeps its storage per origin.
+
+    For tests about a process only (a restart, two workers, what is on disk once it exits): anything else
+    uses ``app_server``, which starts in a fraction of the time. Seed ``TUTOR_DATA_DIR`` from
+    ``IndexTemplates.copy`` and the process does not embed the knowledge base again either."""
     port = port or free_port()
     env = {**os.environ, **env}
     log = (root / "server.log").open("w")

@@ -1,4 +1,5 @@
-"""The HTTP faces on a real server process (uvicorn), over a real index of the fixture KB."""
+"""The HTTP faces on a real uvicorn server (in this process: ``app_server``), over a real index of the
+fixture KB copied from its session template."""
 
 from __future__ import annotations
 
@@ -7,34 +8,34 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import FIXTURE_KB, serve
+from bot.config import Settings
+from tests.conftest import FIXTURE_KB, IndexTemplates, app_server
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory, index_templates: IndexTemplates) -> Iterator[str]:
     root = tmp_path_factory.mktemp("server")
-    with serve(
-        root, {"TUTOR_DATA_DIR": str(root / "data"), "TUTOR_KB_DIR": str(FIXTURE_KB), "TUTOR_MAX_MESSAGE_CHARS": "300"}
-    ) as url:
+    data_dir = index_templates.copy(FIXTURE_KB, root / "data")
+    with app_server(Settings(data_dir=data_dir, kb_dir=FIXTURE_KB, max_message_chars=300)) as url:
         yield url
 
 
 def test_health_and_ready(server: str) -> None:
     assert httpx.get(f"{server}/health").json() == {"status": "ok"}
     ready = httpx.get(f"{server}/ready").json()
-    assert ready["ready"] is True and ready["passages"] > 0 and ready["embedding_model"]
-    assert ready["llm"] is None and ready["llm_error"] is None  # no LLM configured: the no-LLM modes answer
+    assert ready["ready"] is True and ready["passages"] > 0 and ready["embedding_model"], ready
+    assert ready["llm"] is None and ready["llm_error"] is None, ready  # no LLM configured: the no-LLM modes answer
 
 
 def test_chat_answers_a_faq_question_with_citations(server: str) -> None:
     response = httpx.post(
         f"{server}/api/chat", json={"message": "y a un concours pour entrer à l'école test ?"}, timeout=60
     )
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
     body = response.json()
-    assert body["mode"] == "faq" and body["refused"] is False
-    assert body["citations"][0]["source_id"] == "faq-test-001"
-    assert body["session_id"] and body["message_id"] and body["latency_ms"] > 0
+    assert body["mode"] == "faq" and body["refused"] is False, body
+    assert body["citations"][0]["source_id"] == "faq-test-001", body["citations"]
+    assert body["session_id"] and body["message_id"] and body["latency_ms"] > 0, body
 
 
 def test_conversation_history_is_kept_per_session(server: str) -> None:
@@ -46,16 +47,16 @@ def test_conversation_history_is_kept_per_session(server: str) -> None:
         json={"session_id": first["session_id"], "message": "et ça dure combien de temps ?"},
         timeout=60,
     ).json()
-    assert follow["session_id"] == first["session_id"]
-    assert "12 mois" in follow["answer"]
+    assert follow["session_id"] == first["session_id"], (first, follow)
+    assert "12 mois" in follow["answer"], follow
 
 
 def test_out_of_scope_is_refused_over_http(server: str) -> None:
     body = httpx.post(
         f"{server}/api/chat", json={"message": "What's the weather like in Paris today?"}, timeout=60
     ).json()
-    assert body["refused"] is True and body["mode"] == "refused" and body["citations"] == []
-    assert "official" in body["answer"]
+    assert body["refused"] is True and body["mode"] == "refused" and body["citations"] == [], body
+    assert "official" in body["answer"], body["answer"]
 
 
 @pytest.mark.parametrize(
@@ -70,20 +71,20 @@ def test_out_of_scope_is_refused_over_http(server: str) -> None:
 )
 def test_bad_requests_get_a_4xx_with_a_message(server: str, payload: dict, needle: str) -> None:
     response = httpx.post(f"{server}/api/chat", json=payload, timeout=30)
-    assert response.status_code == 422
-    assert needle in response.text
+    assert response.status_code == 422, response.text
+    assert needle in response.text, response.text
 
 
 def test_malformed_json_is_a_4xx(server: str) -> None:
     response = httpx.post(f"{server}/api/chat", content=b"{not json", headers={"content-type": "application/json"})
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text
 
 
 def test_docs_and_chat_page_are_served(server: str) -> None:
     assert "/api/chat" in httpx.get(f"{server}/openapi.json").json()["paths"]
     assert httpx.get(f"{server}/docs").status_code == 200
     page = httpx.get(f"{server}/", follow_redirects=True)
-    assert page.status_code == 200 and "gradio" in page.text.lower()
+    assert page.status_code == 200 and "gradio" in page.text.lower(), (page.status_code, page.text[:300])
 
 
 def test_gradio_chat_answers_with_sources(server: str) -> None:
@@ -97,29 +98,31 @@ def test_gradio_chat_answers_with_sources(server: str) -> None:
     )
     content = history[-1]["content"]  # Gradio 6 sends message content as a list of typed parts
     text = content if isinstance(content, str) else " ".join(part.get("text", "") for part in content)
-    assert "pas de concours" in text
-    assert "faq-test-001" in sources and "source-card" in sources
+    assert "pas de concours" in text, text
+    assert "faq-test-001" in sources and "source-card" in sources, sources
 
 
 def test_staff_endpoints_are_off_without_a_configured_token(server: str) -> None:
     for headers in ({}, {"Authorization": "Bearer anything"}):
         response = httpx.get(f"{server}/api/admin/evals", headers=headers)
-        assert response.status_code == 403 and "TUTOR_ADMIN_TOKEN" in response.text
+        assert response.status_code == 403 and "TUTOR_ADMIN_TOKEN" in response.text, (headers, response.text)
     page = httpx.get(f"{server}/staff/", follow_redirects=True)
-    assert page.status_code == 200
+    assert page.status_code == 200, page.text[:300]
 
 
 def test_chat_filters_by_programme_and_source_language(server: str) -> None:
     english_only = httpx.post(
         f"{server}/api/chat", json={"message": "Combien de temps dure la formation ?", "source_lang": "en"}, timeout=60
     ).json()
-    assert english_only["citations"] and all(c["source_id"].startswith("en/") for c in english_only["citations"])
+    assert english_only["citations"] and all(c["source_id"].startswith("en/") for c in english_only["citations"]), (
+        english_only
+    )
     elsewhere = httpx.post(
         f"{server}/api/chat",
         json={"message": "Combien de temps dure la formation ?", "programme": "objectif-ia"},
         timeout=60,
     ).json()
-    assert elsewhere["refused"] is True
+    assert elsewhere["refused"] is True, elsewhere
 
 
 def sse_events(response: httpx.Response) -> list[tuple[str, str]]:
@@ -143,15 +146,16 @@ def test_streamed_answer_then_feedback_is_stored_with_its_question(server: str, 
     with httpx.stream(
         "POST", f"{server}/api/chat/stream", json={"message": "Quel diplôme obtient-on à l'école test ?"}, timeout=60
     ) as response:
-        assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+        assert response.status_code == 200, response.read()
+        assert response.headers["content-type"].startswith("text/event-stream"), response.headers["content-type"]
         events = sse_events(response)
     kinds = [k for k, _ in events]
-    assert kinds[0] == "token" and kinds[-2:] == ["citations", "done"]
+    assert kinds[0] == "token" and kinds[-2:] == ["citations", "done"], f"event kinds: {kinds}"
     text = "".join(json.loads(d)["text"] for k, d in events if k == "token")
     done = json.loads(events[-1][1])
-    assert done["answer"] == text.strip() and "RNCP" in text
+    assert done["answer"] == text.strip() and "RNCP" in text, (done["answer"], text)
     citations = json.loads(events[-2][1])
-    assert any(c["source_id"] == "ecole/diplome" for c in citations)
+    assert any(c["source_id"] == "ecole/diplome" for c in citations), citations
 
     vote = {
         "session_id": done["session_id"],
@@ -170,10 +174,10 @@ def test_streamed_answer_then_feedback_is_stored_with_its_question(server: str, 
             "SELECT rating, comment, question, answer, sources FROM feedback WHERE message_id = ?",
             (done["message_id"],),
         ).fetchall()
-    assert len(rows) == 1
+    assert len(rows) == 1, f"one feedback row per message, the last vote wins: {rows}"
     rating, comment, question, answer, sources = rows[0]
     assert (rating, comment, question) == ("up", None, "Quel diplôme obtient-on à l'école test ?")
-    assert answer == done["answer"] and "ecole/diplome" in sources
+    assert answer == done["answer"] and "ecole/diplome" in sources, rows[0]
 
 
 def test_openai_client_gets_cited_answers_streamed_or_not(server: str) -> None:
@@ -189,8 +193,8 @@ def test_openai_client_gets_cited_answers_streamed_or_not(server: str) -> None:
     reply = client.chat.completions.create(
         model="tutor-bot", messages=[*history, {"role": "user", "content": "et ça dure combien ?"}]
     )
-    assert "12 mois" in reply.choices[0].message.content
-    assert reply.citations and reply.citations[0]["source_id"] == "ecole/admission"
+    assert "12 mois" in reply.choices[0].message.content, reply.choices[0].message.content
+    assert reply.citations and reply.citations[0]["source_id"] == "ecole/admission", reply.citations
 
     chunks = list(
         client.chat.completions.create(
@@ -200,9 +204,9 @@ def test_openai_client_gets_cited_answers_streamed_or_not(server: str) -> None:
         )
     )
     text = "".join(c.choices[0].delta.content or "" for c in chunks)
-    assert text.startswith("Non, il n'y a pas de concours")
-    assert chunks[-1].choices[0].finish_reason == "stop"
-    assert chunks[-1].citations[0]["source_id"] == "faq-test-001"
+    assert text.startswith("Non, il n'y a pas de concours"), text
+    assert chunks[-1].choices[0].finish_reason == "stop", chunks[-1]
+    assert chunks[-1].citations[0]["source_id"] == "faq-test-001", chunks[-1].citations
 
 
 @pytest.mark.parametrize(
@@ -215,4 +219,4 @@ def test_openai_client_gets_cited_answers_streamed_or_not(server: str) -> None:
 )
 def test_openai_endpoint_rejects_requests_without_a_question(server: str, messages: list) -> None:
     response = httpx.post(f"{server}/v1/chat/completions", json={"model": "tutor-bot", "messages": messages})
-    assert response.status_code == 422
+    assert response.status_code == 422, response.text

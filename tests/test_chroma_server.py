@@ -2,6 +2,7 @@
 
 The embedded store belongs to one process; with ``TUTOR_CHROMA_URL`` the index lives in a Chroma server, so an
 ingest can run beside the app, and two app workers (as behind a load balancer) answer from the same index.
+Processes are the point here (``chroma run``, ``ingest.py``, two ``app.py`` workers), hence ``slow``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import pytest
 
 from bot.config import PROJECT_ROOT
 from tests.conftest import FIXTURE_KB, free_port, serve
+
+pytestmark = pytest.mark.slow
 
 CHROMA = Path(sys.executable).parent / "chroma"
 DURATION_QUESTION = "Combien de mois dure le parcours de l'école test ?"
@@ -106,15 +109,15 @@ def sources(answer: dict) -> list[str]:
 
 def test_two_workers_answer_identically_from_one_chroma_server(deployment: dict) -> None:
     root, env = deployment["root"], deployment["env"]
-    assert not (root / "data" / "chroma-gemma").exists()  # ingest wrote to the server, not an embedded store
+    assert not (root / "data" / "chroma-gemma").exists(), "ingest wrote an embedded store, not to the server"
     with ExitStack() as stack:
         workers = [stack.enter_context(serve(folder(root / name), env)) for name in ("worker-a", "worker-b")]
         ready = [httpx.get(f"{url}/ready", timeout=10).json() for url in workers]
-        assert [r["vector_store"] for r in ready] == ["chroma-server", "chroma-server"]
-        assert ready[0]["passages"] == ready[1]["passages"] > 0
+        assert [r["vector_store"] for r in ready] == ["chroma-server", "chroma-server"], ready
+        assert ready[0]["passages"] == ready[1]["passages"] > 0, ready
         for question in ("Faut-il passer un concours pour entrer à l'école test ?", DURATION_QUESTION):
             first, second = (ask(url, question) for url in workers)
-            assert not first["refused"] and sources(first)
+            assert not first["refused"] and sources(first), first
             assert (first["answer"], first["mode"], first["citations"]) == (
                 second["answer"],
                 second["mode"],
@@ -129,7 +132,7 @@ def test_chat_keeps_answering_while_an_ingest_of_a_changed_kb_runs(deployment: d
     page.write_text(page.read_text().replace("répertoire national", "registre officiel"))
     with serve(folder(root / "worker-c"), env) as url:
         before = ask(url, DURATION_QUESTION)
-        assert "ecole/admission" in sources(before)
+        assert "ecole/admission" in sources(before), before
         ingest = subprocess.Popen(
             [sys.executable, "ingest.py"],
             cwd=PROJECT_ROOT,
@@ -145,7 +148,7 @@ def test_chat_keeps_answering_while_an_ingest_of_a_changed_kb_runs(deployment: d
         assert ingest.wait() == 0, ingest.stderr.read()
         assert during, "the ingest ended before a question could be asked"
         for answer in during:
-            assert not answer["refused"] and "ecole/admission" in sources(answer)
+            assert not answer["refused"] and "ecole/admission" in sources(answer), answer
         # The running worker sees the new page at once: the index is the server's, not a copy in the process.
         after = ask(url, "Les apprenants de l'école test font-ils un stage ?")
-        assert "ecole/stages" in sources(after)
+        assert "ecole/stages" in sources(after), after

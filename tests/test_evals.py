@@ -1,19 +1,21 @@
-"""The evaluation suite: metrics, dataset errors, runs, reports, comparisons and the quality gate."""
+"""The evaluation suite: metrics, dataset errors, runs, reports, comparisons and the quality gate.
+
+The command line (``python -m evals``) runs in this process (``tests.conftest.run_cli``): same exit status
+and output, without a process and a model load per run. Runs that ingest the fixture KB (``--kb``) start
+from a copy of its session index, so their ingest finds every file unchanged."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from bot.config import PROJECT_ROOT
+from evals.__main__ import main as evals_main
 from evals.dataset import DatasetError, load_dataset
 from evals.metrics import ANSWER_KEYS, SUMMARY_KEYS, fact_found, grounded, hit_rank, ndcg, summarise
-from tests.conftest import ARTIFACTS, FIXTURE_KB
+from tests.conftest import ARTIFACTS, FIXTURE_KB, IndexTemplates, run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "evals"
 
@@ -65,12 +67,12 @@ def test_summary_counts_refusals_and_misses() -> None:
     ]
     summary = summarise(rows)
     assert set(summary) == {*SUMMARY_KEYS, *ANSWER_KEYS}
-    assert summary["grounded_share"] == 0.5  # of the answers given, refusals aside
+    assert summary["grounded_share"] == 0.5, summary  # of the answers given, refusals aside
     assert summary["modes"] == {"llm": 1}
     assert summary["hit@1"] == pytest.approx(2 / 3, abs=1e-4)
-    assert summary["answer_accuracy"] == 0.5
+    assert summary["answer_accuracy"] == 0.5, summary
     assert summary["fact_recall"] == pytest.approx(1 / 3, abs=1e-4)
-    assert summary["refusal_precision"] == 0.5 and summary["refusal_recall"] == 1.0
+    assert summary["refusal_precision"] == 0.5 and summary["refusal_recall"] == 1.0, summary
 
 
 @pytest.mark.parametrize(
@@ -89,30 +91,24 @@ def test_malformed_dataset_line_names_file_and_line(tmp_path: Path, line: str, m
         load_dataset(dataset)
 
 
-def evals_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "evals", *args],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=900,
-    )
+def evals_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m evals ARGS`` with ``env``, run in this process."""
+    return run_cli(evals_main, list(args), env)
 
 
 def test_cli_reports_a_bad_dataset_without_traceback(tmp_path: Path) -> None:
     dataset = tmp_path / "broken.jsonl"
     dataset.write_text("not json\n")
     result = evals_cli("run", "--dataset", str(dataset), env={"TUTOR_DATA_DIR": str(tmp_path / "data")})
-    assert result.returncode == 2
-    assert "broken.jsonl:1: invalid JSON" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2, result.stderr
+    assert "broken.jsonl:1: invalid JSON" in result.stderr and "Traceback" not in result.stderr, result.stderr
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def runs(tmp_path_factory: pytest.TempPathFactory, index_templates: IndexTemplates) -> dict[str, Path]:
     """Two runs on the fixture KB: the default configuration, and one weakened to refuse everything."""
     root = tmp_path_factory.mktemp("evals")
-    env = {"TUTOR_DATA_DIR": str(root / "data")}
+    env = {"TUTOR_DATA_DIR": str(index_templates.copy(FIXTURE_KB, root / "data", collection="eval-fixture"))}
     common = [
         "run",
         "--dataset",
@@ -143,12 +139,12 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_run_writes_summary_results_and_report(runs) -> None:
     result = runs["good_result"]
     assert result.returncode == 0, result.stderr
-    assert "gate passed" in result.stderr
+    assert "gate passed" in result.stderr, result.stderr
     summary = json.loads((runs["good"] / "summary.json").read_text())
-    assert set(SUMMARY_KEYS) <= summary.keys()
+    assert set(SUMMARY_KEYS) <= summary.keys(), f"missing keys: {set(SUMMARY_KEYS) - summary.keys()}"
     assert set(summary["by_category"]) == {"enrolment", "curriculum", "follow-up", "out-of-scope"}
     assert set(SUMMARY_KEYS) <= summary["by_category"]["enrolment"].keys()
-    assert summary["n"] == 6 and summary["hit@5"] >= 0.8 and summary["refusal_recall"] == 1.0
+    assert summary["n"] == 6 and summary["hit@5"] >= 0.8 and summary["refusal_recall"] == 1.0, summary
     rows = [json.loads(line) for line in (runs["good"] / "results.jsonl").read_text().splitlines()]
     assert [r["id"] for r in rows] == ["t-001", "t-002", "t-003", "t-004", "t-005", "t-006"]
     for key in (
@@ -162,31 +158,34 @@ def test_run_writes_summary_results_and_report(runs) -> None:
         "refused",
         "latency_ms",
     ):
-        assert key in rows[0]
+        assert key in rows[0], f"{key} missing from {sorted(rows[0])}"
     assert "Evaluation report" in (runs["good"] / "report.html").read_text()
 
 
 def test_gate_fails_naming_the_metric_when_the_configuration_is_weakened(runs) -> None:
     result = runs["weak_result"]
-    assert result.returncode == 1
-    assert "GATE FAILED" in result.stderr and "answer_accuracy" in result.stderr
+    assert result.returncode == 1, result.stderr
+    assert "GATE FAILED" in result.stderr and "answer_accuracy" in result.stderr, result.stderr
 
 
 def test_compare_lists_flipped_items_and_writes_html(runs) -> None:
     html = runs["root"] / "compare.html"
     result = evals_cli("compare", str(runs["good"]), str(runs["weak"]), "--html", str(html))
     assert result.returncode == 0, result.stderr
-    assert "broken" in result.stderr and "t-001" in result.stderr
+    assert "broken" in result.stderr and "t-001" in result.stderr, result.stderr
     assert "Broken (right in A, wrong in B)" in html.read_text()
 
 
+@pytest.mark.browser
 def test_report_renders_in_a_browser(runs, browser) -> None:
     page = browser.new_page(viewport={"width": 1200, "height": 1400})
     page.goto((runs["good"] / "report.html").as_uri())
-    assert page.locator("svg").count() >= 2  # category chart and latency histogram
-    assert page.get_by_text("refusal_recall").first.is_visible()
+    charts = page.locator("svg").count()
+    assert charts >= 2, f"{charts} charts, expected the category chart and the latency histogram"
+    assert page.get_by_text("refusal_recall").first.is_visible(), "the summary table is not visible"
     page.screenshot(path=str(ARTIFACTS / "eval-report.png"), full_page=True)
-    assert (ARTIFACTS / "eval-report.png").stat().st_size > 10_000
+    size = (ARTIFACTS / "eval-report.png").stat().st_size
+    assert size > 10_000, f"a {size}-byte screenshot: the page is blank"
     page.close()
 
 
@@ -196,12 +195,12 @@ def test_import_squad_then_run_on_the_imported_folder(tmp_path: Path) -> None:
         "import-squad", str(FIXTURES / "squad.json"), "--kb-out", str(kb), "--dataset-out", str(dataset)
     )
     assert imported.returncode == 0, imported.stderr
-    assert (kb / "le-havre" / "p001.md").exists() and (kb / "le-havre" / "p002.md").exists()
+    assert (kb / "le-havre" / "p001.md").exists() and (kb / "le-havre" / "p002.md").exists(), sorted(kb.rglob("*"))
     items = [json.loads(line) for line in dataset.read_text().splitlines()]
     assert [i["id"] for i in items] == ["q1", "q2", "q3", "q4"]
     assert items[0]["expected_sources"] == ["le-havre/p001"]
     assert items[0]["expected_facts"] == [["Normandie", "en Normandie"]]
-    assert items[3]["should_refuse"] is True and items[0]["category"] == "geographie"
+    assert items[3]["should_refuse"] is True and items[0]["category"] == "geographie", items
 
     run = evals_cli(
         "run",
@@ -217,11 +216,16 @@ def test_import_squad_then_run_on_the_imported_folder(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
-    assert summary["hit@1"] == 1.0 and summary["refusal_recall"] == 1.0
+    assert summary["hit@1"] == 1.0 and summary["refusal_recall"] == 1.0, summary
 
 
-def test_judged_tier_scores_faithfulness_through_an_openai_compatible_server(tmp_path: Path) -> None:
+@pytest.mark.llm
+def test_judged_tier_scores_faithfulness_through_an_openai_compatible_server(
+    tmp_path: Path, index_templates: IndexTemplates
+) -> None:
     from tests.fakes.openai_server import fake_openai
+
+    data_dir = index_templates.copy(FIXTURE_KB, tmp_path / "data", collection="judged")
 
     common = [
         "run",
@@ -236,14 +240,14 @@ def test_judged_tier_scores_faithfulness_through_an_openai_compatible_server(tmp
     with fake_openai() as url:
         results = {}
         for name, base in (("fair", f"{url}/v1"), ("harsh", f"{url}/no/v1")):
-            env = {"TUTOR_DATA_DIR": str(tmp_path / "data"), "TUTOR_LLM_BASE_URL": base, "TUTOR_LLM_MODEL": "judge"}
+            env = {"TUTOR_DATA_DIR": str(data_dir), "TUTOR_LLM_BASE_URL": base, "TUTOR_LLM_MODEL": "judge"}
             run = evals_cli(*common, "--out", str(tmp_path / name), env=env)
             assert run.returncode == 0, run.stderr
-            assert "judged tier" in run.stderr
+            assert "judged tier" in run.stderr, run.stderr
             results[name] = json.loads((tmp_path / name / "summary.json").read_text())["judged_tier"]
-    assert results["fair"]["judged"] is True and results["fair"]["judge_model"] == "judge"
-    assert results["fair"]["n_judged"] >= 3 and results["fair"]["faithfulness"] >= 0.8
-    assert results["harsh"]["faithfulness"] == 0.0
+    assert results["fair"]["judged"] is True and results["fair"]["judge_model"] == "judge", results["fair"]
+    assert results["fair"]["n_judged"] >= 3 and results["fair"]["faithfulness"] >= 0.8, results["fair"]
+    assert results["harsh"]["faithfulness"] == 0.0, results["harsh"]
     assert "Judged tier" in (tmp_path / "fair" / "report.html").read_text()
 
 
@@ -251,7 +255,10 @@ def test_judged_tier_without_a_configured_server_is_a_clear_error(tmp_path: Path
     run = evals_cli(
         "run", "--dataset", str(FIXTURES / "fixture.jsonl"), "--judge", env={"TUTOR_DATA_DIR": str(tmp_path / "data")}
     )
-    assert run.returncode == 2 and "TUTOR_LLM_BASE_URL" in run.stderr and "Traceback" not in run.stderr
+    assert run.returncode == 2 and "TUTOR_LLM_BASE_URL" in run.stderr and "Traceback" not in run.stderr, (
+        run.returncode,
+        run.stderr,
+    )
 
 
 def test_gate_names_each_breached_floor_and_ceiling(tmp_path: Path) -> None:

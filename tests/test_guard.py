@@ -22,7 +22,7 @@ from bot.safety.guard import screen
     ],
 )
 def test_takeover_attempts_are_flagged(message: str) -> None:
-    assert screen(message).flagged
+    assert screen(message).flagged, screen(message)
 
 
 @pytest.mark.parametrize(
@@ -37,4 +37,4 @@ def test_takeover_attempts_are_flagged(message: str) -> None:
     ],
 )
 def test_ordinary_questions_pass(message: str) -> None:
-    assert not screen(message).flagged
+    assert not screen(message).flagged, screen(message)

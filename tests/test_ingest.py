@@ -1,14 +1,16 @@
-"""Ingest is incremental and idempotent, follows edits and deletions, and skips broken files without loss."""
+"""Ingest is incremental and idempotent, follows edits and deletions, and skips broken files without loss.
+
+A test about what a *first* ingest reports embeds the fixture KB itself; a test about what a later sync does
+starts from a copy of the session's fixture index (``indexed_data``), where that first sync finds nothing to do.
+"""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from bot.config import PROJECT_ROOT
+import ingest
 from bot.indexing.index import KnowledgeIndex
+from tests.conftest import FIXTURE_KB, IndexTemplates, run_cli
 
 
 def source_ids(index: KnowledgeIndex) -> set[str]:
@@ -20,18 +22,18 @@ def source_ids(index: KnowledgeIndex) -> set[str]:
 def test_second_ingest_adds_and_updates_nothing(make_settings, kb_copy: Path) -> None:
     index = KnowledgeIndex(make_settings())
     first = index.sync(kb_copy)
-    assert first.ok
+    assert first.ok, first.failed
     assert sorted(first.added) == ["ecole/admission.md", "ecole/diplome.md", "en/admission.md", "faq/ecole.yaml"]
-    assert first.chunks_added == first.chunks_total > 0
+    assert first.chunks_added == first.chunks_total > 0, first
 
     second = index.sync(kb_copy)
     assert (second.added, second.updated, second.deleted, second.failed) == ([], [], [], {})
-    assert len(second.unchanged) == 4
-    assert second.chunks_added == 0 and second.chunks_deleted == 0
-    assert second.chunks_total == first.chunks_total
+    assert len(second.unchanged) == 4, second.unchanged
+    assert second.chunks_added == 0 and second.chunks_deleted == 0, second
+    assert second.chunks_total == first.chunks_total, (first, second)
 
 
-def test_edited_file_replaces_its_chunks_and_deleted_file_leaves(make_settings, kb_copy: Path) -> None:
+def test_edited_file_replaces_its_chunks_and_deleted_file_leaves(make_settings, kb_copy: Path, indexed_data) -> None:
     index = KnowledgeIndex(make_settings())
     index.sync(kb_copy)
     page = kb_copy / "ecole" / "diplome.md"
@@ -40,11 +42,11 @@ def test_edited_file_replaces_its_chunks_and_deleted_file_leaves(make_settings, 
 
     report = index.sync(kb_copy)
 
-    assert report.updated == ["ecole/diplome.md"]
-    assert report.deleted == ["en/admission.md"]
+    assert report.updated == ["ecole/diplome.md"], report
+    assert report.deleted == ["en/admission.md"], report
     texts = " ".join(d.page_content for d in index.passages.get({"source_id": "ecole/diplome"}))
-    assert "registre officiel" in texts and "répertoire national" not in texts
-    assert "en/admission" not in source_ids(index)
+    assert "registre officiel" in texts and "répertoire national" not in texts, texts
+    assert "en/admission" not in source_ids(index), source_ids(index)
     assert index.indexed_files().keys() == {"ecole/admission.md", "ecole/diplome.md", "faq/ecole.yaml"}
 
 
@@ -56,13 +58,13 @@ def test_broken_files_are_reported_and_the_rest_ingested(make_settings, kb_copy:
     report = KnowledgeIndex(make_settings()).sync(kb_copy)
 
     assert set(report.failed) == {"faq/broken.yaml", "ecole/photo.md", "notes.docx"}
-    assert "invalid YAML" in report.failed["faq/broken.yaml"]
-    assert "binary" in report.failed["ecole/photo.md"]
-    assert "unsupported file type" in report.failed["notes.docx"]
-    assert len(report.added) == 4
+    assert "invalid YAML" in report.failed["faq/broken.yaml"], report.failed
+    assert "binary" in report.failed["ecole/photo.md"], report.failed
+    assert "unsupported file type" in report.failed["notes.docx"], report.failed
+    assert len(report.added) == 4, report.added
 
 
-def test_a_file_that_breaks_keeps_its_last_good_chunks(make_settings, kb_copy: Path) -> None:
+def test_a_file_that_breaks_keeps_its_last_good_chunks(make_settings, kb_copy: Path, indexed_data) -> None:
     index = KnowledgeIndex(make_settings())
     index.sync(kb_copy)
     before = source_ids(index)
@@ -71,41 +73,23 @@ def test_a_file_that_breaks_keeps_its_last_good_chunks(make_settings, kb_copy: P
     report = index.sync(kb_copy)
 
     assert report.failed == {"faq/ecole.yaml": "entry 1: answer: Field required"}
-    assert report.deleted == [] and report.chunks_deleted == 0
+    assert report.deleted == [] and report.chunks_deleted == 0, report
     assert source_ids(index) == before
 
 
-def test_cli_exit_codes_and_summary(tmp_path: Path, kb_copy: Path) -> None:
-    env = {**os.environ, "TUTOR_DATA_DIR": str(tmp_path / "data")}
-    ok = subprocess.run(
-        [sys.executable, "ingest.py", "--kb", str(kb_copy), "--collection", "cli-test"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+def test_cli_exit_codes_and_summary(tmp_path: Path, kb_copy: Path, index_templates: IndexTemplates) -> None:
+    """``python ingest.py`` as staff run it, through its ``main`` in this process (``run_cli``). The collection
+    is copied in first, so the runs spend their time on what is checked (exit codes, the summary) rather than on
+    embedding the fixture KB."""
+    env = {"TUTOR_DATA_DIR": str(index_templates.copy(FIXTURE_KB, tmp_path / "data", collection="cli-test"))}
+    ok = run_cli(ingest.main, ["--kb", str(kb_copy), "--collection", "cli-test"], env)
     assert ok.returncode == 0, ok.stderr
-    assert "added" in ok.stderr and "failed" in ok.stderr
+    assert "added" in ok.stderr and "failed" in ok.stderr, ok.stderr
 
     (kb_copy / "faq" / "bad.yml").write_text("{{{")
-    failed = subprocess.run(
-        [sys.executable, "ingest.py", "--kb", str(kb_copy), "--collection", "cli-test"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert failed.returncode == 1
-    assert "faq/bad.yml" in failed.stderr and "invalid YAML" in failed.stderr
+    failed = run_cli(ingest.main, ["--kb", str(kb_copy), "--collection", "cli-test"], env)
+    assert failed.returncode == 1, failed.stderr
+    assert "faq/bad.yml" in failed.stderr and "invalid YAML" in failed.stderr, failed.stderr
 
-    missing = subprocess.run(
-        [sys.executable, "ingest.py", "--kb", str(tmp_path / "nope")],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert missing.returncode == 2 and "not found" in missing.stderr
+    missing = run_cli(ingest.main, ["--kb", str(tmp_path / "nope")], env)
+    assert missing.returncode == 2 and "not found" in missing.stderr, (missing.returncode, missing.stderr)

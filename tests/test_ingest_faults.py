@@ -48,12 +48,21 @@ def assert_index_is_exactly(index: KnowledgeIndex, kb: Path) -> None:
         expected["phrasings" if kind == "faq_q" else "sentences" if kind == "sentence" else "passages"].append(document)
     for name, part in index.parts.items():
         ids = part.ids()
-        assert ids == set(part.records.list_keys()), name
+        records = set(part.records.list_keys())
+        assert ids == records, (
+            f"{name}: vectors without records {ids - records}, records without vectors {records - ids}"
+        )
         stored = part.get()
-        assert len(stored) == len(ids) == len(content(expected[name])), name
-        assert content(stored) == content(expected[name]), name
+        assert len(stored) == len(ids) == len(content(expected[name])), (
+            f"{name}: {len(stored)} stored, {len(ids)} ids, {len(content(expected[name]))} expected"
+        )
+        assert content(stored) == content(expected[name]), (
+            f"{name}: stored but not produced {content(stored) - content(expected[name])}, "
+            f"produced but not stored {content(expected[name]) - content(stored)}"
+        )
 
 
+@pytest.mark.slow
 def test_every_kind_of_broken_file_is_reported_and_the_rest_ingested(tmp_path: Path, kb_copy: Path) -> None:
     pdf = minimal_pdf("Le parcours dure de trois a douze mois.")
     faults = {
@@ -82,13 +91,16 @@ def test_every_kind_of_broken_file_is_reported_and_the_rest_ingested(tmp_path: P
     for relative, (_, reason) in faults.items():
         assert failed[relative].startswith(reason), failed[relative]
     index = KnowledgeIndex(Settings(data_dir=tmp_path / "data"))
-    assert set(index.indexed_files()) == GOOD_FILES
+    assert set(index.indexed_files()) == GOOD_FILES, index.indexed_files()
     for relative in faults:
         (kb_copy / relative).unlink()
     assert_index_is_exactly(index, kb_copy)
 
 
-def test_a_second_process_on_the_embedded_store_is_refused(make_settings, kb_copy: Path, tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_a_second_process_on_the_embedded_store_is_refused(
+    make_settings, kb_copy: Path, tmp_path: Path, indexed_data: Path
+) -> None:
     """Chroma's embedded store is not process-safe: an ingest beside a running app would leave the app's
     vector search citing deleted passages. The second process stops with the way out; nothing is touched."""
     settings = make_settings()
@@ -99,12 +111,14 @@ def test_a_second_process_on_the_embedded_store_is_refused(make_settings, kb_cop
 
     result = ingest(kb_copy, settings.data_dir)
 
-    assert result.returncode == 2
-    assert "open in another process" in result.stderr and "TUTOR_CHROMA_URL" in result.stderr
-    assert {name: part.ids() for name, part in index.parts.items()} == before
+    assert result.returncode == 2, result.stderr
+    assert "open in another process" in result.stderr and "TUTOR_CHROMA_URL" in result.stderr, result.stderr
+    assert {name: part.ids() for name, part in index.parts.items()} == before, "the refused process wrote to the index"
 
 
-def test_vectors_without_records_and_records_without_vectors_are_repaired(make_settings, kb_copy: Path) -> None:
+def test_vectors_without_records_and_records_without_vectors_are_repaired(
+    make_settings, kb_copy: Path, indexed_data: Path
+) -> None:
     """The two windows a crash can hit: Chroma written but not the record manager (a chunk of content that has
     gone since, which ``cleanup`` alone never deletes), and the reverse (a chunk ``index()`` would skip)."""
     index = KnowledgeIndex(make_settings())
@@ -119,8 +133,9 @@ def test_vectors_without_records_and_records_without_vectors_are_repaired(make_s
 
     report = index.sync(kb_copy)
 
-    assert report.chunks_added == 1 and report.chunks_deleted == 1
-    assert lost in index.sentences.ids() and "orphan-of-a-killed-run" not in index.passages.ids()
+    assert report.chunks_added == 1 and report.chunks_deleted == 1, report
+    assert lost in index.sentences.ids(), f"the lost sentence {lost} was not written again"
+    assert "orphan-of-a-killed-run" not in index.passages.ids(), "the orphan vector was not deleted"
     assert_index_is_exactly(index, kb_copy)
 
 
@@ -162,6 +177,7 @@ def record_count(db: Path) -> int:
         return 0
 
 
+@pytest.mark.slow
 def test_an_ingest_killed_half_way_is_repaired_exactly_by_the_next(tmp_path: Path, kb_copy: Path) -> None:
     write_generated_pages(kb_copy, 8)
     data_dir = tmp_path / "data"

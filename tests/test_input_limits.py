@@ -1,6 +1,7 @@
-"""Bad input on a real server: every route that takes a body refuses oversize, mistyped, undecodable and
-malformed bodies with a 4xx and a JSON message; chat messages are checked for emptiness, length and type;
-control characters never reach the SQLite store; a fuzz run over the whole OpenAPI spec finds no 5xx.
+"""Bad input on a real server (uvicorn, in this process): every route that takes a body refuses oversize,
+mistyped, undecodable and malformed bodies with a 4xx and a JSON message; chat messages are checked for
+emptiness, length and type; control characters never reach the SQLite store; a fuzz run over the whole
+OpenAPI spec finds no 5xx.
 
 The routes are read from ``/openapi.json``, so a route added later is covered without editing this file.
 """
@@ -19,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 
-from tests.conftest import FIXTURE_KB, serve
+from bot.config import Settings
+from tests.conftest import FIXTURE_KB, IndexTemplates, app_server
 
 TOKEN = "fuzz-admin-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -30,21 +32,19 @@ FAQ_QUESTION = "Faut-il passer un concours pour entrer à l'école test ?"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+def server(tmp_path_factory: pytest.TempPathFactory, index_templates: IndexTemplates) -> Iterator[tuple[str, Path]]:
     root = tmp_path_factory.mktemp("limits")
     (root / "no-datasets").mkdir()  # the fuzzer may call the admin API: give it nothing to run
-    with serve(
-        root,
-        {
-            "TUTOR_DATA_DIR": str(root / "data"),
-            "TUTOR_KB_DIR": str(FIXTURE_KB),
-            "TUTOR_MAX_MESSAGE_CHARS": str(MAX_CHARS),
-            "TUTOR_RATE_LIMIT_PER_MINUTE": "0",
-            "TUTOR_ADMIN_TOKEN": TOKEN,
-            "TUTOR_EVAL_DATASETS_DIR": str(root / "no-datasets"),
-        },
-    ) as url:
-        yield url, root / "data" / "store.sqlite"
+    settings = Settings(
+        data_dir=index_templates.copy(FIXTURE_KB, root / "data"),
+        kb_dir=FIXTURE_KB,
+        max_message_chars=MAX_CHARS,
+        rate_limit_per_minute=0,
+        admin_token=TOKEN,
+        eval_datasets_dir=root / "no-datasets",
+    )
+    with app_server(settings) as url:
+        yield url, settings.store_db
 
 
 def body_operations(url: str) -> list[tuple[str, str, bool]]:
@@ -93,7 +93,7 @@ def test_every_route_with_a_body_refuses_a_bad_one_with_a_clear_4xx(server, kind
     url, _ = server
     body, content_type, status, words, optional_too = BAD_BODIES[kind]
     operations = [op for op in body_operations(url) if optional_too or op[2]]
-    assert len(operations) >= 5  # chat, stream, feedback, completions, the admin evaluation run
+    assert len(operations) >= 5, operations  # chat, stream, feedback, completions, the admin evaluation run
     wrong = {}
     for method, path, _ in operations:
         response = send(url, method, path, body, content_type)
@@ -132,7 +132,8 @@ def test_a_message_at_the_limit_is_answered(server) -> None:
     message = (FAQ_QUESTION + " ") * (MAX_CHARS // (len(FAQ_QUESTION) + 1))
     message += "x" * (MAX_CHARS - len(message))
     assert len(message) == MAX_CHARS
-    assert httpx.post(f"{url}/api/chat", json={"message": message}, timeout=60).status_code == 200
+    response = httpx.post(f"{url}/api/chat", json={"message": message}, timeout=60)
+    assert response.status_code == 200, response.text
 
 
 def stored_strings(database: Path) -> list[str]:
@@ -153,33 +154,36 @@ def test_control_characters_are_stripped_before_anything_is_stored(server) -> No
     url, database = server
     dirty = "Faut-il passer un\x00 concours\x07 pour entrer à l'école\x1b test ?\ud83d"  # and a lone surrogate
     answered = send(url, "POST", "/api/chat", json.dumps({"message": dirty}).encode(), "application/json")
-    assert answered.status_code == 200
+    assert answered.status_code == 200, answered.text
     body = answered.json()
-    assert body["mode"] == "faq" and body["citations"][0]["source_id"] == "faq-test-001"  # understood all the same
+    assert body["mode"] == "faq" and body["citations"][0]["source_id"] == "faq-test-001", (
+        body
+    )  # understood all the same
     vote = {
         "session_id": body["session_id"],
         "message_id": body["message_id"],
         "rating": "up",
         "comment": "merci\x00 beaucoup\x0c",
     }
-    assert httpx.post(f"{url}/api/feedback", json=vote).status_code == 200
+    voted = httpx.post(f"{url}/api/feedback", json=vote)
+    assert voted.status_code == 200, voted.text
     streamed = httpx.post(f"{url}/api/chat/stream", json={"message": "Quel diplôme\x00 obtient-on ?"}, timeout=60)
-    assert streamed.status_code == 200
+    assert streamed.status_code == 200, streamed.text
     question = {"role": "user", "content": "Combien de temps\x00 dure la formation ?"}
     completion = httpx.post(f"{url}/v1/chat/completions", json={"messages": [question]}, timeout=60)
-    assert completion.status_code == 200
+    assert completion.status_code == 200, completion.text
     page = Client(f"{url}/", verbose=False)  # the chat page goes through the same checks
     inputs = page.view_api(print_info=False, return_format="dict")["named_endpoints"]["/ask"]["parameters"]
     values = {"message": "Le diplôme\x00 est-il reconnu\x08 ?", "history": [], "language": "fr"}
     history, *_ = page.predict(*[values.get(p["parameter_name"]) for p in inputs], api_name="/ask")
     asked = history[-2]["content"]  # Gradio 6 sends message content as a list of typed parts
     asked = "".join(part["text"] for part in asked) if isinstance(asked, list) else asked
-    assert asked == "Le diplôme est-il reconnu ?"
+    assert asked == "Le diplôme est-il reconnu ?", repr(asked)
 
     strings = stored_strings(database)
-    assert "Faut-il passer un concours pour entrer à l'école test ?" in strings
-    assert "merci beaucoup" in strings and "Le diplôme est-il reconnu ?" in strings
-    assert not [s for s in strings if INVISIBLE.search(s)]
+    assert "Faut-il passer un concours pour entrer à l'école test ?" in strings, strings
+    assert "merci beaucoup" in strings and "Le diplôme est-il reconnu ?" in strings, strings
+    assert not [s for s in strings if INVISIBLE.search(s)], [s for s in strings if INVISIBLE.search(s)]
 
 
 def test_the_chat_page_refuses_an_oversize_request(server) -> None:
@@ -189,7 +193,10 @@ def test_the_chat_page_refuses_an_oversize_request(server) -> None:
         content=b'{"data": ["' + b"a" * 1_100_000 + b'"]}',
         headers={"content-type": "application/json"},
     )
-    assert response.status_code == 413 and "larger than" in body_message(response)
+    assert response.status_code == 413 and "larger than" in body_message(response), (
+        response.status_code,
+        response.text,
+    )
 
 
 class FuzzTally:
@@ -214,6 +221,7 @@ FUZZ = settings(
 )
 
 
+@pytest.mark.slow  # hundreds of generated requests
 def test_fuzz_every_operation_of_the_spec_finds_no_server_error(server, capsys) -> None:
     """Schemathesis generates requests from ``/openapi.json`` (valid ones, and ones that break the schema)."""
     import schemathesis
@@ -223,7 +231,7 @@ def test_fuzz_every_operation_of_the_spec_finds_no_server_error(server, capsys) 
     schema = schemathesis.openapi.from_url(f"{url}/openapi.json")
     tally = FuzzTally()
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) >= 10
+    assert len(operations) >= 10, [operation.label for operation in operations]
 
     def fuzz(operation, mode: GenerationMode) -> None:
         @FUZZ
@@ -248,6 +256,7 @@ def test_fuzz_every_operation_of_the_spec_finds_no_server_error(server, capsys) 
     assert not tally.problems, tally.report()
 
 
+@pytest.mark.slow  # hundreds of generated requests
 def test_fuzz_raw_bodies_on_every_route_finds_no_server_error(server, capsys) -> None:
     """Arbitrary bytes under arbitrary content types, and JSON with arbitrary text in every string field."""
     url, _ = server

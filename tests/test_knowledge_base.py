@@ -13,8 +13,8 @@ from pathlib import Path
 import frontmatter
 import pytest
 import yaml
-from bot.documents import kb_files, load_knowledge_base
 
+from bot.indexing.documents import kb_files, load_knowledge_base
 from bot.text import fold
 from tests.conftest import SHIPPED_KB
 
@@ -97,15 +97,16 @@ def test_programme_pages_have_english_versions() -> None:
     for programme in ("ecole-data-ia", "objectif-ia"):
         french = {p.name for p in (SHIPPED_KB / programme).glob("*.md")}
         english = {p.name for p in (SHIPPED_KB / programme / "en").glob("*.md")}
-        assert french and french == english
+        assert french and french == english, f"{programme}: no English version of {sorted(french - english)}"
 
 
 def test_faq_counts_and_alternates(faq_entries: list[dict]) -> None:
     by_lang = Counter(e["lang"] for e in faq_entries)
-    assert by_lang["fr"] >= 100 and by_lang["en"] >= 40
+    assert by_lang["fr"] >= 100 and by_lang["en"] >= 40, by_lang
     for entry in faq_entries:
         assert len(entry.get("alternates", [])) >= 2, entry["id"]
-    assert len({e["id"] for e in faq_entries}) == len(faq_entries)
+    duplicates = [name for name, count in Counter(e["id"] for e in faq_entries).items() if count > 1]
+    assert len({e["id"] for e in faq_entries}) == len(faq_entries), f"duplicate FAQ ids: {duplicates}"
 
 
 def test_quizzes_cover_every_module(report) -> None:
@@ -119,13 +120,16 @@ def test_quizzes_cover_every_module(report) -> None:
         quiz = yaml.safe_load(path.read_text())
         module = quiz["module"]
         for question in quiz["questions"]:
-            assert {"id", "lang", "question", "reference_answer", "key_ideas", "hints", "section"} <= question.keys()
+            assert {"id", "lang", "question", "reference_answer", "key_ideas", "hints", "section"} <= question.keys(), (
+                path.name,
+                question.get("id"),
+            )
             assert len(question["hints"]) == 2 and len(question["key_ideas"]) >= 2, question["id"]
             page = module if question["lang"] == "fr" else module.replace("fondamentaux/", "fondamentaux/en/")
             assert question["section"] in headings[page], (question["id"], question["section"])
             seen[module] += 1
-    assert {f"fondamentaux/{m}" for m in MODULES} <= seen.keys()
-    assert min(seen.values()) >= 5
+    assert {f"fondamentaux/{m}" for m in MODULES} <= seen.keys(), {f"fondamentaux/{m}" for m in MODULES} - seen.keys()
+    assert min(seen.values()) >= 5, {module: count for module, count in seen.items() if count < 5}
 
 
 def load_dev() -> list[dict]:
@@ -142,8 +146,9 @@ def load_dev() -> list[dict]:
 def test_dev_set_integrity(report) -> None:
     items = load_dev()
     known = {d.metadata["source_id"] for d in report.documents}
-    assert len(items) >= 200
-    assert len({i["id"] for i in items}) == len(items)
+    assert len(items) >= 200, len(items)
+    duplicates = [name for name, count in Counter(i["id"] for i in items).items() if count > 1]
+    assert len({i["id"] for i in items}) == len(items), f"duplicate ids: {duplicates}"
     for item in items:
         assert item["category"] in CATEGORIES, item["id"]
         assert item["lang"] in {"fr", "en"}, item["id"]
@@ -155,8 +160,12 @@ def test_dev_set_integrity(report) -> None:
             assert turn["role"] in {"user", "assistant"} and turn["content"], item["id"]
     counts = Counter(i["category"] for i in items)
     assert set(counts) == CATEGORIES
-    assert counts["follow-up"] >= 15 and all(i.get("history") for i in items if i["category"] == "follow-up")
-    assert sum(i["lang"] == "en" for i in items) >= 40
+    without_history = [i["id"] for i in items if i["category"] == "follow-up" and not i.get("history")]
+    assert counts["follow-up"] >= 15 and all(i.get("history") for i in items if i["category"] == "follow-up"), (
+        counts["follow-up"],
+        without_history,
+    )
+    assert sum(i["lang"] == "en" for i in items) >= 40, sum(i["lang"] == "en" for i in items)
 
 
 def test_dev_questions_are_not_faq_phrasings(faq_entries: list[dict]) -> None:

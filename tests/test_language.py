@@ -20,4 +20,4 @@ from bot.language import detect_language
     ],
 )
 def test_detects_french_and_english(text: str, lang: str) -> None:
-    assert detect_language(text) == lang
+    assert detect_language(text) == lang, f"{text!r} read as {detect_language(text)}"

@@ -31,7 +31,7 @@ from bot.language import detect_language
 from bot.models.llm import gguf_path
 from bot.schema import Lang, Turn
 from evals.metrics import grounded
-from tests.conftest import FIXTURE_KB, free_port, serve
+from tests.conftest import FIXTURE_KB, IndexTemplates, app_server, free_port
 
 
 def _require_llm() -> Path:
@@ -104,7 +104,10 @@ def llama_server(small_model: Path, tmp_path_factory: pytest.TempPathFactory) ->
         process.wait(timeout=30)
 
 
-@pytest.fixture(scope="module", params=["local", "openai"])
+# Marked through the parameters: every test that takes ``client`` is an ``llm`` test (make test-fast skips it).
+@pytest.fixture(
+    scope="module", params=[pytest.param(backend, marks=pytest.mark.llm) for backend in ("local", "openai")]
+)
 def client(request: pytest.FixtureRequest, small_model: Path) -> LlmClient:
     if request.param == "local":
         llm = LocalLlm(small_model, threads=2, context_tokens=2048)
@@ -152,8 +155,8 @@ def test_the_model_streams_its_reply_in_pieces(client: LlmClient) -> None:
             cancel=threading.Event(),
         )
     )
-    assert len(pieces) > 3
-    assert "1" in "".join(pieces) and "5" in "".join(pieces)
+    assert len(pieces) > 3, pieces
+    assert "1" in "".join(pieces) and "5" in "".join(pieces), pieces
 
 
 def test_a_grounded_answer_streams_sentence_by_sentence_with_citations(
@@ -163,18 +166,18 @@ def test_a_grounded_answer_streams_sentence_by_sentence_with_citations(
     stream = _generator(client, fixture_chat).generate(QUESTION, passages, [], "fr")
     pieces = list(stream)
     answer = "".join(pieces)
-    assert answer.strip()
+    assert answer.strip(), f"empty answer ({stream.mode}: {stream.note})"
     # Whatever the model wrote, what was shown is supported by the passages it cites.
     assert grounded(
         answer,
         [p.body for p in passages],
         lowercase_vocabulary(d.page_content for d in fixture_chat.index.passages.get()),
-    )
-    assert "[" in answer
+    ), answer
+    assert "[" in answer, f"no citation in {answer!r}"
     if stream.mode == "llm":
-        assert stream.note == "" or stream.note.startswith("llm answer cut")
+        assert stream.note == "" or stream.note.startswith("llm answer cut"), stream.note
     else:  # the 0.5B model may fail a check: then the extractive answer is served, and the reason given
-        assert stream.mode == "extractive" and stream.note.startswith("llm fallback: ")
+        assert stream.mode == "extractive" and stream.note.startswith("llm fallback: "), (stream.mode, stream.note)
 
 
 def test_an_invented_number_and_name_fall_back_to_the_extractive_answer(
@@ -184,10 +187,10 @@ def test_an_invented_number_and_name_fall_back_to_the_extractive_answer(
     invent = _saying("En 1987, 73 % des diplômés de Harvard ont trouvé un emploi [1].")
     stream = _generator(client, fixture_chat, invent).generate(QUESTION, passages, [], "fr")
     answer = "".join(stream)
-    assert stream.mode == "extractive"
-    assert "is not in the cited passages" in stream.note
+    assert stream.mode == "extractive", f"the invented answer was shown: {answer!r}"
+    assert "is not in the cited passages" in stream.note, stream.note
     assert answer == "".join(fixture_chat.generators["extractive"].generate(QUESTION, passages, [], "fr"))
-    assert "1987" not in answer and "Harvard" not in answer
+    assert "1987" not in answer and "Harvard" not in answer, answer
 
 
 def test_an_answer_that_only_restates_the_question_falls_back(client: LlmClient, fixture_chat: ChatService) -> None:
@@ -195,8 +198,8 @@ def test_an_answer_that_only_restates_the_question_falls_back(client: LlmClient,
     echo = _saying("Oui, on obtient un diplôme à la fin de l'école test [1].")
     stream = _generator(client, fixture_chat, echo).generate(QUESTION, passages, [], "fr")
     answer = "".join(stream)
-    assert stream.mode == "extractive" and "only restates the question" in stream.note
-    assert "RNCP" in answer  # the extractive answer says which diploma
+    assert stream.mode == "extractive" and "only restates the question" in stream.note, (stream.mode, stream.note)
+    assert "RNCP" in answer, answer  # the extractive answer says which diploma
 
 
 def test_a_restating_sentence_is_shown_once_a_sentence_that_answers_follows_it(
@@ -207,7 +210,7 @@ def test_a_restating_sentence_is_shown_once_a_sentence_that_answers_follows_it(
     stream = _generator(client, fixture_chat, both).generate(QUESTION, passages, [], "fr")
     pieces = list(stream)
     assert stream.mode == "llm", stream.note
-    assert len(pieces) == 2 and pieces[0].startswith("Oui") and "RNCP" in pieces[1]
+    assert len(pieces) == 2 and pieces[0].startswith("Oui") and "RNCP" in pieces[1], pieces
 
 
 def test_a_citation_of_a_passage_that_was_not_given_falls_back(client: LlmClient, fixture_chat: ChatService) -> None:
@@ -216,7 +219,7 @@ def test_a_citation_of_a_passage_that_was_not_given_falls_back(client: LlmClient
         QUESTION, passages, [], "fr"
     )
     list(stream)
-    assert stream.mode == "extractive" and "[9]" in stream.note
+    assert stream.mode == "extractive" and "[9]" in stream.note, (stream.mode, stream.note)
 
 
 def test_an_answer_in_the_wrong_language_falls_back(client: LlmClient, fixture_chat: ChatService) -> None:
@@ -224,7 +227,7 @@ def test_an_answer_in_the_wrong_language_falls_back(client: LlmClient, fixture_c
     english = _saying("The school awards a diploma that is registered with the state [1].")
     stream = _generator(client, fixture_chat, english).generate(QUESTION, passages, [], "fr")
     list(stream)
-    assert stream.mode == "extractive" and "answered in en" in stream.note
+    assert stream.mode == "extractive" and "answered in en" in stream.note, (stream.mode, stream.note)
 
 
 def test_past_the_time_budget_the_extractive_answer_is_served(client: LlmClient, fixture_chat: ChatService) -> None:
@@ -232,11 +235,13 @@ def test_past_the_time_budget_the_extractive_answer_is_served(client: LlmClient,
     stream = _generator(client, fixture_chat, llm_time_budget_s=0.05).generate(QUESTION, passages, [], "fr")
     started = time.perf_counter()
     answer = "".join(stream)
-    assert time.perf_counter() - started < 5
-    assert stream.mode == "extractive" and "within 0.05 s" in stream.note
-    assert "RNCP" in answer
+    elapsed = time.perf_counter() - started
+    assert elapsed < 5, f"the 0.05 s budget took {elapsed:.1f} s"
+    assert stream.mode == "extractive" and "within 0.05 s" in stream.note, (stream.mode, stream.note)
+    assert "RNCP" in answer, answer
 
 
+@pytest.mark.llm
 def test_llm_mode_through_the_chat_service_refuses_before_calling_the_model(
     llama_server: str, make_settings, fixture_chat: ChatService
 ) -> None:
@@ -244,12 +249,12 @@ def test_llm_mode_through_the_chat_service_refuses_before_calling_the_model(
         update={"answer_mode": "llm", "llm_backend": "openai", "llm_base_url": llama_server, "llm_model": "qwen-0.5b"}
     )
     chat = ChatService(settings, fixture_chat.index)
-    assert chat.llm_error is None and "llm" in chat.generators
+    assert chat.llm_error is None and "llm" in chat.generators, (chat.llm_error, list(chat.generators))
     out_of_scope = Conversation(chat).ask("Quel temps fera-t-il à Marseille demain ?")
-    assert out_of_scope.refused and out_of_scope.mode == "refused"
+    assert out_of_scope.refused and out_of_scope.mode == "refused", f"{out_of_scope.mode}: {out_of_scope.reason}"
     answer = Conversation(chat).ask(QUESTION)
-    assert answer.mode in ("llm", "extractive") and answer.citations
-    assert answer.mode == "llm" or "llm fallback" in answer.reason
+    assert answer.mode in ("llm", "extractive") and answer.citations, f"{answer.mode}: {answer.reason}"
+    assert answer.mode == "llm" or "llm fallback" in answer.reason, answer.reason
 
 
 def test_an_unreachable_server_leaves_the_no_llm_modes_answering(fixture_chat: ChatService) -> None:
@@ -263,27 +268,32 @@ def test_an_unreachable_server_leaves_the_no_llm_modes_answering(fixture_chat: C
         }
     )
     chat = ChatService(settings, fixture_chat.index)
-    assert "does not answer" in chat.llm_error
+    assert "does not answer" in chat.llm_error, chat.llm_error
     answer = Conversation(chat).ask(QUESTION)
-    assert answer.mode == "extractive" and "llm unavailable" in answer.reason and "RNCP" in answer.answer
+    assert answer.mode == "extractive" and "llm unavailable" in answer.reason and "RNCP" in answer.answer, (
+        f"{answer.mode}: {answer.reason}: {answer.answer}"
+    )
 
 
-def test_the_app_streams_llm_answers_over_http(llama_server: str, tmp_path: Path) -> None:
-    env = {
-        "TUTOR_DATA_DIR": str(tmp_path / "data"),
-        "TUTOR_KB_DIR": str(FIXTURE_KB),
-        "TUTOR_LLM_BACKEND": "openai",
-        "TUTOR_LLM_BASE_URL": llama_server,
-        "TUTOR_LLM_MODEL": "qwen-0.5b",
-    }
-    with serve(tmp_path, env) as url:
+@pytest.mark.llm
+def test_the_app_streams_llm_answers_over_http(
+    llama_server: str, tmp_path: Path, index_templates: IndexTemplates
+) -> None:
+    settings = Settings(
+        data_dir=index_templates.copy(FIXTURE_KB, tmp_path / "data"),
+        kb_dir=FIXTURE_KB,
+        llm_backend="openai",
+        llm_base_url=llama_server,
+        llm_model="qwen-0.5b",
+    )
+    with app_server(settings) as url:
         ready = httpx.get(f"{url}/ready").json()
         assert (ready["llm"], ready["llm_error"]) == ("openai", None)
         with httpx.stream("POST", f"{url}/api/chat/stream", timeout=120, json={"message": QUESTION}) as response:
-            assert response.status_code == 200
+            assert response.status_code == 200, response.read()
             body = response.read().decode()
-    assert "event: token" in body and "event: citations" in body
-    assert '"mode": "llm"' in body or '"mode": "extractive"' in body
+    assert "event: token" in body and "event: citations" in body, body
+    assert '"mode": "llm"' in body or '"mode": "extractive"' in body, body
 
 
 def test_a_follow_up_is_rewritten_standalone_in_the_user_s_language_or_not_at_all(
@@ -293,7 +303,7 @@ def test_a_follow_up_is_rewritten_standalone_in_the_user_s_language_or_not_at_al
     rewritten = rewrite_follow_up(
         client, "et ça dure combien de temps ?", "Comment entrer à l'école test ?", "fr", vocabulary, budget_s=60
     )
-    assert rewritten is None or (detect_language(rewritten) == "fr" and not numbers(rewritten))
+    assert rewritten is None or (detect_language(rewritten) == "fr" and not numbers(rewritten)), rewritten
     assert (
         rewrite_follow_up(
             client, "et ça dure combien de temps ?", "Comment entrer à l'école test ?", "fr", vocabulary, budget_s=0.01

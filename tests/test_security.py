@@ -1,11 +1,11 @@
-"""Access, rate limit, CORS and security headers on real servers: one with an admin token, a tight rate limit,
-a trusted proxy and one allowed origin; one with the defaults (no token, no proxy, no origin) and a tight
-rate limit. Routes are read from ``/openapi.json``, so routes added later are covered as well.
+"""Access, rate limit, CORS and security headers on real servers (uvicorn, in this process): one with an
+admin token, a tight rate limit, a trusted proxy and one allowed origin; one with the defaults (no token, no
+proxy, no origin) and a tight rate limit. Routes are read from ``/openapi.json``, so routes added later are
+covered as well.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from bot.config import Settings
-from tests.conftest import FIXTURE_KB, serve
+from tests.conftest import FIXTURE_KB, IndexTemplates, app_server
 
 TOKEN = "s3cret-security-token"
 LIMIT = 3
@@ -24,34 +24,28 @@ SECRET_COMMENT = "commentaire-réservé-au-personnel"
 
 
 @pytest.fixture(scope="module")
-def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+def guarded(tmp_path_factory: pytest.TempPathFactory, index_templates: IndexTemplates) -> Iterator[tuple[str, Path]]:
     root = tmp_path_factory.mktemp("guarded")
-    with serve(
-        root,
-        {
-            "TUTOR_DATA_DIR": str(root / "data"),
-            "TUTOR_KB_DIR": str(FIXTURE_KB),
-            "TUTOR_ADMIN_TOKEN": TOKEN,
-            "TUTOR_EVAL_DATASETS_DIR": str(DATASETS),
-            "TUTOR_RATE_LIMIT_PER_MINUTE": str(LIMIT),
-            "TUTOR_FORWARDED_ALLOW_IPS": "127.0.0.1",
-            "TUTOR_CORS_ORIGINS": json.dumps([PARTNER]),
-        },
-    ) as url:
+    settings = Settings(
+        data_dir=index_templates.copy(FIXTURE_KB, root / "data"),
+        kb_dir=FIXTURE_KB,
+        admin_token=TOKEN,
+        eval_datasets_dir=DATASETS,
+        rate_limit_per_minute=LIMIT,
+        forwarded_allow_ips="127.0.0.1",  # the address the in-process server sees every request come from
+        cors_origins=[PARTNER],
+    )
+    with app_server(settings) as url:
         yield url, root / "data"
 
 
 @pytest.fixture(scope="module")
-def plain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def plain(tmp_path_factory: pytest.TempPathFactory, index_templates: IndexTemplates) -> Iterator[str]:
     root = tmp_path_factory.mktemp("plain")
-    with serve(
-        root,
-        {
-            "TUTOR_DATA_DIR": str(root / "data"),
-            "TUTOR_KB_DIR": str(FIXTURE_KB),
-            "TUTOR_RATE_LIMIT_PER_MINUTE": str(LIMIT),
-        },
-    ) as url:
+    settings = Settings(
+        data_dir=index_templates.copy(FIXTURE_KB, root / "data"), kb_dir=FIXTURE_KB, rate_limit_per_minute=LIMIT
+    )
+    with app_server(settings) as url:
         yield url
 
 
@@ -77,7 +71,7 @@ def call(url: str, operation: tuple, headers: dict) -> httpx.Response:
 def test_every_admin_route_needs_the_right_token(guarded) -> None:
     url, _ = guarded
     admin = operations(url, ("/api/admin/",))
-    assert len(admin) >= 9
+    assert len(admin) >= 9, [op[:2] for op in admin]
     for operation in admin:
         for headers in (
             {},
@@ -88,11 +82,11 @@ def test_every_admin_route_needs_the_right_token(guarded) -> None:
         ):
             response = call(url, operation, headers)
             assert response.status_code == 401, (operation, headers, response.text)
-            assert response.headers["www-authenticate"] == "Bearer"
+            assert response.headers["www-authenticate"] == "Bearer", (operation, headers, response.headers)
         allowed = call(url, operation, {"Authorization": f"Bearer {TOKEN}"})
         assert allowed.status_code not in (401, 403) and allowed.status_code < 500, (operation, allowed.text)
     datasets = httpx.get(f"{url}/api/admin/datasets", headers={"Authorization": f"Bearer {TOKEN}"})
-    assert datasets.json() == ["fixture.jsonl"]
+    assert datasets.json() == ["fixture.jsonl"], datasets.text
 
 
 def test_admin_routes_are_off_without_a_configured_token(plain: str) -> None:
@@ -102,11 +96,10 @@ def test_admin_routes_are_off_without_a_configured_token(plain: str) -> None:
             assert response.status_code == 403 and "TUTOR_ADMIN_TOKEN" in response.text, (operation, headers)
     from gradio_client import Client
 
-    assert "Staff features are off" in httpx.get(f"{plain}/staff/", follow_redirects=True).text
-    assert (
-        Client(f"{plain}/staff/", verbose=False).view_api(print_info=False, return_format="dict")["named_endpoints"]
-        == {}
-    )
+    staff_page = httpx.get(f"{plain}/staff/", follow_redirects=True).text
+    assert "Staff features are off" in staff_page, staff_page[:500]
+    endpoints = Client(f"{plain}/staff/", verbose=False).view_api(print_info=False, return_format="dict")
+    assert endpoints["named_endpoints"] == {}, f"the staff page exposes functions: {endpoints['named_endpoints']}"
 
 
 def staff_endpoints(url: str) -> dict[str, int]:
@@ -134,13 +127,14 @@ def test_staff_page_gives_nothing_without_the_token(guarded) -> None:
         "rating": "down",
         "comment": SECRET_COMMENT,
     }
-    assert httpx.post(f"{url}/api/feedback", json=vote).status_code == 200
+    voted = httpx.post(f"{url}/api/feedback", json=vote)
+    assert voted.status_code == 200, voted.text
 
     for page in ("/staff/", "/staff/config", "/staff/gradio_api/info"):
         text = httpx.get(f"{url}{page}", follow_redirects=True).text
         assert SECRET_COMMENT not in text and "fixture.jsonl" not in text, page
     endpoints = staff_endpoints(url)
-    assert {"unlock", "analytics", "export_feedback"} <= endpoints.keys()
+    assert {"unlock", "analytics", "export_feedback"} <= endpoints.keys(), endpoints
     client = Client(f"{url}/staff/", verbose=False)
     for name, inputs in endpoints.items():
         for token in ("", "wrong", TOKEN[:-1]):
@@ -148,11 +142,12 @@ def test_staff_page_gives_nothing_without_the_token(guarded) -> None:
                 client.predict(token, *[None] * (inputs - 1), api_name=f"/{name}")
 
     exported = Path(client.predict(TOKEN, api_name="/export_feedback"))
-    assert SECRET_COMMENT in exported.read_text(encoding="utf-8")
-    assert not exported.is_relative_to(data_dir)
+    assert SECRET_COMMENT in exported.read_text(encoding="utf-8"), exported
+    assert not exported.is_relative_to(data_dir), f"the export {exported} is served from the data folder"
     for guess in (data_dir / "exports" / "feedback.csv", data_dir / "store.sqlite"):
-        assert httpx.get(f"{url}/staff/gradio_api/file={guess}").status_code == 403
-        assert httpx.get(f"{url}/gradio_api/file={guess}").status_code == 403
+        for prefix in ("/staff", ""):
+            response = httpx.get(f"{url}{prefix}/gradio_api/file={guess}")
+            assert response.status_code == 403, f"{prefix}/gradio_api/file={guess}: {response.status_code}"
 
 
 def limited_operations(url: str) -> list[tuple]:
@@ -162,23 +157,25 @@ def limited_operations(url: str) -> list[tuple]:
 def test_chat_routes_are_rate_limited_per_client(guarded) -> None:
     url, _ = guarded
     limited = limited_operations(url)
-    assert {op[1] for op in limited} >= {"/api/chat", "/api/chat/stream", "/v1/chat/completions"}
+    assert {op[1] for op in limited} >= {"/api/chat", "/api/chat/stream", "/v1/chat/completions"}, limited
     for n, (method, path, query, _) in enumerate(limited):
         client = {"X-Forwarded-For": f"198.51.100.{n + 1}"}  # one client per route, named by the trusted proxy
         for _ in range(LIMIT):
-            assert call(url, (method, path, query, {}), client).status_code != 429  # counted, not limited
+            counted = call(url, (method, path, query, {}), client)
+            assert counted.status_code != 429, (path, counted.text)  # counted, not limited
         refused = call(url, (method, path, query, {}), client)
         assert refused.status_code == 429, (path, refused.text)
-        assert 1 <= int(refused.headers["retry-after"]) <= 60
-        assert "too many requests" in refused.json()["detail"]
-        assert httpx.post(f"{url}/api/feedback", json={}, headers=client).status_code == 422  # not a chat route
+        assert 1 <= int(refused.headers["retry-after"]) <= 60, refused.headers
+        assert "too many requests" in refused.json()["detail"], refused.text
+        feedback = httpx.post(f"{url}/api/feedback", json={}, headers=client)
+        assert feedback.status_code == 422, feedback.text  # not a chat route
     fresh = httpx.post(
         f"{url}/api/chat",
         json={"message": "Faut-il passer un concours pour entrer à l'école test ?"},
         headers={"X-Forwarded-For": "198.51.100.250"},
         timeout=60,
     )
-    assert fresh.status_code == 200 and fresh.json()["mode"] == "faq"  # another client is served as usual
+    assert fresh.status_code == 200 and fresh.json()["mode"] == "faq", fresh.text  # another client is served as usual
 
 
 def test_forwarded_for_is_ignored_without_a_trusted_proxy(plain: str) -> None:
@@ -186,7 +183,7 @@ def test_forwarded_for_is_ignored_without_a_trusted_proxy(plain: str) -> None:
         httpx.post(f"{plain}/api/chat", json={}, headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
         for n in range(LIMIT + 1)
     ]
-    assert statuses == [422] * LIMIT + [429]
+    assert statuses == [422] * LIMIT + [429], statuses
 
 
 HEADERS = {"x-content-type-options": "nosniff", "x-frame-options": "SAMEORIGIN", "referrer-policy": "same-origin"}
@@ -196,7 +193,10 @@ def assert_protected(response: httpx.Response, what: str) -> None:
     for name, value in HEADERS.items():
         assert response.headers.get(name) == value, (what, name, response.status_code)
     policy = response.headers["content-security-policy"]
-    assert "frame-ancestors 'self'" in policy and "object-src 'none'" in policy and "default-src 'self'" in policy
+    assert "frame-ancestors 'self'" in policy and "object-src 'none'" in policy and "default-src 'self'" in policy, (
+        what,
+        policy,
+    )
 
 
 def test_security_headers_on_every_response(plain: str, guarded) -> None:
@@ -212,7 +212,7 @@ def test_security_headers_on_every_response(plain: str, guarded) -> None:
     url, _ = guarded
     for _ in range(LIMIT + 1):
         last = httpx.post(f"{url}/v1/chat/completions", json={}, headers={"X-Forwarded-For": "198.51.100.240"})
-    assert last.status_code == 429
+    assert last.status_code == 429, last.text
     assert_protected(last, "429")
 
 
@@ -230,14 +230,18 @@ def preflight(url: str, origin: str) -> httpx.Response:
 def test_cors_allows_only_the_configured_origins(plain: str, guarded) -> None:
     evil = "https://evil.example"
     for url in (plain, guarded[0]):
-        assert "access-control-allow-origin" not in preflight(url, evil).headers
-        assert "access-control-allow-origin" not in httpx.get(f"{url}/health", headers={"Origin": evil}).headers
-    assert "access-control-allow-origin" not in preflight(plain, PARTNER).headers  # default: same origin only
+        assert "access-control-allow-origin" not in preflight(url, evil).headers, f"{url} allows {evil}"
+        health = httpx.get(f"{url}/health", headers={"Origin": evil})
+        assert "access-control-allow-origin" not in health.headers, f"{url}/health allows {evil}"
+    default = preflight(plain, PARTNER)
+    assert "access-control-allow-origin" not in default.headers, default.headers  # default: same origin only
     allowed = preflight(guarded[0], PARTNER)
-    assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == PARTNER
-    assert (
-        httpx.get(f"{guarded[0]}/health", headers={"Origin": PARTNER}).headers["access-control-allow-origin"] == PARTNER
+    assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == PARTNER, (
+        allowed.status_code,
+        allowed.headers,
     )
+    health = httpx.get(f"{guarded[0]}/health", headers={"Origin": PARTNER})
+    assert health.headers["access-control-allow-origin"] == PARTNER, health.headers
 
 
 WATCH_CSP = """window.__csp = [];
@@ -257,11 +261,14 @@ def test_chat_and_staff_pages_work_under_the_content_security_policy(guarded, br
     page.locator("#question textarea").fill("Faut-il passer un concours pour entrer à l'école test ?")
     page.locator("#question textarea").press("Enter")
     page.locator("#sources .source-card").first.wait_for(timeout=30_000)
-    assert "pas de concours" in page.locator("#chat .message-row").last.inner_text()
-    assert page.evaluate("window.__csp") == []
+    answer = page.locator("#chat .message-row").last.inner_text()
+    assert "pas de concours" in answer, answer
+    assert page.evaluate("window.__csp") == [], f"CSP violations on the chat page: {page.evaluate('window.__csp')}"
     page.goto(f"{url}/staff/")
     page.locator("#token input").fill(TOKEN)
     page.locator("#unlock").click()
     page.get_by_text("Unlocked.").wait_for(timeout=10_000)
-    assert page.evaluate("window.__csp") == [] and refused == []
+    assert page.evaluate("window.__csp") == [] and refused == [], (
+        f"CSP violations on the staff page: {page.evaluate('window.__csp')}; console: {refused}"
+    )
     page.close()

@@ -9,12 +9,17 @@ import httpx
 import pytest
 
 from bot.store import MIGRATIONS, Store
-from tests.conftest import FIXTURE_KB, serve
+from tests.conftest import FIXTURE_KB, IndexTemplates, serve
 
 
-def test_a_conversation_goes_on_after_the_server_restarts(tmp_path_factory: pytest.TempPathFactory) -> None:
+@pytest.mark.slow
+def test_a_conversation_goes_on_after_the_server_restarts(
+    tmp_path_factory: pytest.TempPathFactory, index_templates: IndexTemplates
+) -> None:
+    """Two real processes, one after the other (the point is the restart); the index is copied in beforehand
+    so that neither spends its start-up embedding the fixture KB."""
     root = tmp_path_factory.mktemp("restart")
-    env = {"TUTOR_DATA_DIR": str(root / "data"), "TUTOR_KB_DIR": str(FIXTURE_KB)}
+    env = {"TUTOR_DATA_DIR": str(index_templates.copy(FIXTURE_KB, root / "data")), "TUTOR_KB_DIR": str(FIXTURE_KB)}
     with serve(root, env) as url:
         first = httpx.post(
             f"{url}/api/chat", json={"message": "Parle-moi de la formation de l'école test"}, timeout=60
@@ -25,7 +30,7 @@ def test_a_conversation_goes_on_after_the_server_restarts(tmp_path_factory: pyte
             json={"session_id": first["session_id"], "message": "et ça dure combien de temps ?"},
             timeout=60,
         ).json()
-    assert "12 mois" in follow["answer"]
+    assert "12 mois" in follow["answer"], f"the restarted server lost the conversation: {follow}"
 
 
 def test_an_older_database_is_migrated_without_losing_data(tmp_path: Path) -> None:
@@ -39,8 +44,9 @@ def test_an_older_database_is_migrated_without_losing_data(tmp_path: Path) -> No
         )
         db.execute("PRAGMA user_version = 1")
     store = Store(path)
-    assert store._db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    version = store._db.execute("PRAGMA user_version").fetchone()[0]
+    assert version == len(MIGRATIONS), f"migrated to version {version} of {len(MIGRATIONS)}"
     assert [t.content for t in store.history("s1")] == ["Bonjour", "Salut"]
-    assert store.add_feedback("s1", "m2", "up", None)
-    assert store.feedback()[0]["question"] == "Bonjour"
+    assert store.add_feedback("s1", "m2", "up", None), "feedback on a migrated message was refused"
+    assert store.feedback()[0]["question"] == "Bonjour", store.feedback()
     store.close()

@@ -1,4 +1,5 @@
-"""Staff features behind the admin token: evaluation runs over the admin API and on the staff page."""
+"""Staff features behind the admin token: evaluation runs over the admin API and on the staff page (a real
+uvicorn server in this process, over a copy of the fixture KB's index)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import ARTIFACTS, FIXTURE_KB, serve
+from bot.config import Settings
+from tests.conftest import ARTIFACTS, FIXTURE_KB, IndexTemplates, app_server
 
 TOKEN = "s3cret-staff-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -16,17 +18,15 @@ FIXTURE_DATASETS = FIXTURE_KB.parent / "evals"
 
 
 @pytest.fixture(scope="module")
-def staff_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def staff_server(tmp_path_factory: pytest.TempPathFactory, index_templates: IndexTemplates) -> Iterator[str]:
     root = tmp_path_factory.mktemp("staff")
-    with serve(
-        root,
-        {
-            "TUTOR_DATA_DIR": str(root / "data"),
-            "TUTOR_KB_DIR": str(FIXTURE_KB),
-            "TUTOR_ADMIN_TOKEN": TOKEN,
-            "TUTOR_EVAL_DATASETS_DIR": str(FIXTURE_DATASETS),
-        },
-    ) as url:
+    settings = Settings(
+        data_dir=index_templates.copy(FIXTURE_KB, root / "data"),
+        kb_dir=FIXTURE_KB,
+        admin_token=TOKEN,
+        eval_datasets_dir=FIXTURE_DATASETS,
+    )
+    with app_server(settings) as url:
         yield url
 
 
@@ -50,40 +50,44 @@ def wait_for(url: str, run_id: str, timeout: float = 120) -> dict:
     ],
 )
 def test_admin_token_is_required(staff_server: str, headers: dict, code: int) -> None:
-    assert httpx.get(f"{staff_server}/api/admin/datasets", headers=headers).status_code == code
+    response = httpx.get(f"{staff_server}/api/admin/datasets", headers=headers)
+    assert response.status_code == code, response.text
 
 
 def test_run_report_failures_and_compare_over_the_admin_api(staff_server: str) -> None:
-    assert "fixture.jsonl" in httpx.get(f"{staff_server}/api/admin/datasets", headers=AUTH).json()
+    datasets = httpx.get(f"{staff_server}/api/admin/datasets", headers=AUTH).json()
+    assert "fixture.jsonl" in datasets, datasets
     run_ids = []
     for _ in range(2):
         started = httpx.post(f"{staff_server}/api/admin/evals", json={"dataset": "fixture.jsonl"}, headers=AUTH)
-        assert started.status_code == 202
+        assert started.status_code == 202, started.text
         status = wait_for(staff_server, started.json()["run_id"])
-        assert status["state"] == "done" and status["done"] == status["total"] == 6
-        assert status["summary"]["n"] == 6
+        assert status["state"] == "done" and status["done"] == status["total"] == 6, status
+        assert status["summary"]["n"] == 6, status["summary"]
         run_ids.append(status["run_id"])
         time.sleep(1.1)  # run ids carry the second they started
-    assert httpx.get(f"{staff_server}/api/admin/evals", headers=AUTH).json()[:2] == run_ids[::-1]
+    listed = httpx.get(f"{staff_server}/api/admin/evals", headers=AUTH).json()
+    assert listed[:2] == run_ids[::-1], f"newest run first: {listed} for runs {run_ids}"
     report = httpx.get(f"{staff_server}/api/admin/evals/{run_ids[0]}/report", headers=AUTH)
-    assert report.status_code == 200 and "Evaluation report" in report.text
+    assert report.status_code == 200 and "Evaluation report" in report.text, (report.status_code, report.text[:300])
     failures = httpx.get(f"{staff_server}/api/admin/evals/{run_ids[0]}/failures", headers=AUTH).json()
-    assert all(not f["correct"] for f in failures)
+    assert all(not f["correct"] for f in failures), failures
     compared = httpx.get(
         f"{staff_server}/api/admin/evals/compare", params={"a": run_ids[0], "b": run_ids[1]}, headers=AUTH
     ).json()
-    assert {d["metric"] for d in compared["deltas"]} >= {"hit@1", "answer_accuracy"}
-    assert compared["fixed"] == [] and compared["broken"] == []  # same bot, same answers
+    assert {d["metric"] for d in compared["deltas"]} >= {"hit@1", "answer_accuracy"}, compared["deltas"]
+    assert compared["fixed"] == [] and compared["broken"] == [], compared  # same bot, same answers
 
 
 @pytest.mark.parametrize("dataset", ["../../../etc/passwd", "missing.jsonl"])
 def test_only_listed_datasets_can_be_run(staff_server: str, dataset: str) -> None:
     response = httpx.post(f"{staff_server}/api/admin/evals", json={"dataset": dataset}, headers=AUTH)
-    assert response.status_code == 422 and "unknown dataset" in response.text
+    assert response.status_code == 422 and "unknown dataset" in response.text, (response.status_code, response.text)
 
 
 def test_unknown_run_is_404(staff_server: str) -> None:
-    assert httpx.get(f"{staff_server}/api/admin/evals/nope/report", headers=AUTH).status_code == 404
+    response = httpx.get(f"{staff_server}/api/admin/evals/nope/report", headers=AUTH)
+    assert response.status_code == 404, response.text
 
 
 def test_staff_page_runs_an_evaluation_in_the_browser(staff_server: str, browser) -> None:
@@ -97,7 +101,8 @@ def test_staff_page_runs_an_evaluation_in_the_browser(staff_server: str, browser
     page.get_by_text("Unlocked.").wait_for(timeout=10_000)
     page.locator("#run").click()
     page.get_by_text("Finished").wait_for(timeout=120_000)
-    assert "category: out-of-scope" in page.locator("#summary").inner_text()
+    summary = page.locator("#summary").inner_text()
+    assert "category: out-of-scope" in summary, summary
     frame = page.frame_locator("#report iframe")
     frame.get_by_text("Evaluation report").wait_for(timeout=10_000)
     page.screenshot(path=str(ARTIFACTS / "staff-page.png"), full_page=True)
@@ -106,7 +111,7 @@ def test_staff_page_runs_an_evaluation_in_the_browser(staff_server: str, browser
 
 def test_analytics_list_gaps_and_export_feedback(staff_server: str, browser) -> None:
     refused = httpx.post(f"{staff_server}/api/chat", json={"message": "Quelle est la recette du cassoulet ?"}).json()
-    assert refused["refused"]
+    assert refused["refused"], refused
     answered = httpx.post(
         f"{staff_server}/api/chat", json={"message": "Quel diplôme obtient-on à l'école test ?"}
     ).json()
@@ -116,21 +121,23 @@ def test_analytics_list_gaps_and_export_feedback(staff_server: str, browser) -> 
         "rating": "down",
         "comment": "il manque le niveau",
     }
-    assert httpx.post(f"{staff_server}/api/feedback", json=vote).status_code == 200
+    voted = httpx.post(f"{staff_server}/api/feedback", json=vote)
+    assert voted.status_code == 200, voted.text
 
-    assert httpx.get(f"{staff_server}/api/admin/analytics").status_code == 401
+    anonymous = httpx.get(f"{staff_server}/api/admin/analytics")
+    assert anonymous.status_code == 401, anonymous.text
     report = httpx.get(f"{staff_server}/api/admin/analytics", headers=AUTH).json()
-    assert "Quelle est la recette du cassoulet ?" in [r["question"] for r in report["unanswered"]]
+    assert "Quelle est la recette du cassoulet ?" in [r["question"] for r in report["unanswered"]], report["unanswered"]
     down = report["thumbs_down"][0]
     assert (down["question"], down["comment"]) == ("Quel diplôme obtient-on à l'école test ?", "il manque le niveau")
-    assert "ecole/diplome" in down["sources"]
-    assert any(t["source_id"] == "ecole/diplome" for t in report["topics"])
+    assert "ecole/diplome" in down["sources"], down
+    assert any(t["source_id"] == "ecole/diplome" for t in report["topics"]), report["topics"]
 
     exported = httpx.get(f"{staff_server}/api/admin/feedback.csv", headers=AUTH)
-    assert exported.headers["content-type"].startswith("text/csv")
+    assert exported.headers["content-type"].startswith("text/csv"), exported.headers["content-type"]
     lines = exported.text.splitlines()
     assert lines[0] == "created_at,rating,comment,question,answer,sources"
-    assert any("il manque le niveau" in line and "ecole/diplome" in line for line in lines[1:])
+    assert any("il manque le niveau" in line and "ecole/diplome" in line for line in lines[1:]), lines
 
     page = browser.new_page(viewport={"width": 1280, "height": 1400})
     page.goto(f"{staff_server}/staff/")

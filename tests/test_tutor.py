@@ -1,5 +1,6 @@
 """The tutor: grading with the real embedding model, Socratic coaching, progress in a real SQLite store that
-survives a restart, the chat's hand-over and the HTTP API on a real server."""
+survives a restart, the chat's hand-over and the HTTP API on a real server (uvicorn, in this process). The
+tutor KB is embedded once per session (``IndexTemplates``); each test gets its own copy of that index."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from bot.tutor.intent import quiz_topic, wants_answer, wants_hint, wants_next, w
 from bot.tutor.progress import ProgressStore
 from bot.tutor.quizzes import QuizBank
 from bot.tutor.service import TutorService
-from tests.conftest import FIXTURE_KB, SHIPPED_KB, serve
+from tests.conftest import FIXTURE_KB, SHIPPED_KB, IndexTemplates, app_server
 
 DL = "fondamentaux/deep-learning"
 
@@ -50,14 +51,16 @@ def make_tutor(tmp_path: Path, bank: QuizBank) -> Callable[[], TutorService]:
 
 def test_quiz_bank_reads_every_module_in_course_order(bank: QuizBank) -> None:
     modules = list(bank.modules.values())
-    assert len(modules) == 12 and not bank.failures
-    assert [m.order for m in modules] == sorted(m.order for m in modules)
+    assert len(modules) == 12 and not bank.failures, (list(bank.modules), bank.failures)
+    assert [m.order for m in modules] == sorted(m.order for m in modules), [(m.id, m.order) for m in modules]
     assert modules[0].id == "fondamentaux/ia-definition-histoire"
-    assert all(m.title("en") != m.title("fr") for m in modules)
+    assert all(m.title("en") != m.title("fr") for m in modules), [
+        m.id for m in modules if m.title("en") == m.title("fr")
+    ]
     module, question = bank.question("quiz-dl-01")
     citation = bank.citation(module, question)
-    assert citation.source_id == DL and citation.section == question.section
-    assert "poids" in citation.snippet  # the section's own text, read from the page
+    assert citation.source_id == DL and citation.section == question.section, citation
+    assert "poids" in citation.snippet, citation.snippet  # the section's own text, read from the page
 
 
 def test_a_malformed_quiz_file_is_skipped_and_named(tmp_path: Path) -> None:
@@ -66,34 +69,39 @@ def test_a_malformed_quiz_file_is_skipped_and_named(tmp_path: Path) -> None:
     (tmp_path / "quizzes" / "broken.yaml").write_text("module: x/y\nquestions: [{id: 1}]\n")
     bank = QuizBank(tmp_path)
     assert list(bank.modules) == [DL]
-    assert "broken.yaml" in bank.failures
+    assert "broken.yaml" in bank.failures, bank.failures
 
 
+@pytest.mark.slow  # nine gradings with the embedding model: tens of seconds on two busy cores
 def test_reference_answers_are_graded_correct_and_foreign_answers_are_not(bank: QuizBank, make_tutor) -> None:
     grader = make_tutor().grader
     module = bank.modules[DL]
     for question in module.questions[:4]:
-        assert grader.grade(question, question.reference_answer).verdict == "correct", question.id
+        grade = grader.grade(question, question.reference_answer)
+        assert grade.verdict == "correct", (question.id, grade)
     neighbour = bank.modules["fondamentaux/rgpd-donnees-personnelles"].questions[0]
     grade = grader.grade(module.questions[0], neighbour.reference_answer)
-    assert grade.verdict == "wrong" and grade.reason == "off_topic"
+    assert grade.verdict == "wrong" and grade.reason == "off_topic", grade
     for empty in ("", "   ", "je sais pas", "no idea"):
-        assert grader.grade(module.questions[0], empty).verdict == "wrong"
+        grade = grader.grade(module.questions[0], empty)
+        assert grade.verdict == "wrong", (empty, grade)
 
 
 def test_wrong_answers_get_hint_one_then_two_then_the_explanation_with_its_section(make_tutor) -> None:
     tutor = make_tutor()
     turn = tutor.ask("learner-a", DL, "fr")
     question = tutor.bank.question(turn.question_id)[1]
-    assert turn.question == question.question and question.lang == "fr"
+    assert turn.question == question.question and question.lang == "fr", (turn, question.lang)
     first = tutor.answer("learner-a", "Aucune idée.")
-    assert first.hint == question.hints[0] and not first.finished and question.reference_answer not in first.message
+    assert first.hint == question.hints[0] and not first.finished and question.reference_answer not in first.message, (
+        first
+    )
     second = tutor.answer("learner-a", "C'est une image découpée en pixels par un CNN.")
-    assert second.verdict == "wrong" and second.hint == question.hints[1] and not second.finished
+    assert second.verdict == "wrong" and second.hint == question.hints[1] and not second.finished, second
     last = tutor.answer("learner-a", "Je pense que c'est une base de données.")
-    assert last.finished and last.score == 0.0 and last.explanation == question.reference_answer
-    assert last.citation.source_id == DL and last.citation.section == question.section
-    assert question.section in last.message and last.missing == question.key_ideas
+    assert last.finished and last.score == 0.0 and last.explanation == question.reference_answer, last
+    assert last.citation.source_id == DL and last.citation.section == question.section, last.citation
+    assert question.section in last.message and last.missing == question.key_ideas, last
 
 
 def test_partial_answer_names_what_was_found_and_counts_what_is_missing(make_tutor) -> None:
@@ -102,19 +110,23 @@ def test_partial_answer_names_what_was_found_and_counts_what_is_missing(make_tut
     question = tutor.bank.question(turn.question_id)[1]
     assert question.id == "quiz-dl-01"  # unseen questions come in the module's order
     partial = tutor.answer("learner-b", "Le neurone multiplie chaque entrée par un poids puis fait la somme.")
-    assert partial.verdict == "partial" and partial.found and partial.missing_count >= 1
-    assert partial.hint == question.hints[0]
-    assert all(idea not in partial.message for idea in question.key_ideas if idea not in partial.found)
+    assert partial.verdict == "partial" and partial.found and partial.missing_count >= 1, partial
+    assert partial.hint == question.hints[0], partial.hint
+    leaked = [idea for idea in question.key_ideas if idea not in partial.found and idea in partial.message]
+    assert all(idea not in partial.message for idea in question.key_ideas if idea not in partial.found), (
+        f"missing ideas given away: {leaked}"
+    )
 
 
 def test_the_answer_on_request_finishes_the_question_without_credit(make_tutor) -> None:
     tutor = make_tutor()
     tutor.ask("learner-c", DL, "en")
     turn = tutor.reveal("learner-c")
-    assert turn.finished and turn.score == 0.0 and turn.citation.source_id == "fondamentaux/en/deep-learning"
-    assert tutor.bank.question(turn.question_id)[1].lang == "en"
+    assert turn.finished and turn.score == 0.0 and turn.citation.source_id == "fondamentaux/en/deep-learning", turn
+    assert tutor.bank.question(turn.question_id)[1].lang == "en", turn.question_id
 
 
+@pytest.mark.slow  # questions of two modules embedded for grading: over ten seconds on two busy cores
 def test_progress_streak_recommendation_and_restart(make_tutor) -> None:
     tutor = make_tutor()
     for _ in range(2):
@@ -123,32 +135,34 @@ def test_progress_streak_recommendation_and_restart(make_tutor) -> None:
     report = tutor.report("learner-d", "fr")
     dl = next(m for m in report.modules if m.module == DL)
     assert (dl.seen, dl.correct, dl.average) == (2, 0, 0.0)
-    assert report.recommendation.kind == "review" and report.recommendation.module == DL
+    assert report.recommendation.kind == "review" and report.recommendation.module == DL, report.recommendation
 
     turn = tutor.ask("learner-d", "fondamentaux/machine-learning", "fr")
     question = tutor.bank.question(turn.question_id)[1]
     right = tutor.answer("learner-d", question.reference_answer)
-    assert right.finished and right.score == 1.0
+    assert right.finished and right.score == 1.0, right
 
     restarted = make_tutor()  # a new service over the same database file
     again = restarted.report("learner-d", "fr")
     assert (again.answered, again.streak, again.best_streak) == (3, 1, 1)
     assert next(m for m in again.modules if m.module == DL).seen == 2
-    assert restarted.report("someone-else", "fr").answered == 0
+    assert restarted.report("someone-else", "fr").answered == 0, "another learner starts with no progress"
 
 
 def test_a_first_visit_is_recommended_the_first_module(make_tutor) -> None:
     tutor = make_tutor()
     recommendation = tutor.report("new-learner", "en").recommendation
-    assert recommendation.kind == "start" and recommendation.module == "fondamentaux/ia-definition-histoire"
+    assert recommendation.kind == "start" and recommendation.module == "fondamentaux/ia-definition-histoire", (
+        recommendation
+    )
     turn = tutor.ask("new-learner", None, "en")
-    assert turn.module == recommendation.module and "Artificial intelligence" in turn.module_title
+    assert turn.module == recommendation.module and "Artificial intelligence" in turn.module_title, turn
 
 
 def test_surprise_picks_a_module_with_unseen_questions(make_tutor) -> None:
     tutor = make_tutor()
     modules = {tutor.ask("learner-s", "surprise", "fr").module for _ in range(6)}
-    assert len(modules) > 1 and modules <= set(tutor.bank.modules)
+    assert len(modules) > 1 and modules <= set(tutor.bank.modules), modules
 
 
 @pytest.mark.parametrize(
@@ -169,7 +183,7 @@ def test_surprise_picks_a_module_with_unseen_questions(make_tutor) -> None:
     ],
 )
 def test_quiz_requests_are_told_from_questions(message: str, topic: str | None) -> None:
-    assert quiz_topic(message) == topic
+    assert quiz_topic(message) == topic, f"quiz_topic({message!r})"
 
 
 def test_conversation_requests() -> None:
@@ -184,56 +198,72 @@ def converse(runtime: Runtime, session_id: str | None, message: str, lang: Lang 
     return runtime.conversation().turn(TurnRequest(message, session_id, lang=lang)).result()
 
 
-def test_the_chat_hands_over_to_the_tutor_and_back(tmp_path: Path) -> None:
+def tutor_runtime(tmp_path: Path, index_templates: IndexTemplates) -> Runtime:
+    """A started runtime over the tutor KB, its index a private copy of the session's template."""
     kb = tutor_kb(tmp_path / "kb")
-    runtime = Runtime(Settings(data_dir=tmp_path / "data", kb_dir=kb))
+    runtime = Runtime(Settings(data_dir=index_templates.copy(kb, tmp_path / "data"), kb_dir=kb))
     runtime.start(background=False)
+    assert runtime.ready, f"start-up failed: {runtime.error}"
+    return runtime
+
+
+# The tutor KB's index (two long course pages and their sentences) takes one to two minutes to embed on two
+# busy cores, once per session: the tests that need it are left to `make test`.
+@pytest.mark.slow
+def test_the_chat_hands_over_to_the_tutor_and_back(tmp_path: Path, index_templates: IndexTemplates) -> None:
+    runtime = tutor_runtime(tmp_path, index_templates)
     start = converse(runtime, None, "Interroge-moi sur le deep learning")
     session = start.session_id
-    assert start.reply.mode == "tutor" and "Les réseaux de neurones et le deep learning" in start.reply.answer
+    assert start.reply.mode == "tutor" and "Les réseaux de neurones et le deep learning" in start.reply.answer, (
+        start.reply
+    )
     hint = converse(runtime, session, "je sais pas")
-    assert hint.reply.mode == "tutor" and "Indice 1" in hint.reply.answer
+    assert hint.reply.mode == "tutor" and "Indice 1" in hint.reply.answer, hint.reply
     shown = converse(runtime, session, "donne-moi la réponse")
-    assert shown.reply.mode == "tutor" and shown.reply.citations[0].source_id == DL
+    assert shown.reply.mode == "tutor" and shown.reply.citations[0].source_id == DL, shown.reply
     following = converse(runtime, session, "suivante")
-    assert following.reply.mode == "tutor" and "question 2/" in following.reply.answer
-    assert converse(runtime, session, "stop").reply.mode == "tutor"
+    assert following.reply.mode == "tutor" and "question 2/" in following.reply.answer, following.reply
+    stopped = converse(runtime, session, "stop")
+    assert stopped.reply.mode == "tutor", stopped.reply
     back = converse(runtime, session, "Faut-il passer un concours pour entrer à l'école test ?")
-    assert back.reply.mode != "tutor" and "concours" in back.reply.answer
+    assert back.reply.mode != "tutor" and "concours" in back.reply.answer, back.reply
     unknown = converse(runtime, None, "interroge-moi sur la cuisine italienne")
-    assert unknown.reply.mode == "tutor" and "deep learning" in unknown.reply.answer
+    assert unknown.reply.mode == "tutor" and "deep learning" in unknown.reply.answer, unknown.reply
 
 
-def test_a_question_off_the_quiz_goes_back_to_the_chat(tmp_path: Path) -> None:
-    kb = tutor_kb(tmp_path / "kb")
-    runtime = Runtime(Settings(data_dir=tmp_path / "data", kb_dir=kb))
-    runtime.start(background=False)
+@pytest.mark.slow  # the tutor KB's index, as above
+def test_a_question_off_the_quiz_goes_back_to_the_chat(tmp_path: Path, index_templates: IndexTemplates) -> None:
+    runtime = tutor_runtime(tmp_path, index_templates)
     session = converse(runtime, None, "quiz me on deep learning", "en").session_id
     back = converse(runtime, session, "How long does the test school's programme last?", "en")
-    assert back.reply.mode != "tutor" and "12 months" in back.reply.answer
+    assert back.reply.mode != "tutor" and "12 months" in back.reply.answer, back.reply
 
 
-def test_tutor_api_on_a_real_server(tmp_path: Path) -> None:
+@pytest.mark.slow  # the tutor KB's index, as above
+def test_tutor_api_on_a_real_server(tmp_path: Path, index_templates: IndexTemplates) -> None:
     kb = tutor_kb(tmp_path / "kb")
-    env = {"TUTOR_DATA_DIR": str(tmp_path / "data"), "TUTOR_KB_DIR": str(kb)}
-    with serve(tmp_path, env) as url, httpx.Client(base_url=url, timeout=60) as client:
+    settings = Settings(data_dir=index_templates.copy(kb, tmp_path / "data"), kb_dir=kb)
+    with app_server(settings) as url, httpx.Client(base_url=url, timeout=60) as client:
         modules = client.get("/api/tutor/modules", params={"lang": "en"}).json()
-        assert len(modules) == 12 and modules[3]["title"] == "Neural networks and deep learning"
+        assert len(modules) == 12 and modules[3]["title"] == "Neural networks and deep learning", modules
         turn = client.post("/api/tutor/question", json={"module": DL, "lang": "en"}).json()
         learner, question_id = turn["learner_id"], turn["question_id"]
         graded = client.post(
             "/api/tutor/answer", json={"learner_id": learner, "question_id": question_id, "answer": "no idea"}
         ).json()
-        assert graded["verdict"] == "wrong" and graded["hint"] and not graded["finished"]
+        assert graded["verdict"] == "wrong" and graded["hint"] and not graded["finished"], graded
         hint = client.post("/api/tutor/hint", json={"learner_id": learner}).json()
-        assert hint["hints_used"] == 2
+        assert hint["hints_used"] == 2, hint
         shown = client.post("/api/tutor/reveal", json={"learner_id": learner}).json()
-        assert shown["finished"] and shown["citation"]["source_id"] == "fondamentaux/en/deep-learning"
+        assert shown["finished"] and shown["citation"]["source_id"] == "fondamentaux/en/deep-learning", shown
         progress = client.get("/api/tutor/progress", params={"learner_id": learner, "lang": "en"}).json()
-        assert progress["answered"] == 1 and progress["recommendation"]["message"]
+        assert progress["answered"] == 1 and progress["recommendation"]["message"], progress
 
-        assert client.post("/api/tutor/question", json={"module": "nope/nope"}).status_code == 404
+        missing = client.post("/api/tutor/question", json={"module": "nope/nope"})
+        assert missing.status_code == 404, missing.text
         stale = client.post("/api/tutor/answer", json={"learner_id": learner, "answer": "x"})
-        assert stale.status_code == 409 and "no question in progress" in stale.json()["detail"]
-        assert client.post("/api/tutor/answer", json={"learner_id": "../etc", "answer": "x"}).status_code == 422
-        assert client.get("/api/tutor/progress", params={"learner_id": "a b"}).status_code == 422
+        assert stale.status_code == 409 and "no question in progress" in stale.json()["detail"], stale.text
+        bad_learner = client.post("/api/tutor/answer", json={"learner_id": "../etc", "answer": "x"})
+        assert bad_learner.status_code == 422, bad_learner.text
+        bad_progress = client.get("/api/tutor/progress", params={"learner_id": "a b"})
+        assert bad_progress.status_code == 422, bad_progress.text

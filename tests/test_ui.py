@@ -1,5 +1,6 @@
 """The chat page in a real browser (Debian's Chromium, Playwright): answers with sources, feedback, English,
-separate sessions per visitor, a phone-width screen. Screenshots are saved in test-artifacts/."""
+separate sessions per visitor, a phone-width screen. Screenshots are saved in test-artifacts/. The app runs
+in this process (``app_server``): none of these tests restarts it."""
 
 from __future__ import annotations
 
@@ -9,14 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ARTIFACTS, FIXTURE_KB, serve
+from bot.config import Settings
+from tests.conftest import ARTIFACTS, FIXTURE_KB, IndexTemplates, app_server
+
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+def site(tmp_path_factory: pytest.TempPathFactory, index_templates: IndexTemplates) -> Iterator[tuple[str, Path]]:
     root = tmp_path_factory.mktemp("site")
-    with serve(root, {"TUTOR_DATA_DIR": str(root / "data"), "TUTOR_KB_DIR": str(FIXTURE_KB)}) as url:
-        yield url, root / "data" / "store.sqlite"
+    settings = Settings(data_dir=index_templates.copy(FIXTURE_KB, root / "data"), kb_dir=FIXTURE_KB)
+    with app_server(settings) as url:
+        yield url, settings.store_db
 
 
 def ask(page, question: str) -> None:
@@ -35,8 +40,8 @@ def test_faq_answer_with_source_card_then_feedback(site, browser) -> None:
     page.get_by_text("Chaque réponse cite ses sources").wait_for(timeout=30_000)
     ask(page, "Faut-il passer un concours pour entrer à l'école test ?")
     page.locator("#sources .source-card").first.wait_for(timeout=30_000)
-    assert "pas de concours" in last_answer(page)
-    assert "faq-test-001" in page.locator("#sources").inner_text()
+    assert "pas de concours" in last_answer(page), last_answer(page)
+    assert "faq-test-001" in page.locator("#sources").inner_text(), page.locator("#sources").inner_text()
     page.screenshot(path=str(ARTIFACTS / "chat-answer.png"), full_page=True)
 
     page.locator("#comment textarea").fill("clair et net")
@@ -44,7 +49,7 @@ def test_faq_answer_with_source_card_then_feedback(site, browser) -> None:
     page.get_by_text("Merci pour votre retour").wait_for(timeout=10_000)
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
         rows = db.execute("SELECT rating, comment, question FROM feedback").fetchall()
-    assert ("down", "clair et net", "Faut-il passer un concours pour entrer à l'école test ?") in rows
+    assert ("down", "clair et net", "Faut-il passer un concours pour entrer à l'école test ?") in rows, rows
     page.close()
 
 
@@ -55,10 +60,10 @@ def test_english_switch_and_english_answer(site, browser) -> None:
     page.get_by_text("Chaque réponse cite ses sources").wait_for(timeout=30_000)
     page.locator("#lang").get_by_text("en", exact=True).click()
     page.get_by_text("Every answer cites its sources").wait_for(timeout=10_000)
-    assert page.locator("#send").inner_text().strip() == "Send"
+    assert page.locator("#send").inner_text().strip() == "Send", page.locator("#send").inner_text()
     ask(page, "How long does the test school's programme last?")
     page.locator("#sources .source-card").first.wait_for(timeout=30_000)
-    assert "12 months" in last_answer(page)
+    assert "12 months" in last_answer(page), last_answer(page)
     page.screenshot(path=str(ARTIFACTS / "chat-english.png"), full_page=True)
     page.close()
 
@@ -76,8 +81,12 @@ def test_two_visitors_never_see_each_others_history(site, browser) -> None:
         page.locator("#sources .source-card").first.wait_for(timeout=30_000)
     ask(a, "et ça dure combien de temps ?")
     a.get_by_text("12 mois").first.wait_for(timeout=30_000)
-    assert "diplôme" not in a.locator("#chat").inner_text()
-    assert "Parle-moi" not in b.locator("#chat").inner_text()
+    assert "diplôme" not in a.locator("#chat").inner_text(), (
+        f"Bob's question in Alice's chat: {a.locator('#chat').inner_text()}"
+    )
+    assert "Parle-moi" not in b.locator("#chat").inner_text(), (
+        f"Alice's question in Bob's chat: {b.locator('#chat').inner_text()}"
+    )
     alice.close()
     bob.close()
 
@@ -87,10 +96,14 @@ def test_usable_on_a_phone_width_screen(site, browser) -> None:
     page = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
     page.goto(url)
     page.get_by_text("Chaque réponse cite ses sources").wait_for(timeout=30_000)
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), page.evaluate(
+        "`page ${document.documentElement.scrollWidth} px wide on a ${window.innerWidth} px screen`"
+    )
     page.locator("#example-candidates-0").click()
     page.locator("#sources .source-card, #sources .no-sources").first.wait_for(timeout=30_000)
-    assert page.locator("#send").is_visible() and page.locator("#question textarea").is_visible()
+    assert page.locator("#send").is_visible() and page.locator("#question textarea").is_visible(), (
+        "the send button or the question box is hidden on a phone-width screen"
+    )
     page.locator("#human").get_by_text("Parler à un humain").click()
     page.get_by_text("site officiel du groupe La Poste").first.wait_for(timeout=10_000)
     page.screenshot(path=str(ARTIFACTS / "chat-phone.png"), full_page=True)
