@@ -13,16 +13,21 @@ export GRADIO_ANALYTICS_ENABLED := False
 run: index
 	$(PY) app.py
 
+# Two pytest-xdist workers, a test file each at a time (a file's module fixtures are built once): most tests wait
+# on a browser, a server or a subprocess part of the time. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+
 test: index browser llm-test
 	$(MAKE) --no-print-directory lint
-	$(PY) -m pytest
+	$(PYTEST)
 	$(MAKE) --no-print-directory gate
 
 # The inner loop (under 2 minutes warm): every test but the browser, LLM and slow ones (pyproject.toml's
 # markers). `make test` still runs them all. It needs the model, not ./data's index: the tests build their own
 # indexes, and `index` fails while an app holds ./data.
 test-fast: model
-	$(PY) -m pytest -m "not browser and not llm and not slow"
+	$(PYTEST) -m "not browser and not llm and not slow"
 
 # The quality gate: the dev set in the fast (no-LLM) mode against the floors of evals/thresholds.yaml, and the
 # tutor's grading against the hand-graded answers of evals/datasets/tutor.jsonl.

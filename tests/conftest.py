@@ -33,6 +33,7 @@ from typing import Any
 import chromadb
 import httpx
 import pytest
+from filelock import FileLock
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -44,6 +45,17 @@ from bot.indexing.index import FAQ_SUFFIX, SENTENCES_SUFFIX, KnowledgeIndex
 
 FIXTURE_KB = Path(__file__).parent / "fixtures" / "kb"
 SHIPPED_KB = PROJECT_ROOT / "knowledge_base"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (``make test`` runs two workers), each worker's torch gets its share of the cores:
+    two workers with a thread per core each would put twice as many OpenMP threads as cores to work, and
+    libgomp's threads then sleep between kernels instead of spinning."""
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if workers:
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(workers)))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -73,19 +85,20 @@ def kb_copy(tmp_path: Path) -> Path:
 
 
 class IndexTemplates:
-    """Each knowledge base embedded once per session into a template data folder; tests get copies of it.
+    """Each knowledge base embedded once per run into a template data folder; tests get copies of it.
 
     A template is the Chroma store and the record manager that ``KnowledgeIndex.sync`` wrote (SQLite files and
     Chroma's binary segments). Nothing writes to it once built, so a copy opens as the original would: same
     ids, same vectors, and a sync over the same files finds them all unchanged. Templates are keyed by the
     knowledge base's *content* (not its path: ``tests.test_tutor.tutor_kb`` builds the same folder in each
     test's tmp_path) and the settings that change the vectors; the same content under another collection
-    name is a renamed copy, not a second embedding.
+    name is a renamed copy, not a second embedding. The pytest-xdist workers of one run share the folder:
+    a file lock per content makes the first worker that needs a template build it and the others wait for it.
     """
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._built: dict[tuple[str, str], Path] = {}  # (content key, collection) -> template data folder
+        root.mkdir(parents=True, exist_ok=True)
 
     @staticmethod
     def _content_key(kb: Path, settings: dict[str, Any]) -> str:
@@ -95,19 +108,27 @@ class IndexTemplates:
         return digest.hexdigest()[:16]
 
     def template(self, kb: Path, collection: str = "knowledge", **settings: Any) -> Path:
-        """The template data folder of ``kb`` (built on first use: the only time this session embeds it)."""
+        """The template data folder of ``kb`` (built on first use: the only time this run embeds it)."""
         content = self._content_key(kb, settings)
-        if (content, collection) not in self._built:
-            data_dir = self.root / f"{kb.name}-{collection}-{content}"
-            target = Settings(data_dir=data_dir, kb_dir=kb, collection=collection, **settings)
-            earlier = next(((name, path) for (key, name), path in self._built.items() if key == content), None)
-            if earlier is None or not self._renamed_copy(earlier[1], earlier[0], target):
-                if earlier is not None:  # the failed copy's folder stays open in Chroma's cache: use another
-                    target = target.model_copy(update={"data_dir": data_dir.with_name(f"{data_dir.name}-embedded")})
-                report = KnowledgeIndex(target).sync(kb)
-                assert report.ok, f"the template of {kb} has files that failed to load: {report.failed}"
-            self._built[content, collection] = target.data_dir
-        return self._built[content, collection]
+        built = self.root / f"{content}-{collection}.built"  # holds the template's path, written once it is whole
+        with FileLock(self.root / f"{content}.lock"):
+            if not built.exists():
+                built.write_text(str(self._build(kb, content, collection, settings)))
+        return Path(built.read_text())
+
+    def _build(self, kb: Path, content: str, collection: str, settings: dict[str, Any]) -> Path:
+        data_dir = self.root / f"{kb.name}-{collection}-{content}"
+        target = Settings(data_dir=data_dir, kb_dir=kb, collection=collection, **settings)
+        earlier = next(self.root.glob(f"{content}-*.built"), None)
+        if earlier is not None:
+            old = earlier.name.removeprefix(f"{content}-").removesuffix(".built")
+            if self._renamed_copy(Path(earlier.read_text()), old, target):
+                return target.data_dir
+            # the failed copy's folder stays open in Chroma's cache: embed into another
+            target = target.model_copy(update={"data_dir": data_dir.with_name(f"{data_dir.name}-embedded")})
+        report = KnowledgeIndex(target).sync(kb)
+        assert report.ok, f"the template of {kb} has files that failed to load: {report.failed}"
+        return target.data_dir
 
     @staticmethod
     def _renamed_copy(source: Path, old: str, target: Settings) -> bool:
@@ -139,8 +160,11 @@ class IndexTemplates:
 
 
 @pytest.fixture(scope="session")
-def index_templates(tmp_path_factory: pytest.TempPathFactory) -> IndexTemplates:
-    return IndexTemplates(tmp_path_factory.mktemp("index-templates"))
+def index_templates(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> IndexTemplates:
+    """One template folder per run: under pytest-xdist, the base temporary folder's parent is the run's."""
+    if worker_id == "master":
+        return IndexTemplates(tmp_path_factory.mktemp("index-templates"))
+    return IndexTemplates(tmp_path_factory.getbasetemp().parent / "index-templates")
 
 
 @pytest.fixture

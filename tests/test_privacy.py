@@ -20,7 +20,7 @@ from bot.config import PROJECT_ROOT
 from bot.indexing.documents import load_knowledge_base
 from bot.safety.privacy import PLACEHOLDERS, install_log_redaction, redact
 from bot.store import MIGRATIONS, Store
-from tests.conftest import serve
+from tests.conftest import FIXTURE_KB, IndexTemplates, serve
 
 
 def _nir(first13: str, spaced: bool = False) -> str:
@@ -248,7 +248,7 @@ def _quiz_tab(url: str, browser, answer: str) -> None:
 @pytest.mark.slow
 @pytest.mark.browser
 def test_personal_data_through_every_entry_is_written_nowhere(
-    tmp_path_factory: pytest.TempPathFactory, browser
+    tmp_path_factory: pytest.TempPathFactory, browser, index_templates: IndexTemplates
 ) -> None:
     """Chat, stream, the OpenAI route (both forms), the tutor in the chat and over its API, the Quiz tab, a
     feedback comment and a staff evaluation run all receive personal data; then every byte the app wrote
@@ -257,7 +257,7 @@ def test_personal_data_through_every_entry_is_written_nowhere(
     from tests.test_tutor import tutor_kb
 
     root = tmp_path_factory.mktemp("privacy")
-    data = root / "data"
+    data = index_templates.copy(FIXTURE_KB, root / "data")  # the index only: everything else the app writes
     clock = Clock(datetime.now(UTC) - timedelta(days=200))
     seeded = Store(data / "store.sqlite", clock=clock)  # a conversation from before the retention period
     stale = seeded.ensure_session(None)

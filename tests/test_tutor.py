@@ -28,7 +28,11 @@ DL = "fondamentaux/deep-learning"
 
 
 def tutor_kb(target: Path) -> Path:
-    """The fixture KB plus the shipped quizzes and the deep-learning pages they cite (small enough to ingest)."""
+    """The fixture KB plus the shipped quizzes and the deep-learning pages they cite.
+
+    The quiz bank reads the sections it cites from these files, not from the index: the tests serve it over
+    the fixture KB's index (``index_templates.copy(FIXTURE_KB, ...)``), and the session never embeds the two
+    long course pages (minutes on two busy cores). The app ingests only an empty collection at start-up."""
     shutil.copytree(FIXTURE_KB, target)
     shutil.copytree(SHIPPED_KB / "quizzes", target / "quizzes")
     for page in ("deep-learning.md", "en/deep-learning.md"):
@@ -201,15 +205,13 @@ def converse(runtime: Runtime, session_id: str | None, message: str, lang: Lang 
 def tutor_runtime(tmp_path: Path, index_templates: IndexTemplates) -> Runtime:
     """A started runtime over the tutor KB, its index a private copy of the session's template."""
     kb = tutor_kb(tmp_path / "kb")
-    runtime = Runtime(Settings(data_dir=index_templates.copy(kb, tmp_path / "data"), kb_dir=kb))
+    runtime = Runtime(Settings(data_dir=index_templates.copy(FIXTURE_KB, tmp_path / "data"), kb_dir=kb))
     runtime.start(background=False)
     assert runtime.ready, f"start-up failed: {runtime.error}"
     return runtime
 
 
-# The tutor KB's index (two long course pages and their sentences) takes one to two minutes to embed on two
-# busy cores, once per session: the tests that need it are left to `make test`.
-@pytest.mark.slow
+@pytest.mark.slow  # a started runtime and a dozen turns
 def test_the_chat_hands_over_to_the_tutor_and_back(tmp_path: Path, index_templates: IndexTemplates) -> None:
     runtime = tutor_runtime(tmp_path, index_templates)
     start = converse(runtime, None, "Interroge-moi sur le deep learning")
@@ -231,7 +233,7 @@ def test_the_chat_hands_over_to_the_tutor_and_back(tmp_path: Path, index_templat
     assert unknown.reply.mode == "tutor" and "deep learning" in unknown.reply.answer, unknown.reply
 
 
-@pytest.mark.slow  # the tutor KB's index, as above
+@pytest.mark.slow  # a started runtime, as above
 def test_a_question_off_the_quiz_goes_back_to_the_chat(tmp_path: Path, index_templates: IndexTemplates) -> None:
     runtime = tutor_runtime(tmp_path, index_templates)
     session = converse(runtime, None, "quiz me on deep learning", "en").session_id
@@ -239,10 +241,10 @@ def test_a_question_off_the_quiz_goes_back_to_the_chat(tmp_path: Path, index_tem
     assert back.reply.mode != "tutor" and "12 months" in back.reply.answer, back.reply
 
 
-@pytest.mark.slow  # the tutor KB's index, as above
+@pytest.mark.slow  # a started runtime, as above
 def test_tutor_api_on_a_real_server(tmp_path: Path, index_templates: IndexTemplates) -> None:
     kb = tutor_kb(tmp_path / "kb")
-    settings = Settings(data_dir=index_templates.copy(kb, tmp_path / "data"), kb_dir=kb)
+    settings = Settings(data_dir=index_templates.copy(FIXTURE_KB, tmp_path / "data"), kb_dir=kb)
     with app_server(settings) as url, httpx.Client(base_url=url, timeout=60) as client:
         modules = client.get("/api/tutor/modules", params={"lang": "en"}).json()
         assert len(modules) == 12 and modules[3]["title"] == "Neural networks and deep learning", modules

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.tutor.quizzes import QuizBank
-from tests.conftest import ARTIFACTS, IndexTemplates, free_port, serve
+from tests.conftest import ARTIFACTS, FIXTURE_KB, IndexTemplates, free_port, serve
 from tests.test_tutor import tutor_kb
 
 
@@ -33,7 +33,7 @@ def test_a_learner_goes_through_a_quiz_and_finds_the_progress_after_a_restart(
 ) -> None:
     kb = tutor_kb(tmp_path / "kb")
     bank = QuizBank(kb)
-    env = {"TUTOR_DATA_DIR": str(index_templates.copy(kb, tmp_path / "data")), "TUTOR_KB_DIR": str(kb)}
+    env = {"TUTOR_DATA_DIR": str(index_templates.copy(FIXTURE_KB, tmp_path / "data")), "TUTOR_KB_DIR": str(kb)}
     context = browser.new_context(viewport={"width": 1200, "height": 1400})
     page = context.new_page()
     port = free_port()
