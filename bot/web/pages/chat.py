@@ -322,7 +322,10 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
                     respond, inputs, outputs, api_visibility="private"
                 ).then(show_feedback, [answers, ratings], shown, api_visibility="private")
         rated.input(
-            lambda chosen, given: rating_buttons(given.get(chosen)), [rated, ratings], [up, down], api_visibility="private"
+            lambda chosen, given: rating_buttons(given.get(chosen)),
+            [rated, ratings],
+            [up, down],
+            api_visibility="private",
         )
         feedback_inputs = [session, rated, comment, lang, ratings]
         feedback_outputs = [thanks, comment, ratings, up, down]
