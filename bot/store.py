@@ -187,7 +187,11 @@ class Store:
         return message_id
 
     def add_feedback(self, session_id: str, message_id: str, rating: str, comment: str | None) -> bool:
-        """Store a rating with the question, answer and sources it is about; False if there is no such answer."""
+        """Store a rating with the question, answer and sources it is about; False if there is no such answer.
+
+        Rating an answer again replaces its rating but keeps its comment unless a new one is given (a blank
+        comment is no comment): nothing a person typed is lost to a second click."""
+        comment = (comment or "").strip() or None
         with self._transaction() as db:
             answer = db.execute(
                 "SELECT rowid, content, citations FROM messages WHERE id = ? AND session_id = ? AND role = 'assistant'",
@@ -203,7 +207,8 @@ class Store:
             db.execute(
                 "INSERT INTO feedback (message_id, session_id, rating, comment, question, answer, sources, "
                 "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(message_id) DO UPDATE SET "
-                "rating = excluded.rating, comment = excluded.comment, created_at = excluded.created_at",
+                "rating = excluded.rating, comment = COALESCE(excluded.comment, feedback.comment), "
+                "created_at = excluded.created_at",
                 (
                     message_id,
                     session_id,

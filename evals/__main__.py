@@ -32,8 +32,8 @@ from evals.compare import compare_runs
 from evals.dataset import DatasetError
 from evals.gate import check_gate
 from evals.judge import Judge
-from evals.metrics import SUMMARY_KEYS
-from evals.report import write_comparison
+from evals.metrics import NOTHING_TO_MEASURE, SUMMARY_KEYS, shown
+from evals.report import skipped_notes, write_comparison
 from evals.runner import run_dataset
 from evals.squad import import_squad
 from evals.tutor_eval import calibrate, held_out_agreement, load_graded, score_features, summarise, write
@@ -47,10 +47,10 @@ def summary_table(summary: dict, title: str) -> Table:
     table.add_column("group")
     for key in SUMMARY_KEYS:
         table.add_column(key, justify="right")
-    table.add_row("all", *(str(summary[k]) for k in SUMMARY_KEYS))
+    table.add_row("all", *(shown(summary, k) for k in SUMMARY_KEYS))
     for grouping in ("by_category", "by_lang"):
         for name, values in summary[grouping].items():
-            table.add_row(f"{grouping[3:]}: {name}", *(str(values[k]) for k in SUMMARY_KEYS))
+            table.add_row(f"{grouping[3:]}: {name}", *(shown(values, k) for k in SUMMARY_KEYS))
     return table
 
 
@@ -79,6 +79,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             ),
         )
     console.print(summary_table(summary, f"{args.dataset} ({time.perf_counter() - started:.0f} s)"))
+    for note in skipped_notes(summary):
+        console.print(f"[yellow]{note}[/]")
     console.print(
         f"modes {summary['modes']}; first text p50/p95 {summary['first_token_p50_ms']}/"
         f"{summary['first_token_p95_ms']} ms; answers with every number and name in their cited "
@@ -109,7 +111,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         table.add_column(column, justify="left" if column == "metric" else "right")
     colours = {"good": "green", "bad": "red", "": "white"}
     for d in deltas:
-        table.add_row(d["metric"], str(d["a"]), str(d["b"]), f"[{colours[d['tone']]}]{d['delta']:+}[/]")
+        delta = NOTHING_TO_MEASURE if d["delta"] is None else f"{d['delta']:+}"
+        table.add_row(d["metric"], shown(d, "a"), shown(d, "b"), f"[{colours[d['tone']]}]{delta}[/]")
     console.print(table)
     for label, pairs in (("fixed", fixed), ("broken", broken)):
         console.print(f"[bold]{label}[/]: {len(pairs)}")

@@ -15,9 +15,11 @@ def compare_runs(a: Path, b: Path) -> tuple[list[dict], list[tuple[dict, dict]],
     summary_b, rows_b = load_run(b)
     deltas = []
     for metric in SUMMARY_KEYS:
-        delta = round(summary_b[metric] - summary_a[metric], 4)
-        better = delta < 0 if metric in LOWER_IS_BETTER else delta > 0
-        tone = "" if delta == 0 or metric == "n" else ("good" if better else "bad")
+        a_value, b_value = summary_a[metric], summary_b[metric]
+        # A metric one of the runs had nothing to measure with has no delta (None).
+        delta = None if a_value is None or b_value is None else round(b_value - a_value, 4)
+        better = delta is not None and (delta < 0 if metric in LOWER_IS_BETTER else delta > 0)
+        tone = "" if not delta or metric == "n" else ("good" if better else "bad")
         deltas.append({"metric": metric, "a": summary_a[metric], "b": summary_b[metric], "delta": delta, "tone": tone})
     by_id = {row["id"]: row for row in rows_a}
     pairs = [(by_id[row["id"]], row) for row in rows_b if row["id"] in by_id]

@@ -35,6 +35,9 @@ class EvalItem(BaseModel):
     expected_facts: list[str | list[str]] = Field(default_factory=list)
     should_refuse: bool = False
     category: str = "uncategorised"
+    # The knowledge base the item is written for (a folder, relative to the project root), when it is not the
+    # app's: a run over another knowledge base skips the item and says so, instead of scoring it 0.
+    kb: str | None = None
 
     @field_validator("expected_facts")
     @classmethod

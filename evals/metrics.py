@@ -3,6 +3,9 @@
 Per item (``score_item``) then per group (``summarise``). Facts match case-, accent- and
 whitespace-insensitively (``bot.text.fold``), in both languages; an item is *correct* when it was refused
 if it should be, and otherwise answered (not refused), with every expected fact, in the question's language.
+
+A ratio with nothing to count (hit@1 of a group whose items expect no source, refusal precision of a run that
+refused nothing) is ``None``, shown as "—": 1.0 would claim a success and 0.0 a failure that nobody measured.
 """
 
 from __future__ import annotations
@@ -17,8 +20,21 @@ from bot.text import fold
 from evals.dataset import EvalItem
 
 # Beyond DESIGN.md's keys: time to the first text a user sees, the share of answers whose numbers and names
-# are all in their cited sources, and how many answers each mode wrote (an llm run that fell back shows here).
-ANSWER_KEYS = ["first_token_p50_ms", "first_token_p95_ms", "grounded_share", "modes"]
+# are all in their cited sources, how many answers each mode wrote (an llm run that fell back shows here), how
+# many items the guard declined before retrieval, and which latency figures are those of such items.
+ANSWER_KEYS = [
+    "first_token_p50_ms",
+    "first_token_p95_ms",
+    "grounded_share",
+    "modes",
+    "declined_before_retrieval",
+    "declined_latencies",
+]
+# The reason ``bot.conversation`` gives a message its guard declined: nothing was searched, and the latency
+# (a tenth of a millisecond) is that of the screening, not of an answer.
+GUARD_REASON = "guard:"
+NOTHING_TO_MEASURE = "—"
+LATENCY_KEYS = {"latency_p50_ms": 0.50, "latency_p95_ms": 0.95}
 SUMMARY_KEYS = [
     "n",
     "hit@1",
@@ -97,6 +113,10 @@ def score_item(
     }
 
 
+def declined_before_retrieval(row: dict) -> bool:
+    return str(row.get("reason", "")).startswith(GUARD_REASON)
+
+
 def _percentile(values: Sequence[float], q: float) -> float:
     if not values:
         return 0.0
@@ -106,12 +126,21 @@ def _percentile(values: Sequence[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def _ratio(numerator: float, denominator: float, empty: float = 1.0) -> float:
-    return round(numerator / denominator, 4) if denominator else empty
+def _declined_at(rows: Sequence[dict], q: float) -> bool:
+    """Whether the ``q`` latency percentile is made of items declined before retrieval only."""
+    ordered = sorted(rows, key=lambda r: r["latency_ms"])
+    position = (len(ordered) - 1) * q
+    return bool(ordered) and all(
+        declined_before_retrieval(ordered[i]) for i in {math.floor(position), math.ceil(position)}
+    )
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return round(numerator / denominator, 4) if denominator else None
 
 
 def summarise(rows: Sequence[dict]) -> dict:
-    """The DESIGN.md keys for a group of scored rows. Ratios with nothing to count are 1.0 (nothing wrong)."""
+    """The DESIGN.md keys for a group of scored rows; a ratio with nothing to count is ``None``."""
     answerable = [r for r in rows if not r["should_refuse"]]
     with_sources = [r for r in answerable if r["expected_sources"]]
     with_facts = [r for r in answerable if r["expected_facts"]]
@@ -141,7 +170,20 @@ def summarise(rows: Sequence[dict]) -> dict:
         "first_token_p95_ms": round(_percentile(first_tokens, 0.95), 1),
         "grounded_share": _ratio(sum(r.get("grounded", True) for r in answered), len(answered)),
         "modes": dict(sorted(Counter(r["mode"] for r in rows if "mode" in r).items())),
+        "declined_before_retrieval": sum(declined_before_retrieval(r) for r in rows),
+        "declined_latencies": [key for key, q in LATENCY_KEYS.items() if _declined_at(rows, q)],
     }
+
+
+def shown(values: dict, key: str) -> str:
+    """A summary figure as staff read it: "—" when there was nothing to measure, and a latency that is the guard's
+    screening labelled as such (0.1 ms is not how fast the bot answers)."""
+    value = values[key]
+    if value is None:
+        return NOTHING_TO_MEASURE
+    if key in values.get("declined_latencies", ()):
+        return f"{value} (declined before retrieval)"
+    return str(value)
 
 
 def summarise_run(rows: Sequence[dict]) -> dict:

@@ -1,11 +1,14 @@
 """Self-contained HTML pages for staff: one per run, one per comparison.
 
-Charts are drawn with matplotlib as inline SVG, so a page is one file that opens anywhere, offline.
+Charts are drawn with matplotlib as inline SVG, so a page is one file that opens anywhere, offline. Figures go
+through ``evals.metrics.shown``: "—" where nothing was measured (no bar in the charts), and latencies of items
+the guard declined before retrieval say so.
 """
 
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,7 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from jinja2 import Environment
 
-from evals.metrics import SUMMARY_KEYS
+from evals.metrics import SUMMARY_KEYS, shown
 
 _ENV = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
 _STYLE = """
@@ -46,6 +49,7 @@ def category_chart(summary: dict) -> str:
     width = 0.8 / len(metrics)
     for offset, metric in enumerate(metrics):
         values = [summary["by_category"][c][metric] for c in categories]
+        values = [math.nan if v is None else v for v in values]  # nothing measured: no bar
         axis.bar([i + offset * width for i in range(len(categories))], values, width, label=metric)
     axis.set_xticks([i + width for i in range(len(categories))], categories, rotation=20, ha="right")
     axis.set_ylim(0, 1.05)
@@ -79,8 +83,11 @@ RUN_TEMPLATE = _ENV.from_string("""<!doctype html>
 <p class="small">dataset <code>{{ summary.dataset }}</code> · collection <code>{{ summary.collection }}</code> ·
 embeddings <code>{{ summary.embedding_model }}</code> · {{ summary.n }} items · metrics without an LLM judge</p>
 <div class="cards">
-{% for key in keys %}<div class="card"><div class="v">{{ summary[key] }}</div><div class="k">{{ key }}</div></div>
-{% endfor %}</div>
+{% for key in keys %}<div class="card"><div class="v">{{ shown(summary, key) }}</div><div class="k">{{ key }}</div>
+</div>{% endfor %}</div>
+<p class="small">— : nothing to measure in this group (e.g. hit@1 where no item expects a source); it is left
+out, neither a success nor a failure.</p>
+{% for note in notes %}<p class="bad">{{ note }}</p>{% endfor %}
 {% if summary.judged_tier %}<h2>Judged tier (LLM judge: {{ summary.judged_tier.judge_model }})</h2>
 <p class="small">Scored by a language model, not by the judge-free metrics above: read as an estimate.</p>
 <div class="cards"><div class="card"><div class="v">{{ summary.judged_tier.faithfulness }}</div>
@@ -88,9 +95,9 @@ embeddings <code>{{ summary.embedding_model }}</code> · {{ summary.n }} items �
 <h2>Per category</h2>{{ category_svg | safe }}<div style="overflow-x:auto">
 <table><tr><th>category</th>{% for key in keys %}<th>{{ key }}</th>{% endfor %}</tr>
 {% for name, group in summary.by_category.items() %}<tr><td>{{ name }}</td>
-{% for key in keys %}<td class="num">{{ group[key] }}</td>{% endfor %}</tr>{% endfor %}
+{% for key in keys %}<td class="num">{{ shown(group, key) }}</td>{% endfor %}</tr>{% endfor %}
 {% for name, group in summary.by_lang.items() %}<tr><td>lang: {{ name }}</td>
-{% for key in keys %}<td class="num">{{ group[key] }}</td>{% endfor %}</tr>{% endfor %}</table></div>
+{% for key in keys %}<td class="num">{{ shown(group, key) }}</td>{% endfor %}</tr>{% endfor %}</table></div>
 <h2>Latency</h2>{{ latency_svg | safe }}
 <h2>Refusals</h2>
 <table style="width:auto"><tr><th></th><th>refused</th><th>answered</th></tr>
@@ -114,11 +121,22 @@ retrieved: {% for s, score in r.retrieved[:5] %}{{ s }} ({{ score }}){% if not l
 """)
 
 
+def skipped_notes(summary: dict) -> list[str]:
+    """What a run left out because its items need their own knowledge base, and how to run them."""
+    return [
+        f"{len(ids)} items ({', '.join(ids)}) are written for the knowledge base {kb} and were not run here: "
+        f"python -m evals run --dataset {summary['dataset']} --kb {kb} --collection NAME"
+        for kb, ids in summary.get("skipped_for_kb", {}).items()
+    ]
+
+
 def write_report(path: Path, summary: dict, rows: Sequence[dict]) -> None:
     html = RUN_TEMPLATE.render(
         style=_STYLE,
         summary=summary,
         keys=SUMMARY_KEYS,
+        shown=shown,
+        notes=skipped_notes(summary),
         category_svg=category_chart(summary),
         latency_svg=latency_chart(rows),
         matrix=confusion(rows),
@@ -131,8 +149,9 @@ COMPARE_TEMPLATE = _ENV.from_string("""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Comparison</title><style>{{ style }}</style></head><body>
 <h1>Comparison</h1><p class="small">A = <code>{{ a }}</code> · B = <code>{{ b }}</code></p>
 <table style="width:auto"><tr><th>metric</th><th>A</th><th>B</th><th>B − A</th></tr>
-{% for d in deltas %}<tr><td>{{ d.metric }}</td><td class="num">{{ d.a }}</td><td class="num">{{ d.b }}</td>
-<td class="num {{ d.tone }}">{{ d.delta }}</td></tr>{% endfor %}</table>
+{% for d in deltas %}<tr><td>{{ d.metric }}</td><td class="num">{{ shown(d, "a") }}</td>
+<td class="num">{{ shown(d, "b") }}</td><td class="num {{ d.tone }}">{{ shown(d, "delta") }}</td></tr>{% endfor %}
+</table>
 {% for title, items, tone in [("Fixed (wrong in A, right in B)", fixed, "good"),
                               ("Broken (right in A, wrong in B)", broken, "bad")] %}
 <h2 class="{{ tone }}">{{ title }}: {{ items | length }}</h2>
@@ -145,5 +164,6 @@ COMPARE_TEMPLATE = _ENV.from_string("""<!doctype html>
 
 def write_comparison(path: Path, a: str, b: str, deltas: list[dict], fixed: list, broken: list) -> None:
     path.write_text(
-        COMPARE_TEMPLATE.render(style=_STYLE, a=a, b=b, deltas=deltas, fixed=fixed, broken=broken), encoding="utf-8"
+        COMPARE_TEMPLATE.render(style=_STYLE, a=a, b=b, deltas=deltas, fixed=fixed, broken=broken, shown=shown),
+        encoding="utf-8",
     )

@@ -2,6 +2,10 @@
 
 Output folder: ``results.jsonl`` (one scored row per item), ``summary.json`` (DESIGN.md keys, overall,
 ``by_category`` and ``by_lang``) and ``report.html``.
+
+An item that names the knowledge base it is written for (``kb``) is run only over that knowledge base: over
+another one it would score 0 for a reason that is not the bot's, so it is skipped and the summary says so
+(``skipped_for_kb``).
 """
 
 from __future__ import annotations
@@ -14,12 +18,12 @@ from pathlib import Path
 
 from bot.answering.chat import ChatService
 from bot.answering.grounding import lowercase_vocabulary
-from bot.config import Settings
+from bot.config import PROJECT_ROOT, Settings
 from bot.conversation import Conversation, Done, TokenEvent, TurnRequest
 from bot.indexing.index import KnowledgeIndex, SyncReport
 from bot.safety.privacy import redact
 from bot.schema import Turn
-from evals.dataset import EvalItem, load_dataset
+from evals.dataset import DatasetError, EvalItem, load_dataset
 from evals.judge import Judge, judge_rows
 from evals.metrics import score_item, summarise_run
 from evals.report import write_report
@@ -71,6 +75,10 @@ def run_item(conversation: Conversation, item: EvalItem) -> dict:
     }
 
 
+def written_for_another_kb(item: EvalItem, kb: Path) -> bool:
+    return item.kb is not None and (PROJECT_ROOT / item.kb).resolve() != kb.resolve()
+
+
 def run_dataset(
     dataset: Path,
     out: Path,
@@ -85,6 +93,14 @@ def run_dataset(
 ) -> dict:
     """Run ``dataset``; ``conversation`` lets a running app evaluate with its own loaded model and index."""
     items = load_dataset(dataset)  # fail on a bad line before any slow work
+    run_kb = kb if kb is not None else settings.kb_dir
+    skipped: dict[str, list[str]] = {}
+    for item in items:
+        if item.kb is not None and written_for_another_kb(item, run_kb):
+            skipped.setdefault(item.kb, []).append(item.id)
+    items = [item for item in items if not written_for_another_kb(item, run_kb)]
+    if not items:
+        raise DatasetError(f"{dataset}: every item is written for another knowledge base ({', '.join(skipped)})")
     if conversation is None:
         index = KnowledgeIndex(settings, collection)
         if kb is not None:
@@ -108,6 +124,7 @@ def run_dataset(
         "dataset": str(dataset),
         "collection": index.collection,
         "embedding_model": index.embeddings.name,
+        "skipped_for_kb": skipped,
     }
     if judge is not None:
         summary["judged_tier"] = judge_rows(judge, rows, texts)

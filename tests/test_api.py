@@ -176,7 +176,8 @@ def test_streamed_answer_then_feedback_is_stored_with_its_question(server: str, 
         ).fetchall()
     assert len(rows) == 1, f"one feedback row per message, the last vote wins: {rows}"
     rating, comment, question, answer, sources = rows[0]
-    assert (rating, comment, question) == ("up", None, "Quel diplôme obtient-on à l'école test ?")
+    assert (rating, question) == ("up", "Quel diplôme obtient-on à l'école test ?"), rows[0]
+    assert comment == "trop court", f"a re-rating without a comment lost the stored one: {comment!r}"
     assert answer == done["answer"] and "ecole/diplome" in sources, rows[0]
 
 

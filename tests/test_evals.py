@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 
 from evals.__main__ import main as evals_main
+from evals.compare import compare_runs
 from evals.dataset import DatasetError, load_dataset
-from evals.metrics import ANSWER_KEYS, SUMMARY_KEYS, fact_found, grounded, hit_rank, ndcg, summarise
+from evals.gate import check_gate
+from evals.metrics import ANSWER_KEYS, SUMMARY_KEYS, fact_found, grounded, hit_rank, ndcg, shown, summarise
 from tests.conftest import ARTIFACTS, FIXTURE_KB, IndexTemplates, run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "evals"
@@ -262,8 +264,6 @@ def test_judged_tier_without_a_configured_server_is_a_clear_error(tmp_path: Path
 
 
 def test_gate_names_each_breached_floor_and_ceiling(tmp_path: Path) -> None:
-    from evals.gate import check_gate
-
     limits = tmp_path / "limits.yaml"
     limits.write_text(
         "floors: {hit@1: 0.9, mrr: 0.5}\nceilings: {latency_p95_ms: 100}\n"
@@ -290,3 +290,46 @@ def test_an_answer_is_grounded_when_its_numbers_and_names_are_in_the_sources_it_
     assert not grounded("La formation dure 18 mois [1].", sources, vocabulary)
     assert not grounded("La formation est proposée par Coursera [1].", sources, vocabulary)
     assert not grounded("La formation dure 12 mois [1].", [], vocabulary)
+
+
+def test_a_run_over_attacks_says_what_it_did_not_measure(tmp_path: Path, index_templates: IndexTemplates) -> None:
+    """Items without expected sources leave the rank metrics unmeasured ("—", not 1.0), an item written for
+    another knowledge base is skipped and named (not scored 0), and the guard's 0.1 ms is labelled."""
+    attacks = {
+        json.loads(line)["id"]: line
+        for line in (Path(__file__).parents[1] / "evals" / "datasets" / "attacks.jsonl").read_text().splitlines()
+    }
+    dataset = tmp_path / "sample.jsonl"
+    dataset.write_text("\n".join([attacks["atk-ign-001"], attacks["atk-ign-003"], attacks["atk-kb-001"]]) + "\n")
+    env = {"TUTOR_DATA_DIR": str(index_templates.copy(FIXTURE_KB, tmp_path / "data", collection="eval-fixture"))}
+    out = tmp_path / "run"
+    args = ["run", "--dataset", str(dataset), "--kb", str(FIXTURE_KB), "--collection", "eval-fixture"]
+    result = evals_cli(*args, "--out", str(out), env=env)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["skipped_for_kb"] == {"tests/fixtures/kb-attacks": ["atk-kb-001"]}, summary["skipped_for_kb"]
+    assert "written for the knowledge base tests/fixtures/kb-attacks" in result.stderr, result.stderr
+    assert summary["n"] == 2, summary
+    group = summary["by_category"]["ignore-instructions"]
+    assert all(group[key] is None for key in ("hit@1", "hit@5", "mrr", "ndcg@5", "fact_recall")), group
+    assert summary["hit@1"] is None and summary["refusal_recall"] == 1.0, summary
+    assert shown(group, "hit@1") == "—" and shown(group, "latency_p50_ms").endswith("(declined before retrieval)")
+    report = (out / "report.html").read_text()
+    assert "tests/fixtures/kb-attacks" in report and "declined before retrieval" in report, report[:2000]
+    assert ">—<" in report and ">1.0<" not in report.split("Per category")[1].split("Latency")[0], "1.0 for nothing"
+
+
+def test_the_gate_and_comparisons_treat_nothing_measured_as_such(tmp_path: Path) -> None:
+    limits = tmp_path / "limits.yaml"
+    limits.write_text("by_category: {attack: {floors: {hit@1: 0.9, refusal_recall: 1.0}}}\n")
+    summary = {**summarise([row(should_refuse=True, refused=True, expected_sources=[], expected_facts=[])])}
+    summary["by_category"], summary["by_lang"] = {"attack": dict(summary)}, {}
+    assert check_gate(summary, limits) == [
+        "by_category.attack: hit@1 had nothing to measure, so the floor 0.9 cannot be checked"
+    ]
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "summary.json").write_text(json.dumps(summary))
+        (tmp_path / name / "results.jsonl").write_text("")
+    deltas = {d["metric"]: d for d in compare_runs(tmp_path / "a", tmp_path / "b")[0]}
+    assert deltas["hit@1"]["delta"] is None and deltas["refusal_recall"]["delta"] == 0, deltas

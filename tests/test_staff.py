@@ -85,6 +85,13 @@ def test_only_listed_datasets_can_be_run(staff_server: str, dataset: str) -> Non
     assert response.status_code == 422 and "unknown dataset" in response.text, (response.status_code, response.text)
 
 
+def test_staff_without_a_trailing_slash_leads_to_the_staff_page(staff_server: str) -> None:
+    moved = httpx.get(f"{staff_server}/staff?x=1")
+    assert moved.status_code == 307 and moved.headers["location"] == f"{staff_server}/staff/?x=1", moved.headers
+    page = httpx.get(f"{staff_server}/staff", follow_redirects=True)
+    assert page.status_code == 200 and "gradio" in page.text.lower(), (page.status_code, page.text[:300])
+
+
 def test_unknown_run_is_404(staff_server: str) -> None:
     response = httpx.get(f"{staff_server}/api/admin/evals/nope/report", headers=AUTH)
     assert response.status_code == 404, response.text
@@ -103,6 +110,10 @@ def test_staff_page_runs_an_evaluation_in_the_browser(staff_server: str, browser
     page.get_by_text("Finished").wait_for(timeout=120_000)
     summary = page.locator("#summary").inner_text()
     assert "category: out-of-scope" in summary, summary
+    cells = [line.strip() for line in summary.splitlines() if line.strip()]  # one line per cell
+    refusals = cells[cells.index("category: out-of-scope") :]
+    # Its items expect no source: hit@1, hit@5, MRR, nDCG@5, fact recall and citation precision measured nothing.
+    assert refusals[2:6] == ["—"] * 4, f"a rank metric with nothing to measure shown as a figure: {refusals}"
     frame = page.frame_locator("#report iframe")
     frame.get_by_text("Evaluation report").wait_for(timeout=10_000)
     page.screenshot(path=str(ARTIFACTS / "staff-page.png"), full_page=True)

@@ -33,8 +33,8 @@ def last_answer(page) -> str:
     return page.locator("#chat .message-row").last.inner_text()
 
 
-def test_faq_answer_with_source_card_then_feedback(site, browser) -> None:
-    url, database = site
+def test_faq_answer_with_source_card(site, browser) -> None:
+    url, _ = site
     page = browser.new_page(viewport={"width": 1200, "height": 1100})
     page.goto(url)
     page.get_by_text("Chaque réponse cite ses sources").wait_for(timeout=30_000)
@@ -44,12 +44,69 @@ def test_faq_answer_with_source_card_then_feedback(site, browser) -> None:
     assert "faq-test-001" in page.locator("#sources").inner_text(), page.locator("#sources").inner_text()
     page.screenshot(path=str(ARTIFACTS / "chat-answer.png"), full_page=True)
 
-    page.locator("#comment textarea").fill("clair et net")
-    page.locator("#thumbs-down").click()
-    page.get_by_text("Merci pour votre retour").wait_for(timeout=10_000)
+    page.close()
+
+
+def stored_feedback(database: Path) -> dict[str, tuple[str, str | None, str]]:
+    """question -> (rating, comment, when), as the store holds them."""
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
-        rows = db.execute("SELECT rating, comment, question FROM feedback").fetchall()
-    assert ("down", "clair et net", "Faut-il passer un concours pour entrer à l'école test ?") in rows, rows
+        return {q: (r, c, t) for r, c, q, t in db.execute("SELECT rating, comment, question, created_at FROM feedback")}
+
+
+def feedback_after(page, database: Path, question: str, click: str) -> tuple[str, str | None]:
+    """Click ``click`` and wait until the rating of ``question`` is stored again; its (rating, comment)."""
+    before = stored_feedback(database).get(question)
+    page.locator(click).click()
+    for _ in range(100):
+        now = stored_feedback(database).get(question)
+        if now is not None and now != before:
+            return now[:2]
+        page.wait_for_timeout(100)
+    raise AssertionError(f"clicking {click} stored nothing new for {question!r}: {before}")
+
+
+def test_feedback_keeps_what_was_typed_and_rates_any_answer_in_either_language(site, browser) -> None:
+    url, database = site
+    first = "Faut-il passer un concours pour entrer à l'école test ?"
+    second = "Quel diplôme obtient-on à l'école test ?"
+    page = browser.new_page(viewport={"width": 1200, "height": 1400})
+    page.goto(url)
+    page.get_by_text("Chaque réponse cite ses sources").wait_for(timeout=30_000)
+    assert not page.locator("#feedback >> visible=true").count(), "the feedback block is shown before any answer"
+    ask(page, first)
+    page.locator("#feedback >> visible=true").first.wait_for(timeout=30_000)  # Gradio nests a group's id twice
+
+    page.locator("#comment textarea").fill("clair et net")
+    assert feedback_after(page, database, first, "#thumbs-down") == ("down", "clair et net")
+    page.get_by_text("Merci pour votre retour").wait_for(timeout=10_000)
+    # The same rating again, the comment box now empty: the comment stays.
+    assert feedback_after(page, database, first, "#thumbs-down") == ("down", "clair et net"), "a click lost the comment"
+    assert "primary" in (page.locator("#thumbs-down").get_attribute("class") or ""), "the chosen rating is not shown"
+    assert "primary" not in (page.locator("#thumbs-up").get_attribute("class") or "")
+
+    page.locator("#comment textarea").fill("il manque la durée")  # a comment after rating
+    assert feedback_after(page, database, first, "#send-comment") == ("down", "il manque la durée")
+
+    ask(page, second)
+    page.get_by_text("RNCP").first.wait_for(timeout=30_000)
+    page.wait_for_function("document.querySelector('#rated-answer input').value.startsWith('2.')", timeout=10_000)
+    assert "primary" not in (page.locator("#thumbs-down").get_attribute("class") or ""), "a new answer shows a rating"
+    page.locator("#rated-answer input").click()  # back to the first answer: it can still be rated
+    page.get_by_role("option", name=f"1. {first}").click()
+    page.wait_for_function("document.querySelector('#thumbs-down').className.includes('primary')", timeout=10_000)
+    assert feedback_after(page, database, first, "#thumbs-up") == ("up", "il manque la durée")
+    assert second not in stored_feedback(database), "the rating went to the newest answer, not the chosen one"
+
+    page.locator("#lang").get_by_text("en", exact=True).click()
+    page.get_by_text("Was this answer helpful?").wait_for(timeout=10_000)
+    assert "Merci" not in page.locator("#feedback-status").inner_text(), "the French thanks stayed after the switch"
+    ask(page, "What's the weather like in Paris today?")
+    page.get_by_text("No sources for this answer.").wait_for(timeout=30_000)
+    page.locator("#thumbs-up").click()
+    page.get_by_text("Thank you for your feedback!").wait_for(timeout=10_000)
+    shown = page.locator("#sources").inner_text() + page.locator("#feedback").first.inner_text()
+    assert not any(french in shown for french in ("Aucune source", "Merci", "Cette réponse")), shown
+    page.screenshot(path=str(ARTIFACTS / "chat-feedback.png"), full_page=True)
     page.close()
 
 

@@ -37,8 +37,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "up": "👍 Utile",
         "down": "👎 Pas utile",
         "comment": "Un commentaire (facultatif)",
+        "send_comment": "Envoyer le commentaire",
+        "rated": "Réponse à évaluer",
         "thanks": "Merci pour votre retour !",
         "no_answer": "Posez d'abord une question.",
+        "rate_first": "Choisissez d'abord 👍 ou 👎 pour cette réponse, puis envoyez votre commentaire.",
         "human": "Parler à un humain",
         "human_text": (
             "Cet assistant ne remplace pas les équipes des programmes et ne transmet pas de candidature.\n\n"
@@ -67,8 +70,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "up": "👍 Helpful",
         "down": "👎 Not helpful",
         "comment": "A comment (optional)",
+        "send_comment": "Send the comment",
+        "rated": "Answer to rate",
         "thanks": "Thank you for your feedback!",
         "no_answer": "Ask a question first.",
+        "rate_first": "Choose 👍 or 👎 for this answer first, then send your comment.",
         "human": "Talk to a human",
         "human_text": (
             "This assistant does not replace the programmes' teams and does not forward applications.\n\n"
@@ -143,7 +149,11 @@ CSS = """
 def build_ui(runtime: Runtime) -> gr.Blocks:
     with gr.Blocks(title="Tuteur IA & data") as demo:
         session = gr.State(None)
-        last_answer = gr.State(None)
+        # The conversation's answers as (label, message id), so that any of them can be rated; the rating
+        # given to each (message id -> up | down); the citations on show (None before the first answer).
+        answers: gr.State = gr.State([])
+        ratings: gr.State = gr.State({})
+        shown_citations: gr.State = gr.State(None)
         lang = gr.Radio(["fr", "en"], value="fr", label="Langue / Language", elem_id="lang")
         learner = gr.BrowserState(None, storage_key="tutor-learner", secret=browser_secret(runtime.settings.data_dir))
         with gr.Tabs(elem_id="tabs"):
@@ -164,8 +174,9 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
                     )
                     send = gr.Button(TEXTS["fr"]["send"], variant="primary", scale=1, elem_id="send", min_width=90)
                 sources = gr.HTML(elem_id="sources")
-                with gr.Group(elem_id="feedback"):
+                with gr.Group(elem_id="feedback", visible=False) as feedback_block:
                     feedback_label = gr.Markdown(TEXTS["fr"]["feedback"])
+                    rated = gr.Dropdown(choices=[], label=TEXTS["fr"]["rated"], elem_id="rated-answer")
                     with gr.Row():
                         up = gr.Button(TEXTS["fr"]["up"], elem_id="thumbs-up", size="sm")
                         down = gr.Button(TEXTS["fr"]["down"], elem_id="thumbs-down", size="sm")
@@ -176,6 +187,7 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
                         max_lines=3,
                         max_length=2000,
                     )
+                    send_comment = gr.Button(TEXTS["fr"]["send_comment"], elem_id="send-comment", size="sm")
                     thanks = gr.Markdown(elem_id="feedback-status")
                 example_buttons = {}
                 for audience in ("candidates", "learners"):
@@ -191,10 +203,17 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
             with gr.Tab("Quiz", elem_id="tab-quiz"):
                 build_quiz_tab(demo, runtime, lang, learner)
 
-        def respond(message: str, history: list, session_id: str | None, language: str, learner_id: str | None):
+        def respond(
+            message: str,
+            history: list,
+            session_id: str | None,
+            language: str,
+            learner_id: str | None,
+            answered: list[tuple[str, str]],
+        ):
             message = (message or "").strip()
             if not message:
-                yield history, "", session_id, gr.update(), gr.update(), gr.update()
+                yield history, "", session_id, gr.update(), answered, gr.update(), gr.update()
                 return
             try:
                 reply = runtime.conversation().turn(
@@ -210,31 +229,62 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
                 for event in reply:
                     if isinstance(event, TokenEvent):
                         history[-1]["content"] += event.text
-                        yield history, "", session_id, gr.update(), gr.update(), ""
+                        yield history, "", session_id, gr.update(), answered, "", gr.update()
                     elif isinstance(event, Done):
                         history[-1]["content"] = event.reply.answer
+                        label = f"{len(answered) + 1}. {message if len(message) <= 60 else message[:59] + '…'}"
                         yield (
                             history,
                             "",
                             session_id,
                             sources_html(event.reply.citations, language),
-                            event.message_id,
+                            [*answered, (label, event.message_id)],
                             "",
+                            event.reply.citations,
                         )
             except Exception:  # the visitor gets a friendly message; staff get the traceback in the log
                 log.exception("answer failed")
                 raise gr.Error(TEXTS[language]["error"]) from None
 
-        def rate(rating: str):
-            def handler(session_id: str | None, message_id: str | None, note: str, language: str):
+        def rating_buttons(rating: str | None) -> tuple[dict, dict]:
+            """The selected rating is the highlighted button."""
+            return (
+                gr.update(variant="primary" if rating == "up" else "secondary"),
+                gr.update(variant="primary" if rating == "down" else "secondary"),
+            )
+
+        def show_feedback(answered: list[tuple[str, str]], given: dict[str, str]):
+            """After an answer: the feedback block appears, on the newest answer."""
+            if not answered:
+                return gr.update(visible=False), gr.update(), gr.update(), gr.update()
+            newest = answered[-1][1]
+            return (
+                gr.update(visible=True),
+                gr.update(choices=answered, value=newest),
+                *rating_buttons(given.get(newest)),
+            )
+
+        def feedback(rating: str | None):
+            """A click on 👍/👎 (``rating``) or the comment sent alone (``None``: it goes with the rating the
+            answer already has). The store keeps an earlier comment when none is typed, so a second click never
+            loses one; what was typed stays in the box when it could not be stored."""
+
+            def handler(
+                session_id: str | None, message_id: str | None, note: str, language: str, given: dict[str, str]
+            ):
+                texts, chosen = TEXTS[language], rating or given.get(message_id or "")
+                unchanged = (note, given, gr.update(), gr.update())
                 if not (session_id and message_id):
-                    return TEXTS[language]["no_answer"], note
-                runtime.store.add_feedback(session_id, message_id, rating, note.strip() or None)
-                return TEXTS[language]["thanks"], ""
+                    return texts["no_answer"], *unchanged
+                if chosen is None:
+                    return texts["rate_first"], *unchanged
+                if not runtime.store.add_feedback(session_id, message_id, chosen, note):
+                    return texts["no_answer"], *unchanged
+                return texts["thanks"], "", {**given, message_id: chosen}, *rating_buttons(chosen)
 
             return handler
 
-        def switch(language: str, history: list):
+        def switch(language: str, history: list, citations: list[Citation] | None):
             texts = TEXTS[language]
             greeting = [{"role": "assistant", "content": texts["welcome"]}]
             updates = [
@@ -242,9 +292,13 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
                 gr.update(placeholder=texts["placeholder"]),
                 gr.update(value=texts["send"]),
                 gr.update(value=texts["feedback"]),
+                gr.update(label=texts["rated"]),
                 gr.update(value=texts["up"]),
                 gr.update(value=texts["down"]),
                 gr.update(placeholder=texts["comment"]),
+                gr.update(value=texts["send_comment"]),
+                "",  # the feedback status was written in the other language
+                gr.update() if citations is None else sources_html(citations, language),
                 gr.update(label=texts["human"]),
                 gr.update(value=texts["human_text"]),
             ]
@@ -253,19 +307,38 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
                 updates += [gr.update(value=text) for text in EXAMPLES[language][audience][: len(buttons)]]
             return updates
 
-        inputs = [box, chatbot, session, lang, learner]
-        outputs = [chatbot, box, session, sources, last_answer, thanks]
-        box.submit(respond, inputs, outputs, api_name="ask")
-        send.click(respond, inputs, outputs, api_visibility="private")
+        inputs = [box, chatbot, session, lang, learner, answers]
+        outputs = [chatbot, box, session, sources, answers, thanks, shown_citations]
+        shown = [feedback_block, rated, up, down]
+        box.submit(respond, inputs, outputs, api_name="ask").then(
+            show_feedback, [answers, ratings], shown, api_visibility="private"
+        )
+        send.click(respond, inputs, outputs, api_visibility="private").then(
+            show_feedback, [answers, ratings], shown, api_visibility="private"
+        )
         for _, buttons in example_buttons.values():
             for button in buttons:
                 button.click(lambda text: text, button, box, api_visibility="private").then(
                     respond, inputs, outputs, api_visibility="private"
-                )
-        up.click(rate("up"), [session, last_answer, comment, lang], [thanks, comment], api_visibility="private")
-        down.click(rate("down"), [session, last_answer, comment, lang], [thanks, comment], api_visibility="private")
-        switch_outputs = [chatbot, box, send, feedback_label, up, down, comment, human, human_text]
+                ).then(show_feedback, [answers, ratings], shown, api_visibility="private")
+        rated.input(
+            lambda chosen, given: rating_buttons(given.get(chosen)),
+            [rated, ratings],
+            [up, down],
+            api_visibility="private",
+        )
+        feedback_inputs = [session, rated, comment, lang, ratings]
+        feedback_outputs = [thanks, comment, ratings, up, down]
+        for trigger, rating in (
+            (up.click, "up"),
+            (down.click, "down"),
+            (send_comment.click, None),
+            (comment.submit, None),
+        ):
+            trigger(feedback(rating), feedback_inputs, feedback_outputs, api_visibility="private")
+        switch_outputs = [chatbot, box, send, feedback_label, rated, up, down, comment, send_comment, thanks, sources]
+        switch_outputs += [human, human_text]
         for label, buttons in example_buttons.values():
             switch_outputs += [label, *buttons]
-        lang.change(switch, [lang, chatbot], switch_outputs, api_visibility="private")
+        lang.change(switch, [lang, chatbot, shown_citations], switch_outputs, api_visibility="private")
     return demo

@@ -16,7 +16,8 @@ import gradio as gr
 from bot.runtime import NotReadyError, Runtime
 from bot.web.routes.staff import feedback_csv, token_matches
 from evals.jobs import EvalJobs
-from evals.metrics import SUMMARY_KEYS
+from evals.metrics import SUMMARY_KEYS, shown
+from evals.report import skipped_notes
 
 OFF = "Staff features are off: set `TUTOR_ADMIN_TOKEN` and restart the app."
 DENIED = "Wrong or missing admin token."
@@ -24,10 +25,11 @@ FAILURE_COLUMNS = ["id", "category", "lang", "question", "expected", "mode", "an
 
 
 def summary_rows(summary: dict) -> list[list]:
-    rows = [["all", *(summary[k] for k in SUMMARY_KEYS)]]
+    """The summary table: "—" where a group had nothing to measure, latencies of declined items labelled."""
+    rows = [["all", *(shown(summary, k) for k in SUMMARY_KEYS)]]
     for grouping in ("by_category", "by_lang"):
         rows += [
-            [f"{grouping[3:]}: {name}", *(values[k] for k in SUMMARY_KEYS)]
+            [f"{grouping[3:]}: {name}", *(shown(values, k) for k in SUMMARY_KEYS)]
             for name, values in summary[grouping].items()
         ]
     return rows
@@ -111,7 +113,13 @@ def build_staff_ui(runtime: Runtime, jobs: EvalJobs) -> gr.Blocks:
         assert summary is not None  # a job is "done" once its summary is set
         runs = jobs.runs()
         return (
-            f"Finished **{run_id}**: answer accuracy {summary['answer_accuracy']}, hit@5 {summary['hit@5']}",
+            "\n\n".join(
+                [
+                    f"Finished **{run_id}**: answer accuracy {shown(summary, 'answer_accuracy')}, "
+                    f"hit@5 {shown(summary, 'hit@5')}",
+                    *skipped_notes(summary),
+                ]
+            ),
             summary_rows(summary),
             report_frame(jobs.report(run_id)),
             failure_rows(jobs.failures(run_id)),
@@ -140,7 +148,7 @@ def build_staff_ui(runtime: Runtime, jobs: EvalJobs) -> gr.Blocks:
                 f"**Broken** ({len(broken)}): " + ", ".join(y["id"] for _, y in broken),
             ]
         )
-        return [[d["metric"], d["a"], d["b"], d["delta"]] for d in deltas], listing
+        return [[d["metric"], shown(d, "a"), shown(d, "b"), shown(d, "delta")] for d in deltas], listing
 
     def analytics(token: str):
         allowed(token)

@@ -127,7 +127,7 @@ class FeedbackRequest(BaseModel):
 @router.post("/api/feedback", tags=["chat"])
 def feedback(body: FeedbackRequest, runtime: RuntimeDep) -> dict:
     """Thumbs up or down (and an optional comment) on an answer; stored with its question, answer and sources.
-    Rating the same answer again replaces the earlier rating."""
+    Rating the same answer again replaces the earlier rating and keeps its comment unless a new one is given."""
     if not runtime.store.add_feedback(body.session_id, body.message_id, body.rating, body.comment):
         raise HTTPException(404, "no such answer in this session")
     return {"ok": True}
