@@ -115,7 +115,9 @@ def test_citations_are_numbered_in_order_of_appearance_without_gaps() -> None:
 
 def test_citations_split_across_streamed_pieces_are_renumbered_whole() -> None:
     passages = (_page("a", PROMOTION), _page("b", PARTNERS), _page("c", OFFICIAL))
-    draft = _draft(AnswerStream(["Une promotion [", "3] avec des ", "partenaires [2][", "3]. Voir [7] [", "1"]), passages)
+    draft = _draft(
+        AnswerStream(["Une promotion [", "3] avec des ", "partenaires [2][", "3]. Voir [7] [", "1"]), passages
+    )
     shown = list(draft)
     answer = draft.finish()
     assert "".join(shown) == answer.answer == "Une promotion [1] avec des partenaires [2][1]. Voir [7] [1", shown

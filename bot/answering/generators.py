@@ -1,13 +1,15 @@
 """Answer generators: one small interface, ``generate(question, passages, history, lang) -> stream of text``.
 
 Each yields the answer piece by piece (the API streams what it yields) and cites passages as ``[n]``, where
-``n`` is the passage's 1-based position in the list it was given: the caller turns that list into the
-citations it returns, so the numbers always map to the sources shown.
+``n`` is the passage's 1-based position in the list it was given: the caller renumbers them in the order they
+appear and turns them into the citations it returns (``bot.answering.chat.CitationNumbers``), so the numbers
+always map to the sources shown.
 
 - ``FaqGenerator``: the curated answer of the matched FAQ entry, verbatim, then its citation.
-- ``ExtractiveGenerator``: the sentences of the passages that best answer the question, in reading order,
-  each followed by its citation; the best one comes with its neighbours in its passage (a section that
-  announces a list goes on to give it). No model: fast, and it cannot say what the knowledge base does not say.
+- ``ExtractiveGenerator``: the sentences of the passages that best answer the question, the passage with the
+  best one first, each followed by its citations (a fact two passages state is said once, citing both); the
+  best one comes with its neighbours in its passage (a section that announces a list goes on to give it). No
+  model: fast, and it cannot say what the knowledge base does not say.
 
 Neither ever quotes an instruction planted in the knowledge base (``bot.safety.guard.is_planted_instruction``).
 """

@@ -156,3 +156,20 @@ def test_the_sentence_that_answers_comes_first_whatever_its_passages_rank() -> N
     passages = [passage("duree", DURATION, 0.45, 0.2, 0.1), passage("admission", ADMISSION, 0.9, 0.5)]
     text = extract("Comment se passe l'admission ?", passages)
     assert text.startswith("L'admission se fait sur entretien individuel. [2]"), text
+
+
+def test_a_faq_entry_that_answers_a_neighbouring_question_is_not_read_whole_first() -> None:
+    """Ranked first, the entry on an age limit is not the answer to a career-changer's "can I apply?" when a
+    page's sentence answers it better: that sentence leads, and the entry's non-answer is left out."""
+    entry = faq_passage(
+        "Cet assistant ne connaît pas de limite d'âge pour entrer à l'école. L'école accueille notamment des "
+        "personnes en reconversion professionnelle.",
+        0.3,
+        0.5,
+    )
+    page = passage(
+        "publics", "Oui, l'école vise aussi des personnes en reconversion, identifiées par des partenariats.", 0.8
+    )
+    text = extract("Je suis en reconversion, est-ce que je peux postuler ?", [entry, page])
+    assert text.startswith("Oui, l'école vise aussi des personnes en reconversion"), text
+    assert "limite d'âge" not in text, text
