@@ -165,12 +165,9 @@ class ExtractiveGenerator:
         if not candidates:
             return []
         ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
-        if passages[0].metadata.get("kind") == "faq" and ranked[0].passage == 0:
+        if passages[0].metadata.get("kind") == "faq":
             # A FAQ entry ranked first was written to be read whole ("not known here; ask the official
-            # channels"): keep all of its answer, then add the best sentences of the other passages. Not when
-            # another passage has the best sentence: the entry then answers a neighbouring question ("is
-            # there an age limit?" for "can I apply while changing careers?"), and its sentences are weighed
-            # one by one like any other.
+            # channels"): keep all of its answer, then add the best sentences of the other passages.
             chosen = [c for c in candidates if c.passage == 0]
         elif ranked[0].passage == 0:
             chosen = self._in_context(ranked[0], [c for c in candidates if c.passage == 0])
