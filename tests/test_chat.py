@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import re
+import time
 
-from bot.answering.chat import REFUSAL, ChatService, follow_up_context
+from bot.answering.chat import REFUSAL, AnswerDraft, ChatService, follow_up_context
+from bot.answering.generators import AnswerStream, ExtractiveGenerator
+from bot.answering.policy import Decision
+from bot.answering.retrieval import Passage, Retrieval
 from bot.conversation import Conversation
 from bot.schema import Turn
+from bot.text import WordWeights
 
 
 def test_faq_question_is_answered_verbatim_with_its_source(fixture_chat: ChatService) -> None:
@@ -78,3 +83,42 @@ def test_light_profile_answers_from_its_own_index(make_settings) -> None:
     assert faq.mode == "faq" and faq.citations[0].source_id == "faq-test-001", f"{faq.mode}: {faq.reason}"
     off_topic = Conversation(service).ask("Quelle est la recette de la ratatouille ?")
     assert off_topic.refused, f"{off_topic.mode}: {off_topic.reason}"
+
+
+def _page(source_id: str, text: str, *scores: float) -> Passage:
+    """A retrieved passage; ``scores`` are its sentences' cosines with the question, in reading order."""
+    metadata = {"source_id": source_id, "chunk": 0, "lang": "fr", "kind": "chunk", "title": source_id}
+    return Passage(f"{source_id}#0", source_id, text, 0.6, metadata, 0.6, dict(enumerate(scores)))
+
+
+def _draft(stream: AnswerStream, passages: tuple[Passage, ...]) -> AnswerDraft:
+    retrieval = Retrieval(query="?", lang="fr", faq=[], passages=list(passages))
+    return AnswerDraft(retrieval, Decision("extractive", "test", passages=passages), stream, time.perf_counter())
+
+
+PROMOTION = "Une deuxième promotion était prévue pour janvier 2024. Les dates suivantes ne sont pas connues ici."
+PARTNERS = "L'école travaille avec plusieurs entreprises partenaires pour les missions en alternance."
+OFFICIAL = "Pour les promotions suivantes, consultez le site officiel du groupe La Poste."
+
+
+def test_citations_are_numbered_in_order_of_appearance_without_gaps() -> None:
+    """The second passage gives no sentence: the third is cited [2], and the cards match the text."""
+    passages = (_page("promo", PROMOTION, 0.6, 0.3), _page("partenaires", PARTNERS, 0.1), _page("site", OFFICIAL, 0.5))
+    extractive = ExtractiveGenerator(WordWeights([PROMOTION, PARTNERS, OFFICIAL]))
+    stream = AnswerStream(extractive.generate("Quand commence la prochaine promotion ?", passages, [], "fr"))
+    answer = _draft(stream, passages).finish()
+    numbers = [int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)]
+    assert sorted(set(numbers)) == [1, 2] and "site officiel" in answer.answer, answer.answer
+    assert [(c.n, c.source_id) for c in answer.citations] == [(1, "promo"), (2, "site")], answer.citations
+    assert [p.source_id for p in answer.passages[:2]] == ["promo", "site"], "[n] must be the n-th passage"
+
+
+def test_citations_split_across_streamed_pieces_are_renumbered_whole() -> None:
+    passages = (_page("a", PROMOTION), _page("b", PARTNERS), _page("c", OFFICIAL))
+    draft = _draft(
+        AnswerStream(["Une promotion [", "3] avec des ", "partenaires [2][", "3]. Voir [7] [", "1"]), passages
+    )
+    shown = list(draft)
+    answer = draft.finish()
+    assert "".join(shown) == answer.answer == "Une promotion [1] avec des partenaires [2][1]. Voir [7] [1", shown
+    assert [(c.n, c.source_id) for c in answer.citations] == [(1, "c"), (2, "b")], answer.citations

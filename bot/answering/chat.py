@@ -49,6 +49,7 @@ SNIPPET_CHARS = 220
 # with the previous user question (see ``Retriever.search``); a self-contained question is searched as it is.
 FOLLOW_UP_MAX_CONTENT_WORDS = 3
 _CITATION = re.compile(r"\[(\d+)\]")
+_UNFINISHED_CITATION = re.compile(r"\[\d*$")  # "[" or "[1" at the end of a piece: its end is in the next one
 
 
 @dataclass
@@ -195,6 +196,42 @@ class ChatService:
         )
 
 
+class CitationNumbers:
+    """Renumbers an answer's citations 1…n in the order the reader meets them, as the text streams.
+
+    A generator cites ``[k]``, the k-th passage it was given; the ones it quotes are rarely the first k (a
+    passage may give no sentence, a later one may answer first), and a reader who sees [1] and [3] looks for
+    the missing [2]. The passage first cited becomes [1], the next new one [2], and so on, so the text and
+    the source cards match one to one. A citation split across two pieces ("[" then "3]", as an LLM streams
+    it) is held back until it is whole. A number that names no passage is left as it is: it is above every
+    number given out, so it can never be taken for one of them.
+    """
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+        self.shown: dict[int, int] = {}  # passage position (1-based) -> number shown, in order of appearance
+        self._held = ""
+
+    def feed(self, piece: str) -> str:
+        """The piece with its citations renumbered, less an unfinished citation at its end (held back)."""
+        text = self._held + piece
+        unfinished = _UNFINISHED_CITATION.search(text)
+        cut = unfinished.start() if unfinished else len(text)
+        self._held = text[cut:]
+        return _CITATION.sub(self._renumber, text[:cut])
+
+    def flush(self) -> str:
+        """What was held back when the text ends: an unfinished "[12" is text, not a citation."""
+        held, self._held = self._held, ""
+        return held
+
+    def _renumber(self, match: re.Match[str]) -> str:
+        cited = int(match.group(1))
+        if not 0 < cited <= self.count:
+            return match.group(0)
+        return f"[{self.shown.setdefault(cited, len(self.shown) + 1)}]"
+
+
 @dataclass
 class AnswerDraft:
     """The answer being written: read it for its pieces of text, then ``finish`` it for its finished form.
@@ -205,29 +242,33 @@ class AnswerDraft:
     stream: AnswerStream
     started: float
     written: list[str] = field(default_factory=list)
+    numbers: CitationNumbers = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.numbers = CitationNumbers(len(self.decision.passages))
 
     def __iter__(self) -> Iterator[str]:
         for piece in self.stream:
-            self.written.append(piece)
-            yield piece
+            if shown := self.numbers.feed(piece):
+                self.written.append(shown)
+                yield shown
+        if rest := self.numbers.flush():
+            self.written.append(rest)
+            yield rest
 
     def finish(self) -> ChatAnswer:
-        """Only the passages the text actually cites become citations, numbers kept; the mode is that of the
-        generator that wrote it (the LLM's may fall back). Text not read yet is written first."""
+        """Only the passages the text actually cites become citations, numbered as the text shows them; the
+        mode is that of the generator that wrote it (the LLM's may fall back). Text not read yet is written
+        first. The passages are reordered to match: the n-th is the one the text cites as [n]."""
         for _ in self:
             pass
         answer = "".join(self.written).strip()
-        passages = self.decision.passages
-        cited = sorted({int(n) for n in _CITATION.findall(answer) if 0 < int(n) <= len(passages)})
+        given = self.decision.passages
+        cited = [given[k - 1] for k in sorted(self.numbers.shown, key=self.numbers.shown.__getitem__)]
+        passages = (*cited, *(p for k, p in enumerate(given, start=1) if k not in self.numbers.shown))
         citations = [
-            Citation(
-                n=n,
-                source_id=passages[n - 1].source_id,
-                title=passages[n - 1].title,
-                snippet=_snippet(passages[n - 1]),
-                url=passages[n - 1].url,
-            )
-            for n in cited
+            Citation(n=n, source_id=p.source_id, title=p.title, snippet=_snippet(p), url=p.url)
+            for n, p in enumerate(cited, start=1)
         ]
         return ChatAnswer(
             answer=answer,

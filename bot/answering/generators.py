@@ -1,13 +1,15 @@
 """Answer generators: one small interface, ``generate(question, passages, history, lang) -> stream of text``.
 
 Each yields the answer piece by piece (the API streams what it yields) and cites passages as ``[n]``, where
-``n`` is the passage's 1-based position in the list it was given: the caller turns that list into the
-citations it returns, so the numbers always map to the sources shown.
+``n`` is the passage's 1-based position in the list it was given: the caller renumbers them in the order they
+appear and turns them into the citations it returns (``bot.answering.chat.CitationNumbers``), so the numbers
+always map to the sources shown.
 
 - ``FaqGenerator``: the curated answer of the matched FAQ entry, verbatim, then its citation.
-- ``ExtractiveGenerator``: the sentences of the passages that best answer the question, in reading order,
-  each followed by its citation; the best one comes with its neighbours in its passage (a section that
-  announces a list goes on to give it). No model: fast, and it cannot say what the knowledge base does not say.
+- ``ExtractiveGenerator``: the sentences of the passages that best answer the question, the passage with the
+  best one first, each followed by its citations (a fact two passages state is said once, citing both); the
+  best one comes with its neighbours in its passage (a section that announces a list goes on to give it). No
+  model: fast, and it cannot say what the knowledge base does not say.
 
 Neither ever quotes an instruction planted in the knowledge base (``bot.safety.guard.is_planted_instruction``).
 """
@@ -15,7 +17,7 @@ Neither ever quotes an instruction planted in the knowledge base (``bot.safety.g
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from bot.answering.retrieval import Passage
@@ -73,6 +75,7 @@ MAX_ANSWER_CHARS = 600  # sentences picked one by one, from any passage, stop he
 # The best passage's best sentence with the sentences around it (one passage's text, read in order) may run
 # longer: a section that lists rights, principles or steps needs its list.
 MAX_CONTEXT_CHARS = 800
+SAID_ALREADY = 0.7  # share of a sentence's (rarity-weighted) words already in the answer that makes it a repeat
 
 
 @dataclass(frozen=True)
@@ -81,12 +84,36 @@ class _Candidate:
     position: int
     text: str
     score: float
+    # other passages that say the same thing: cited with it rather than quoted again
+    also: tuple[int, ...] = field(default=(), compare=False)
+
+    @property
+    def sources(self) -> tuple[int, ...]:
+        return (self.passage, *self.also)
 
 
-def _repeats(candidate: _Candidate, chosen: list[_Candidate]) -> bool:
-    """A FAQ entry and a page often say the same thing; saying it twice wastes the reader's time."""
+def _said_by(candidate: _Candidate, chosen: Sequence[_Candidate], weights: WordWeights) -> int | None:
+    """Which chosen sentence already says what ``candidate`` says, if one does: a FAQ entry and a page often
+    state the same fact, and saying it twice wastes the reader's time. Said already means that most of the
+    candidate's words, each weighted by its rarity, are in the chosen sentences ("Ce diplôme est reconnu par
+    France Compétences." after "…un diplôme enregistré au RNCP et reconnu par France Compétences."); a
+    candidate that adds a rare word (a figure, a name, a condition) adds a fact and is not a repeat. The
+    answer is the chosen sentence that shares most of those words: the one to cite the candidate's source on."""
     mine = content_words(candidate.text)
-    return any(len(mine & (theirs := content_words(c.text))) / max(len(mine | theirs), 1) > 0.6 for c in chosen)
+    shared = [mine & content_words(c.text) for c in chosen]
+    covered = set().union(*shared) if shared else set()
+    if not mine or weights(covered) < SAID_ALREADY * weights(mine):
+        return None
+    return max(range(len(chosen)), key=lambda i: weights(shared[i]))
+
+
+def _answer_first(chosen: Sequence[_Candidate]) -> list[_Candidate]:
+    """The chosen sentences in the order to read them: each passage's sentences together and in reading
+    order (the sentence before the best one names its subject; a list follows its announcement), the
+    passages in the order of their best sentence, so that the sentence that answers the question comes
+    first and a passage that only adds to it comes after, whatever their rank in retrieval."""
+    best = {c.passage: max(o.score for o in chosen if o.passage == c.passage) for c in chosen}
+    return sorted(chosen, key=lambda c: (-best[c.passage], c.passage, c.position))
 
 
 def _units(passage: Passage) -> list[tuple[int, str, float]]:
@@ -147,17 +174,21 @@ class ExtractiveGenerator:
         else:
             chosen = [ranked[0]]
         length = sum(len(c.text) for c in chosen)
+        taken = {(c.passage, c.position) for c in chosen}
         for candidate in ranked:
-            if candidate in chosen:
+            if (candidate.passage, candidate.position) in taken or candidate.score <= KEEP_RATIO * ranked[0].score:
                 continue
-            if len(chosen) >= self.max_sentences:
-                break
-            if length + len(candidate.text) > MAX_ANSWER_CHARS:
-                continue  # a shorter, slightly weaker sentence may still fit
-            if candidate.score > KEEP_RATIO * ranked[0].score and not _repeats(candidate, chosen):
-                chosen.append(candidate)
-                length += len(candidate.text)
-        return sorted(chosen, key=lambda c: (c.passage, c.position))
+            said = _said_by(candidate, chosen, self.weights)
+            if said is not None:  # said already: its passage is cited on the sentence that says it
+                if candidate.passage not in chosen[said].sources:
+                    chosen[said] = replace(chosen[said], also=(*chosen[said].also, candidate.passage))
+                continue
+            if len(chosen) >= self.max_sentences or length + len(candidate.text) > MAX_ANSWER_CHARS:
+                continue  # a shorter, slightly weaker sentence may still fit, or repeat one chosen
+            chosen.append(candidate)
+            taken.add((candidate.passage, candidate.position))
+            length += len(candidate.text)
+        return _answer_first(chosen)
 
     def _in_context(self, best: _Candidate, own: list[_Candidate]) -> list[_Candidate]:
         """The best sentence of the best passage with its context, in reading order: the sentence before it
@@ -181,4 +212,5 @@ class ExtractiveGenerator:
         if chosen and all(passages[c.passage].lang != lang for c in chosen):
             yield OTHER_LANGUAGE_NOTE[lang]
         for index, candidate in enumerate(chosen):
-            yield ("" if index == 0 else " ") + f"{candidate.text} [{candidate.passage + 1}]"
+            cited = " ".join(f"[{n + 1}]" for n in candidate.sources)
+            yield ("" if index == 0 else " ") + f"{candidate.text} {cited}"

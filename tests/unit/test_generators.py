@@ -29,7 +29,7 @@ def passage(source_id: str, text: str, *scores: float, lang: str = "fr") -> Pass
     )
 
 
-def faq_passage(answer: str) -> Passage:
+def faq_passage(answer: str, *scores: float) -> Passage:
     return Passage(
         id="faq-1",
         source_id="faq-1",
@@ -37,6 +37,7 @@ def faq_passage(answer: str) -> Passage:
         score=0.9,
         metadata={"source_id": "faq-1", "chunk": 0, "lang": "fr", "kind": "faq", "answer": answer},
         dense=0.9,
+        sentence_scores=dict(enumerate(scores)),
     )
 
 
@@ -126,3 +127,48 @@ def test_no_more_sentences_than_allowed() -> None:
 def test_nothing_quotable_gives_an_empty_answer() -> None:
     assert extract("Quoi ?", []) == ""
     assert extract("Quoi ?", [passage("court", "Court.", 0.9)]) == "", "a sentence under 25 characters is no answer"
+
+
+DIPLOMA_FAQ = "Oui, les apprenants reçoivent un diplôme enregistré au RNCP et reconnu par France Compétences."
+DIPLOMA_PAGE = (
+    "À l'issue de la formation, les apprenants reçoivent un diplôme enregistré au RNCP. Ce diplôme est reconnu "
+    "par France Compétences. Il peut être financé par le CPF."
+)
+
+
+def test_a_fact_two_sources_state_is_said_once_citing_both() -> None:
+    entry = faq_passage(DIPLOMA_FAQ, 0.7)
+    page = passage("diplome", DIPLOMA_PAGE, 0.7, 0.6, 0.3)
+    text = extract("Quel diplôme obtient-on à la fin ?", [entry, page])
+    assert text.startswith(f"{DIPLOMA_FAQ} [1] [2]"), text
+    assert "reçoivent un diplôme enregistré au RNCP. [2]" not in text, f"the page repeats the FAQ entry: {text}"
+    assert "Ce diplôme est reconnu" not in text, f"the page repeats the FAQ entry: {text}"
+
+
+def test_a_sentence_that_adds_a_fact_is_not_taken_for_a_repeat() -> None:
+    entry = faq_passage(DIPLOMA_FAQ, 0.6)
+    page = passage("diplome", DIPLOMA_PAGE, 0.3, 0.3, 0.8)
+    text = extract("Quel diplôme obtient-on, et le CPF peut-il le financer ?", [entry, page])
+    assert "Il peut être financé par le CPF. [2]" in text, text
+
+
+def test_the_sentence_that_answers_comes_first_whatever_its_passages_rank() -> None:
+    passages = [passage("duree", DURATION, 0.45, 0.2, 0.1), passage("admission", ADMISSION, 0.9, 0.5)]
+    text = extract("Comment se passe l'admission ?", passages)
+    assert text.startswith("L'admission se fait sur entretien individuel. [2]"), text
+
+
+def test_a_faq_entry_that_answers_a_neighbouring_question_comes_after_the_answer() -> None:
+    """Ranked first, the entry on an age limit does not answer a career-changer's "can I apply?" as well as
+    a page's sentence does: that sentence leads, and the entry (read whole, as written) follows it."""
+    entry = faq_passage(
+        "Cet assistant ne connaît pas de limite d'âge pour entrer à l'école. L'école accueille notamment des "
+        "personnes en reconversion professionnelle.",
+        0.3,
+        0.5,
+    )
+    page = passage(
+        "publics", "Oui, l'école vise aussi des personnes en reconversion, identifiées par des partenariats.", 0.8
+    )
+    text = extract("Je suis en reconversion, est-ce que je peux postuler ?", [entry, page])
+    assert text.startswith("Oui, l'école vise aussi des personnes en reconversion"), text
