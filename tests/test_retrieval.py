@@ -144,7 +144,7 @@ def test_a_follow_up_naming_another_programme_switches_the_topic(programmes_chat
         "Combien de temps dure l'École de la data et de l'IA ?",
         "L'École de la data et de l'IA propose un cursus qualifiant d'une durée de 3 à 12 mois. [1]",
     )
-    assert answer.retrieved[0][0] == "objectif-ia/contenu-et-duree", (answer.query, answer.retrieved)
+    assert answer.retrieved[0][0].startswith("objectif-ia/"), (answer.query, answer.retrieved)
     assert "six heures" in answer.answer, answer.answer
 
 
