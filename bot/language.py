@@ -29,8 +29,8 @@ _ENGLISH = set(
 # Names of the domain say nothing about the language of the sentence around them ("Can you tell me about
 # the École de la data et de l'IA?" is English).
 _NAMES = re.compile(
-    r"[ée]cole de la data et de l['’]?\s*ia|la poste|objectif ia|caf[ée] ia|institut montaigne|fondation abeona|"
-    r"france comp[ée]tences|p[ôo]le emploi|conseil national du num[ée]rique"
+    r"[ée]cole (?:de la )?data(?: et de l['’]?\s*| )ia|la poste|objectif ia|caf[ée] ia|institut montaigne|"
+    r"fondation abeona|france comp[ée]tences|p[ôo]le emploi|conseil national du num[ée]rique"
 )
 _WORD = re.compile(r"[a-z]+(?:['’-][a-z]+)?")
 

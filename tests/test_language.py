@@ -32,6 +32,7 @@ def test_detects_french_and_english(text: str, lang: str) -> None:
         ("data scientist ?", "fr", "fr"),  # "data" is French too here: it says nothing
         ("RGPD ?", "en", "en"),  # nothing to tell by: the interface's language
         ("ok", "fr", "fr"),
+        ("ecole data ia, is it open to students?", "fr", "en"),  # the school's name is no French word
     ],
 )
 def test_a_message_that_does_not_tell_keeps_the_interface_language(text: str, interface: str, lang: str) -> None:
