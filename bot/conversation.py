@@ -12,6 +12,8 @@
 - **Events, typed.** A turn is read as ``TokenEvent``s (the answer as it is written), one ``CitationsEvent``
   and one ``Done`` once the exchange is stored. The API streams them, ``/api/chat`` and the OpenAI route keep
   the last, the UI renders them, the evaluation runner times them.
+- **The user's language.** The answer follows the language the message is written in; the language a face
+  gives (the FR/EN switch of the interface) only settles a message too short or mixed to tell ("RGPD ?").
 - **Stored or stateless.** A turn with a session is stored with its history read from the store; a turn
   given its history (the OpenAI route, evaluation items) is answered from that history and stored nowhere.
 """
@@ -63,7 +65,8 @@ Event = TokenEvent | CitationsEvent | Done
 
 @dataclass(frozen=True)
 class TurnRequest:
-    """What a face received. ``history`` given: a stateless turn (nothing read from or written to the store)."""
+    """What a face received. ``history`` given: a stateless turn (nothing read from or written to the store).
+    ``lang`` is the interface's language: the answer's only when the message's own cannot be told."""
 
     message: str
     session_id: str | None = None
@@ -106,6 +109,7 @@ class Conversation:
         here, not half-way through a stream."""
         started = time.perf_counter()
         message = redact(request.message)
+        lang = detect_language(message, default=request.lang or "fr")
         stored = request.history is None and self.store is not None
         session_id: str | None = None
         if stored:
@@ -116,16 +120,14 @@ class Conversation:
             history = [Turn(t.role, redact(t.content)) if t.role == "user" else t for t in request.history or ()]
         if stored and self.tutor is not None:
             assert session_id is not None
-            tutor_turn = self.tutor.converse(
-                request.learner_id or session_id, message, request.lang or detect_language(message)
-            )
+            tutor_turn = self.tutor.converse(request.learner_id or session_id, message, lang)
             if tutor_turn is not None:
                 return Reply(session_id, self._tutor_events(session_id, message, tutor_turn, started))
         screening = screen(message)
         if screening.flagged:
-            draft = self.chat.declined(message, request.lang, f"guard: {screening.label}", started)
+            draft = self.chat.declined(message, lang, f"guard: {screening.label}", started)
         else:
-            draft = self.chat.draft(message, history, request.lang, request.scope, started)
+            draft = self.chat.draft(message, history, lang, request.scope, started)
         return Reply(session_id, self._chat_events(session_id, message, draft))
 
     def ask(

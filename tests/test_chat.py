@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import time
 
-from bot.answering.chat import REFUSAL, AnswerDraft, ChatService, follow_up_context
+from bot.answering.chat import REFUSAL, AnswerDraft, ChatService
+from bot.answering.followup import conversation_topic
 from bot.answering.generators import AnswerStream, ExtractiveGenerator
 from bot.answering.policy import Decision
 from bot.answering.retrieval import Passage, Retrieval
@@ -59,8 +60,9 @@ def test_out_of_scope_questions_are_refused_in_the_users_language(fixture_chat: 
 def test_follow_up_is_searched_with_the_previous_question() -> None:
     history = [Turn("user", "Comment se passe l'admission à l'école test ?"), Turn("assistant", "Sur entretien.")]
     previous = "Comment se passe l'admission à l'école test ?"
-    assert follow_up_context("et ça dure combien de temps ?", history) == previous
-    standalone = follow_up_context("Quel diplôme obtient-on à la fin de la formation ?", history)
+    topic = conversation_topic("et ça dure combien de temps ?", history)
+    assert topic is not None and topic.context == previous, topic
+    standalone = conversation_topic("Quel diplôme obtient-on à la fin de la formation ?", history)
     assert standalone is None, f"a standalone question was taken for a follow-up of {standalone!r}"
 
 

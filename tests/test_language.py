@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.answering.chat import ChatService
+from bot.conversation import Conversation
 from bot.language import detect_language
 
 
@@ -21,3 +23,26 @@ from bot.language import detect_language
 )
 def test_detects_french_and_english(text: str, lang: str) -> None:
     assert detect_language(text) == lang, f"{text!r} read as {detect_language(text)}"
+
+
+@pytest.mark.parametrize(
+    ("text", "interface", "lang"),
+    [
+        ("c'est gratuit ?", "en", "fr"),  # an elision votes: "c'est" is "c" and "est"
+        ("data scientist ?", "fr", "fr"),  # "data" is French too here: it says nothing
+        ("RGPD ?", "en", "en"),  # nothing to tell by: the interface's language
+        ("ok", "fr", "fr"),
+        ("ecole data ia, is it open to students?", "fr", "en"),  # the school's name is no French word
+    ],
+)
+def test_a_message_that_does_not_tell_keeps_the_interface_language(text: str, interface: str, lang: str) -> None:
+    assert detect_language(text, default=interface) == lang, f"{text!r} with {interface} on read as {lang}"
+
+
+def test_the_answer_follows_the_language_typed_not_the_interfaces(fixture_chat: ChatService) -> None:
+    """The FR/EN switch sets the interface; a French question with EN on is answered in French, and back."""
+    conversation = Conversation(fixture_chat)
+    french = conversation.ask("Comment se passe l'admission à l'école test ?", lang="en")
+    english = conversation.ask("How does admission to the test school work?", lang="fr")
+    assert french.lang == "fr" and "entretien" in french.answer, (french.lang, french.reason, french.answer)
+    assert english.lang == "en" and "interview" in english.answer, (english.lang, english.reason, english.answer)

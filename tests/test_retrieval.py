@@ -1,10 +1,21 @@
-"""Retrieval on a real index: language preference, metadata filters, the keyword signal, sentence scores."""
+"""Retrieval on a real index: language preference, metadata filters, the keyword signal, sentence scores, and
+what a follow-up is searched with (the conversation's subject and programme)."""
 
 from __future__ import annotations
 
-from bot.answering.chat import ChatService
+import shutil
+
+import pytest
+
+from bot.answering.chat import REFUSAL, ChatAnswer, ChatService
+from bot.answering.followup import conversation_topic
 from bot.answering.retrieval import Retriever, Scope
+from bot.config import Settings
+from bot.conversation import Conversation
+from bot.indexing.index import KnowledgeIndex
 from bot.indexing.keywords import KeywordIndex
+from bot.schema import Turn
+from tests.conftest import SHIPPED_KB, IndexTemplates
 
 
 def test_english_content_is_preferred_for_english_questions(fixture_chat: ChatService) -> None:
@@ -71,3 +82,78 @@ def test_faq_and_sentences_kept_in_memory_follow_a_sync_in_the_same_process(
     index.sync(kb_copy)
     gone = chat.retriever.search(question, "fr").faq
     assert all(m.source_id != "faq-test-chien" for m in gone), f"a deleted FAQ entry is still matched: {gone}"
+
+
+# Pages of the shipped knowledge base on two programmes that both have a duration, an admission and a price:
+# what a follow-up that names neither ("et ça dure combien de temps ?") must be told apart on.
+PROGRAMME_PAGES = [
+    "ecole-data-ia/admission.md",
+    "ecole-data-ia/duree-et-rythme.md",
+    "ecole-data-ia/presentation.md",
+    "objectif-ia/presentation.md",
+    "objectif-ia/contenu-et-duree.md",
+    "objectif-ia/certificat.md",
+    "fondamentaux/machine-learning.md",
+]
+ADMISSION_ANSWER = (
+    "Lors de l'entretien d'admission, l'École de la data et de l'IA cherche à évaluer l'engagement du candidat. [1]"
+)
+
+
+@pytest.fixture(scope="module")
+def programmes_chat(tmp_path_factory: pytest.TempPathFactory, index_templates: IndexTemplates) -> ChatService:
+    kb = tmp_path_factory.mktemp("programmes") / "kb"
+    for page in PROGRAMME_PAGES:
+        (kb / page).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(SHIPPED_KB / page, kb / page)
+    settings = Settings(data_dir=index_templates.copy(kb, tmp_path_factory.mktemp("programmes") / "data"), kb_dir=kb)
+    return ChatService(settings, KnowledgeIndex(settings))
+
+
+def _asked(chat: ChatService, message: str, *turns: str) -> ChatAnswer:
+    history = [Turn("user" if n % 2 == 0 else "assistant", text) for n, text in enumerate(turns)]
+    return Conversation(chat).ask(message, history)
+
+
+def test_a_follow_up_keeps_the_programme_the_bot_named(programmes_chat: ChatService) -> None:
+    """The user never named the school; the bot's answer did."""
+    answer = _asked(
+        programmes_chat, "et ça dure combien de temps ?", "Comment se passe l'admission ?", ADMISSION_ANSWER
+    )
+    assert not answer.refused, answer.reason
+    assert "3 à 12 mois" in answer.answer, (answer.query, answer.retrieved, answer.answer)
+
+
+def test_a_follow_up_keeps_the_topic_of_two_turns_back(programmes_chat: ChatService) -> None:
+    answer = _asked(
+        programmes_chat,
+        "and how long does it take?",
+        "What is Objectif IA?",
+        "Objectif IA is a free online course on the fundamentals of artificial intelligence. [1]",
+        "is it free?",
+        "Yes, it is free. [1]",
+    )
+    assert answer.retrieved[0][0].startswith("objectif-ia/"), (answer.query, answer.retrieved)
+    assert "six heures" in answer.answer or "six hours" in answer.answer, answer.answer
+
+
+def test_a_follow_up_naming_another_programme_switches_the_topic(programmes_chat: ChatService) -> None:
+    answer = _asked(
+        programmes_chat,
+        "et pour Objectif IA ?",
+        "Combien de temps dure l'École de la data et de l'IA ?",
+        "L'École de la data et de l'IA propose un cursus qualifiant d'une durée de 3 à 12 mois. [1]",
+    )
+    assert answer.retrieved[0][0].startswith("objectif-ia/"), (answer.query, answer.retrieved)
+    assert "six heures" in answer.answer, answer.answer
+
+
+def test_a_refusal_naming_every_programme_sets_no_topic() -> None:
+    history = [Turn("user", "Quel temps fait-il ?"), Turn("assistant", REFUSAL["fr"])]
+    topic = conversation_topic("et demain ?", history)
+    assert topic is not None and topic.programme is None, topic
+    switched = conversation_topic(
+        "and for Objectif IA?", [Turn("user", "How long does the École de la data et de l'IA last?")]
+    )
+    assert switched is not None and switched.programme == "objectif-ia", switched
+    assert "École" not in switched.context, switched

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
+from bot.answering.followup import conversation_topic
 from bot.answering.generators import AnswerStream, ExtractiveGenerator, FaqGenerator, Generator
 from bot.answering.grounding import lowercase_vocabulary
 from bot.answering.llm import LlmGenerator
@@ -25,7 +26,7 @@ from bot.indexing.keywords import KeywordIndex
 from bot.language import detect_language
 from bot.safety.guard import without_planted_instructions
 from bot.schema import AnswerMode, Citation, Lang, Turn
-from bot.text import WordWeights, content_words
+from bot.text import WordWeights
 
 REFUSAL = {
     "fr": (
@@ -45,9 +46,6 @@ REFUSAL = {
 }
 log = logging.getLogger("tutor.chat")
 SNIPPET_CHARS = 220
-# A follow-up that carries few content words of its own ("et ça dure combien de temps ?") is searched together
-# with the previous user question (see ``Retriever.search``); a self-contained question is searched as it is.
-FOLLOW_UP_MAX_CONTENT_WORDS = 3
 _CITATION = re.compile(r"\[(\d+)\]")
 _UNFINISHED_CITATION = re.compile(r"\[\d*$")  # "[" or "[1" at the end of a piece: its end is in the next one
 
@@ -67,14 +65,6 @@ class ChatAnswer:
     reason: str = ""
     latency_ms: float = 0.0
     passages: tuple[Passage, ...] = ()  # the passages the answer could cite, ``[n]`` being the n-th
-
-
-def follow_up_context(message: str, history: Sequence[Turn]) -> str | None:
-    """The previous user question when ``message`` is a follow-up that cannot be searched on its own."""
-    previous = [t.content for t in history if t.role == "user"]
-    if previous and len(content_words(message)) <= FOLLOW_UP_MAX_CONTENT_WORDS:
-        return previous[-1]
-    return None
 
 
 def _snippet(passage: Passage) -> str:
@@ -139,12 +129,14 @@ class ChatService:
         """Search, then decide. ``message`` and ``history`` are already redacted and screened by the
         conversation (``bot.conversation``): this layer never sees personal data."""
         lang = lang or detect_language(message)
-        context = follow_up_context(message, history)
-        rewritten = self._rewrite(message, context, lang) if context else None
+        topic = conversation_topic(message, history)  # what a follow-up is about (``bot.answering.followup``)
+        rewritten = self._rewrite(message, topic.context, lang) if topic else None
         if rewritten:  # a standalone question: searched as it is, still judged as a follow-up (stricter FAQ)
             retrieval = replace(self.retriever.search(rewritten, lang, scope), condensed=True, standalone=rewritten)
+        elif topic:
+            retrieval = self.retriever.search(message, lang, scope, topic.context, topic.programme)
         else:
-            retrieval = self.retriever.search(message, lang, scope, context=context)
+            retrieval = self.retriever.search(message, lang, scope)
         return retrieval, decide(retrieval, self.thresholds, self.settings.answer_mode)
 
     def _rewrite(self, message: str, previous: str, lang: Lang) -> str | None:

@@ -25,6 +25,10 @@ SENTENCES_PER_PASSAGE = 12  # enough to score every sentence of a section
 # Weight of the previous question's vector in a follow-up's query (dev-set follow-ups, accuracy: 0.4 and
 # 0.55 → 0.875, 0.7 → 0.792, 1.0 → 0.750, 1.5 → 0.667).
 FOLLOW_UP_CONTEXT_WEIGHT = 0.55
+# A follow-up's passages from the programme the conversation is about (``bot.answering.followup``) are
+# preferred by this much: enough to settle "how long does it last?" between two programmes' durations, not to
+# bring forward a passage that says nothing about the question.
+TOPIC_PROGRAMME_BONUS = 0.03
 
 
 @dataclass(frozen=True)
@@ -233,8 +237,11 @@ class Retriever:
                 best[match.source_id] = match
         return sorted(best.values(), key=lambda m: m.score, reverse=True)[:k]
 
-    def passages(self, vector: list[float], lang: Lang, scope: Scope = EVERYWHERE, query: str = "") -> list[Passage]:
-        """Dense candidates, plus the keyword index's best ones, ranked by cosine + weighted BM25.
+    def passages(
+        self, vector: list[float], lang: Lang, scope: Scope = EVERYWHERE, query: str = "", programme: str | None = None
+    ) -> list[Passage]:
+        """Dense candidates, plus the keyword index's best ones, ranked by cosine + weighted BM25 (plus the
+        bonuses of the user's language and of the conversation's ``programme``).
 
         ``Passage.dense`` keeps the cosine (what the refusal thresholds are calibrated on); ``score`` is the
         fused value used for ranking.
@@ -251,12 +258,13 @@ class Retriever:
             _passage(d, cosine + self.keyword_weight * keyword.get(i, 0.0) / top_keyword, cosine)
             for i, (d, cosine) in dense.items()
         ]
-        fused.sort(key=lambda p: p.score + self._bonus(p.metadata, lang), reverse=True)
+        fused.sort(key=lambda p: p.score + self._bonus(p.metadata, lang, programme), reverse=True)
         return fused[: self.top_k]
 
     @staticmethod
-    def _bonus(metadata: dict, lang: Lang) -> float:
-        return SAME_LANGUAGE_BONUS if metadata.get("lang") == lang else 0.0
+    def _bonus(metadata: dict, lang: Lang, programme: str | None) -> float:
+        same_language = SAME_LANGUAGE_BONUS if metadata.get("lang") == lang else 0.0
+        return same_language + (TOPIC_PROGRAMME_BONUS if programme and metadata.get("programme") == programme else 0.0)
 
     def with_sentence_scores(self, vector: list[float], passages: list[Passage]) -> list[Passage]:
         """Score the sentences of these passages against the question (vectors computed at ingest). An
@@ -272,18 +280,25 @@ class Retriever:
             scores.setdefault(document.metadata["chunk_key"], {})[document.metadata["position"]] = score
         return [replace(p, sentence_scores=scores.get(p.key, {})) for p in passages]
 
-    def search(self, query: str, lang: Lang, scope: Scope = EVERYWHERE, context: str | None = None) -> Retrieval:
-        """Search for ``query``; with ``context`` (the previous question of a follow-up), search for the
-        blend of both vectors, the follow-up's own weighing most: "and the certificate?" after a question
-        on Objectif IA is about the certificate, of Objectif IA. The previous question's vector is usually
-        in the query cache already, from the previous turn."""
+    def search(
+        self,
+        query: str,
+        lang: Lang,
+        scope: Scope = EVERYWHERE,
+        context: str | None = None,
+        programme: str | None = None,
+    ) -> Retrieval:
+        """Search for ``query``; with ``context`` (what a follow-up is about: ``bot.answering.followup``),
+        search for the blend of both vectors, the follow-up's own weighing most: "and the certificate?" after a
+        question on Objectif IA is about the certificate, of Objectif IA. ``programme``, the conversation's,
+        is preferred among passages."""
         vector = self.index.embeddings.embed_query_vector(query)
         if context:
             vector = vector + FOLLOW_UP_CONTEXT_WEIGHT * self.index.embeddings.embed_query_vector(context)
             vector = vector / np.linalg.norm(vector)
             query = f"{context} {query}"
         vector = vector.tolist()
-        passages = self.with_sentence_scores(vector, self.passages(vector, lang, scope, query))
+        passages = self.with_sentence_scores(vector, self.passages(vector, lang, scope, query, programme))
         return Retrieval(
             query=query,
             lang=lang,
