@@ -84,7 +84,7 @@ def test_a_learner_goes_through_a_quiz_and_finds_the_progress_after_a_restart(
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_a_first_time_learner_keeps_the_answer_reads_the_score_and_switches_to_english(
+def test_a_first_time_learner_keeps_the_answer_switches_to_english_and_reads_the_score(
     tmp_path: Path, browser, index_templates: IndexTemplates
 ) -> None:
     kb = tutor_kb(tmp_path / "kb")
@@ -109,7 +109,8 @@ def test_a_first_time_learner_keeps_the_answer_reads_the_score_and_switches_to_e
         box = page.locator("#quiz-answer textarea")
         box.fill("Aucune idée")
         page.locator("#quiz-submit").click()
-        page.locator("#quiz-feedback").get_by_text(question.hints[0]).wait_for(timeout=30_000)
+        # the first grading of a question embeds its key ideas: minutes on two busy shared cores
+        page.locator("#quiz-feedback").get_by_text(question.hints[0]).wait_for(timeout=240_000)
         assert box.input_value() == "Aucune idée", "the answer box keeps the answer, to be improved"
 
         page.locator("#lang").get_by_text("en", exact=True).click()
@@ -119,15 +120,14 @@ def test_a_first_time_learner_keeps_the_answer_reads_the_score_and_switches_to_e
         page.locator("#quiz-hint").click()
         page.locator("#quiz-feedback").get_by_text("Hint 2:").wait_for(timeout=30_000)
 
-        box.fill(question.reference_answer)
-        page.locator("#quiz-submit").click()
-        page.locator("#quiz-feedback").get_by_text("Correct!").wait_for(timeout=30_000)
+        page.locator("#quiz-reveal").click()
+        page.locator("#quiz-feedback").get_by_text("Score: 0%").wait_for(timeout=30_000)
         feedback = page.locator("#quiz-feedback").inner_text()
-        assert "Score: 40%" in feedback and "2 hint(s)" in feedback, feedback
+        assert question.section in feedback and "the answer was shown" in feedback, feedback
         page.locator("#quiz-progress").get_by_text("1 finished question(s)").wait_for(timeout=30_000)
         assert page.locator("#quiz-reveal").is_disabled(), "a finished question has no answer left to reveal"
         assert page.locator("#quiz-submit").is_disabled(), "a finished question takes no more answers"
-        assert box.input_value() == question.reference_answer, "the answer stays until the next question"
+        assert box.input_value() == "Aucune idée", "the answer stays until the next question"
         assert page.locator("#quiz-feedback").inner_text() == feedback, "the explanation stays on screen"
         page.screenshot(path=str(ARTIFACTS / "quiz-first-time.png"), full_page=True)
     context.close()
