@@ -4,6 +4,7 @@ tutor KB is embedded once per session (``IndexTemplates``); each test gets its o
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +22,9 @@ from bot.tutor.grading import Grader
 from bot.tutor.intent import quiz_topic, wants_answer, wants_hint, wants_next, wants_stop
 from bot.tutor.progress import ProgressStore
 from bot.tutor.quizzes import QuizBank
+from bot.tutor.service import TEXTS as TUTOR_TEXTS
 from bot.tutor.service import TutorService
+from bot.web.pages.quiz import TEXTS as QUIZ_TEXTS
 from tests.conftest import FIXTURE_KB, SHIPPED_KB, IndexTemplates, app_server
 
 DL = "fondamentaux/deep-learning"
@@ -153,6 +156,48 @@ def test_progress_streak_recommendation_and_restart(make_tutor) -> None:
     assert restarted.report("someone-else", "fr").answered == 0, "another learner starts with no progress"
 
 
+def test_a_right_answer_after_hints_says_how_its_score_was_made(make_tutor) -> None:
+    tutor = make_tutor()
+    turn = tutor.ask("learner-h", DL, "fr")
+    question = tutor.bank.question(turn.question_id)[1]
+    tutor.hint("learner-h")
+    tutor.hint("learner-h")
+    right = tutor.answer("learner-h", question.reference_answer)
+    assert right.finished and right.score == 0.4, right
+    assert "Score : 40%" in right.message and "2 indice(s)" in right.message, right.message
+    assert "100% sans indice, 70% après un indice, 40% après deux" in right.message, right.message
+    tutor.ask("learner-h", DL, "fr")
+    shown = tutor.reveal("learner-h")
+    assert "Score : 0%, réponse affichée" in shown.message, shown.message
+
+
+def test_feedback_and_framing_follow_the_language_the_learner_reads_in(make_tutor) -> None:
+    """The quiz page's FR/EN switch: a question asked in French is framed, hinted and scored in English once
+    the learner switches (its own text stays French: there is no translation of it)."""
+    tutor = make_tutor()
+    asked = tutor.ask("learner-l", DL, "fr")
+    framed = tutor.current("learner-l", "en")
+    assert framed is not None and asked.question in framed.message, framed
+    assert "Answer in your own words" in framed.message and "Répondez" not in framed.message, framed.message
+    hint = tutor.hint("learner-l", lang="en")
+    assert hint.message.startswith("💡 Hint 1:"), hint.message
+    shown = tutor.reveal("learner-l", lang="en")
+    assert "Here is the explanation" in shown.message and "Score: 0%" in shown.message, shown.message
+    assert tutor.current("learner-l", "en") is None, "a finished question is no longer in progress"
+    assert "Answer in your own words" in tutor.show("learner-l", asked.question_id, "en").message
+
+
+def test_the_recommendation_follows_the_module_the_learner_chose(make_tutor) -> None:
+    tutor = make_tutor()
+    ml = "fondamentaux/machine-learning"
+    tutor.ask("learner-m", ml, "fr")
+    assert tutor.report("learner-m", "fr").recommendation.module == ml, "a question in progress counts"
+    tutor.reveal("learner-m")
+    recommendation = tutor.report("learner-m", "fr").recommendation
+    assert recommendation.module == ml and recommendation.kind == "next", recommendation
+    assert tutor.ask("learner-m", None, "fr").module == ml, "the recommended module is the one asked from"
+
+
 def test_a_first_visit_is_recommended_the_first_module(make_tutor) -> None:
     tutor = make_tutor()
     recommendation = tutor.report("new-learner", "en").recommendation
@@ -167,6 +212,20 @@ def test_surprise_picks_a_module_with_unseen_questions(make_tutor) -> None:
     tutor = make_tutor()
     modules = {tutor.ask("learner-s", "surprise", "fr").module for _ in range(6)}
     assert len(modules) > 1 and modules <= set(tutor.bank.modules), modules
+
+
+# "tu" and its forms, and imperatives of the tu form before a pronoun ("Dis-moi", "Surprends-moi"): the
+# product says "vous" in French, in the chat and the quiz alike.
+_TU = re.compile(r"\b(?:tu|te|toi|ton|ta|tes|t'\w+)\b|\b\w+s-(?:moi|nous)\b", re.IGNORECASE)
+
+
+def test_french_tutor_and_quiz_texts_say_vous() -> None:
+    texts = {f"tutor {key}": text for key, text in TUTOR_TEXTS["fr"].items()}
+    texts |= {f"quiz page {key}": text for key, text in QUIZ_TEXTS["fr"].items()}
+    familiar = {name: text for name, text in texts.items() if _TU.search(text)}
+    assert not familiar, familiar
+    assert not _TU.search("Dites « suivante » pour une autre question, ou posez-moi une question.")
+    assert _TU.search("Surprends-moi") and _TU.search("Écris ta réponse") and _TU.search("il t'interroge")
 
 
 @pytest.mark.parametrize(

@@ -26,28 +26,33 @@ WEAK_AVERAGE = 0.5
 TEXTS = {
     "fr": {
         "question": "**{title}** — question {n}/{total}\n\n{question}",
-        "how": "_Réponds avec tes mots, en français ou en anglais. Tu peux demander un indice ou la réponse._",
-        "start_chat": "C'est parti pour un quiz sur « {title} » ! Dis « stop » pour revenir à tes questions.",
+        "how": "_Répondez avec vos mots, en français ou en anglais. Vous pouvez demander un indice ou la réponse._",
+        "start_chat": "C'est parti pour un quiz sur « {title} » ! Dites « stop » pour revenir à vos questions.",
         "correct": "✅ Bonne réponse !",
         "partial": "🟡 C'est en partie juste.",
         "wrong": "❌ Ce n'est pas encore ça.",
         "dont_know": "Pas de souci, cherchons ensemble.",
         "empty": "Je n'ai pas reçu de réponse.",
-        "found": "Tu as bien exprimé : {ideas}.",
+        "found": "Vous avez bien exprimé : {ideas}.",
         "missing_count": "Il manque encore {n} idée(s) clé(s).",
         "hint": "💡 Indice {n} : {hint}",
-        "no_more_hints": "Tu as déjà eu les deux indices : essaie encore, ou demande la réponse.",
+        "no_more_hints": "Vous avez déjà eu les deux indices : essayez encore, ou demandez la réponse.",
         "explanation": "📘 Voici l'explication :",
         "missed": "Les idées qui manquaient : {ideas}.",
         "reference": "Réponse de référence :",
         "source": "Source : {title} › {section} ({source_id})",
-        "next_chat": "Dis « suivante » pour une autre question, ou pose-moi une question.",
-        "stopped": "Quiz terminé. Je reste à ta disposition pour tes questions !",
-        "unknown_topic": "Je n'ai pas de quiz sur « {topic} ». Je peux t'interroger sur :\n{titles}",
-        "start": "Commence par « {title} », le premier module du parcours.",
-        "next": "Continue avec « {title} » : il te reste des questions à découvrir.",
-        "review": "Révise « {title} » : ta moyenne y est de {average:.0%}.",
-        "done": "Tu as vu toutes les questions ! Revois « {title} », ton module le moins réussi ({average:.0%}).",
+        "score_correct": "📊 Score : {score:.0%}, bonne réponse avec {hints} indice(s) (barème : {scale}).",
+        "score_scale": "{0:.0%} sans indice, {1:.0%} après un indice, {2:.0%} après deux",
+        "score_partial": "📊 Score : {score:.0%}, réponse affichée après une réponse en partie juste.",
+        "score_none": "📊 Score : {score:.0%}, réponse affichée avant une réponse juste.",
+        "next_chat": "Dites « suivante » pour une autre question, ou posez-moi une question.",
+        "stopped": "Quiz terminé. Je reste à votre disposition pour vos questions !",
+        "unknown_topic": "Je n'ai pas de quiz sur « {topic} ». Je peux vous interroger sur :\n{titles}",
+        "start": "Commencez par « {title} », le premier module du parcours.",
+        "next": "Continuez avec « {title} » : il vous reste des questions à découvrir.",
+        "review": "Révisez « {title} » : votre moyenne y est de {average:.0%}.",
+        "done": "Vous avez vu toutes les questions ! Revoyez « {title} », votre module le moins réussi "
+        "({average:.0%}).",
     },
     "en": {
         "question": "**{title}** — question {n}/{total}\n\n{question}",
@@ -66,6 +71,10 @@ TEXTS = {
         "missed": "The ideas you missed: {ideas}.",
         "reference": "Reference answer:",
         "source": "Source: {title} › {section} ({source_id})",
+        "score_correct": "📊 Score: {score:.0%}, a right answer with {hints} hint(s) (scale: {scale}).",
+        "score_scale": "{0:.0%} with no hint, {1:.0%} after one hint, {2:.0%} after two",
+        "score_partial": "📊 Score: {score:.0%}, the answer was shown after a partly right answer.",
+        "score_none": "📊 Score: {score:.0%}, the answer was shown before a right answer.",
         "next_chat": "Say “next” for another question, or ask me anything.",
         "stopped": "Quiz over. Ask me anything whenever you like!",
         "unknown_topic": "I have no quiz on “{topic}”. I can quiz you on:\n{titles}",
@@ -143,6 +152,15 @@ def _streaks(results: list[Result]) -> tuple[int, int]:
     return current, best
 
 
+def _score_line(texts: dict[str, str], outcome: str, score: float, state: TutorState) -> str:
+    """How a finished question's score was made: a right answer after two hints is worth 40 %, and a learner
+    who sees only "correct" and 40 % cannot tell why."""
+    if outcome == "correct":
+        scale = texts["score_scale"].format(*SCORE_CORRECT)
+        return texts["score_correct"].format(score=score, hints=state.hints, scale=scale)
+    return texts["score_partial" if score else "score_none"].format(score=score)
+
+
 class TutorService:
     def __init__(self, bank: QuizBank, grader: Grader, progress: ProgressStore, seed: int | None = None) -> None:
         self.bank = bank
@@ -206,20 +224,39 @@ class TutorService:
 
     # Answers ---------------------------------------------------------------------------------------------
 
-    def _current(self, learner_id: str, question_id: str | None) -> tuple[TutorState, Module, QuizQuestion]:
+    def _current(
+        self, learner_id: str, question_id: str | None, lang: str | None = None
+    ) -> tuple[TutorState, Module, QuizQuestion]:
+        """The question in progress. ``lang``, when given, is the language the learner now reads the
+        interface in (the quiz page's switch): the feedback follows it, whatever language the question was
+        asked in."""
         state = self.progress.state(learner_id)
         if state is None or state.question_id is None:
             raise TutorError("there is no question in progress for this learner: ask for a new question")
         if question_id and question_id != state.question_id:
             raise TutorError(f"question '{question_id}' is not the one in progress ('{state.question_id}')")
+        state.lang = lang or state.lang
         module, question = self.bank.question(state.question_id)
         return state, module, question
 
-    def answer(self, learner_id: str, text: str, question_id: str | None = None) -> TutorTurn:
+    def current(self, learner_id: str, lang: str) -> TutorTurn | None:
+        """The question in progress framed in ``lang`` (a page reloaded, or its language switched), or None."""
+        state = self.progress.state(learner_id)
+        return self.show(learner_id, state.question_id, lang) if state and state.question_id else None
+
+    def show(self, learner_id: str, question_id: str, lang: str) -> TutorTurn:
+        """A question as it is asked, framed in ``lang`` (the question's own text stays in its language)."""
+        try:
+            module, question = self.bank.question(question_id)
+        except KeyError as exc:
+            raise TutorError(str(exc)) from None
+        return self._question_turn(learner_id, lang, module, question)
+
+    def answer(self, learner_id: str, text: str, question_id: str | None = None, lang: str | None = None) -> TutorTurn:
         """Grade an answer to the question in progress; coach with a hint, or finish it. The answer is
         redacted first: the quiz tab and ``/api/tutor/answer`` reach the tutor without the chat's pipeline."""
         text = redact(text)
-        state, module, question = self._current(learner_id, question_id)
+        state, module, question = self._current(learner_id, question_id, lang)
         grade = self.grader.grade(question, text)
         texts = TEXTS[state.lang]
         turn = self._question_turn(learner_id, state.lang, module, question)
@@ -242,9 +279,9 @@ class TutorService:
             return self._finish(state, module, question, turn, "explained", score, grade, lines)
         return self._give_hint(state, question, turn, lines)
 
-    def hint(self, learner_id: str, question_id: str | None = None) -> TutorTurn:
+    def hint(self, learner_id: str, question_id: str | None = None, lang: str | None = None) -> TutorTurn:
         """The next hint, asked for before answering."""
-        state, module, question = self._current(learner_id, question_id)
+        state, module, question = self._current(learner_id, question_id, lang)
         turn = self._question_turn(learner_id, state.lang, module, question)
         if state.hints >= len(question.hints):
             turn.message = TEXTS[state.lang]["no_more_hints"]
@@ -260,9 +297,9 @@ class TutorService:
         turn.message = "\n\n".join([*lines, TEXTS[state.lang]["hint"].format(n=state.hints, hint=turn.hint)])
         return turn
 
-    def reveal(self, learner_id: str, question_id: str | None = None) -> TutorTurn:
+    def reveal(self, learner_id: str, question_id: str | None = None, lang: str | None = None) -> TutorTurn:
         """The explanation, when the learner asks for it."""
-        state, module, question = self._current(learner_id, question_id)
+        state, module, question = self._current(learner_id, question_id, lang)
         turn = self._question_turn(learner_id, state.lang, module, question)
         score = SCORE_EXPLAINED_PARTIAL if state.best == "partial" else 0.0
         return self._finish(state, module, question, turn, "explained", score, None, [])
@@ -293,6 +330,7 @@ class TutorService:
             texts["source"].format(
                 title=turn.citation.title, section=turn.citation.section, source_id=turn.citation.source_id
             ),
+            _score_line(texts, outcome, score, state),
         ]
         if state.channel == "chat":
             lines.append(texts["next_chat"])
@@ -341,13 +379,15 @@ class TutorService:
         results: list[Result] | None = None,
         modules: list[ModuleProgress] | None = None,
     ) -> Recommendation | None:
-        """Review a weak module first; else the next module of the course with unseen questions; else the
-        weakest module."""
+        """Review a weak module first; else the module the learner is working on while it has unseen
+        questions, then the modules after it in course order (a learner who chose machine learning is not sent
+        back to the first module); else the weakest module."""
         if not self.bank.modules:
             return None
         results = self.progress.results(learner_id) if results is None else results
+        working_on = self._working_on(learner_id, results)
         if modules is None:
-            return self.report(learner_id, lang).recommendation if results else self._recommend_start(lang)
+            return self.report(learner_id, lang).recommendation if working_on else self._recommend_start(lang)
         texts = TEXTS[lang]
         weak = [m for m in modules if m.seen >= 2 and m.average is not None and m.average < WEAK_AVERAGE]
         if weak:
@@ -356,15 +396,23 @@ class TutorService:
                 worst.module, worst.title, "review", texts["review"].format(title=worst.title, average=worst.average)
             )
         seen = {r.question_id for r in results}
-        for module in self.bank.modules.values():
+        order = list(self.bank.modules.values())
+        start = next((i for i, m in enumerate(order) if m.id == working_on), 0)
+        for module in order[start:] + order[:start]:
             if any(q.id not in seen for q in self._pool(module, lang)):
-                kind = "next" if results else "start"
+                kind = "next" if working_on else "start"
                 title = module.title(lang)
                 return Recommendation(module.id, title, kind, texts[kind].format(title=title))
         worst = min(modules, key=lambda m: m.average if m.average is not None else 1.0)
         return Recommendation(
             worst.module, worst.title, "review", texts["done"].format(title=worst.title, average=worst.average or 0.0)
         )
+
+    def _working_on(self, learner_id: str, results: list[Result]) -> str | None:
+        """The module of the question asked last (in progress or not), else of the last finished one."""
+        state = self.progress.state(learner_id)
+        module = state.module if state and state.module else results[-1].module if results else None
+        return module if module in self.bank.modules else None
 
     def _recommend_start(self, lang: str) -> Recommendation:
         first = next(iter(self.bank.modules.values()))
