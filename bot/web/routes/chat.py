@@ -29,7 +29,13 @@ class ChatRequest(BaseModel):
         description="Conversation to continue; omitted: a new one is started.",
     )
     message: str = Field(..., description="The user's question.")
-    lang: Literal["fr", "en"] | None = Field(None, description="Answer language; omitted: the question's.")
+    lang: Literal["fr", "en"] | None = Field(
+        None,
+        description=(
+            "The interface language: the answer follows the language the message is written in, "
+            "and this one only when the message cannot tell (too short or mixed)."
+        ),
+    )
     programme: str | None = Field(None, max_length=64, description="Only search this programme's content.")
     source_lang: Literal["fr", "en"] | None = Field(None, description="Only search content in this language.")
     learner_id: str | None = Field(
