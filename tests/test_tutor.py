@@ -164,7 +164,7 @@ def test_a_right_answer_after_hints_says_how_its_score_was_made(make_tutor) -> N
     tutor.hint("learner-h")
     right = tutor.answer("learner-h", question.reference_answer)
     assert right.finished and right.score == 0.4, right
-    assert "Score : 40%" in right.message and "2 indice(s)" in right.message, right.message
+    assert "Score : 40%" in right.message and "bonne réponse après deux indices" in right.message, right.message
     assert "100% sans indice, 70% après un indice, 40% après deux" in right.message, right.message
     tutor.ask("learner-h", DL, "fr")
     shown = tutor.reveal("learner-h")

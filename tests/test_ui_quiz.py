@@ -66,7 +66,7 @@ def test_a_learner_goes_through_a_quiz_and_finds_the_progress_after_a_restart(
         page.locator("#quiz-question").get_by_text(second.question).wait_for(timeout=30_000)
         page.locator("#quiz-answer textarea").fill(second.reference_answer)
         page.locator("#quiz-submit").click()
-        page.locator("#quiz-feedback").get_by_text("Bonne réponse").wait_for(timeout=30_000)
+        page.locator("#quiz-feedback").get_by_text("✅ Bonne réponse !").wait_for(timeout=30_000)
         page.locator("#quiz-progress").get_by_text("2 question(s) terminée(s)").wait_for(timeout=30_000)
         assert "2/12" in progress_text(page) and "50%" in progress_text(page), progress_text(page)
         learner = page.locator("#learner-id textarea, #learner-id input").first.input_value()

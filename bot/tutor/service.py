@@ -41,8 +41,11 @@ TEXTS = {
         "missed": "Les idées qui manquaient : {ideas}.",
         "reference": "Réponse de référence :",
         "source": "Source : {title} › {section} ({source_id})",
-        "score_correct": "📊 Score : {score:.0%}, bonne réponse avec {hints} indice(s) (barème : {scale}).",
+        "score_correct": "📊 Score : {score:.0%}, bonne réponse {hints} (barème : {scale}).",
         "score_scale": "{0:.0%} sans indice, {1:.0%} après un indice, {2:.0%} après deux",
+        "hints_0": "sans indice",
+        "hints_1": "après un indice",
+        "hints_2": "après deux indices",
         "score_partial": "📊 Score : {score:.0%}, réponse affichée après une réponse en partie juste.",
         "score_none": "📊 Score : {score:.0%}, réponse affichée avant une réponse juste.",
         "next_chat": "Dites « suivante » pour une autre question, ou posez-moi une question.",
@@ -71,8 +74,11 @@ TEXTS = {
         "missed": "The ideas you missed: {ideas}.",
         "reference": "Reference answer:",
         "source": "Source: {title} › {section} ({source_id})",
-        "score_correct": "📊 Score: {score:.0%}, a right answer with {hints} hint(s) (scale: {scale}).",
+        "score_correct": "📊 Score: {score:.0%}, a right answer {hints} (scale: {scale}).",
         "score_scale": "{0:.0%} with no hint, {1:.0%} after one hint, {2:.0%} after two",
+        "hints_0": "with no hint",
+        "hints_1": "after one hint",
+        "hints_2": "after two hints",
         "score_partial": "📊 Score: {score:.0%}, the answer was shown after a partly right answer.",
         "score_none": "📊 Score: {score:.0%}, the answer was shown before a right answer.",
         "next_chat": "Say “next” for another question, or ask me anything.",
@@ -157,7 +163,8 @@ def _score_line(texts: dict[str, str], outcome: str, score: float, state: TutorS
     who sees only "correct" and 40 % cannot tell why."""
     if outcome == "correct":
         scale = texts["score_scale"].format(*SCORE_CORRECT)
-        return texts["score_correct"].format(score=score, hints=state.hints, scale=scale)
+        hints = texts[f"hints_{min(state.hints, len(SCORE_CORRECT) - 1)}"]
+        return texts["score_correct"].format(score=score, hints=hints, scale=scale)
     return texts["score_partial" if score else "score_none"].format(score=score)
 
 
