@@ -23,11 +23,11 @@ test: index browser llm-test
 	$(PYTEST)
 	$(MAKE) --no-print-directory gate
 
-# The inner loop (under 2 minutes warm): every test but the browser, LLM and slow ones (pyproject.toml's
-# markers). `make test` still runs them all. It needs the model, not ./data's index: the tests build their own
-# indexes, and `index` fails while an app holds ./data.
+# The inner loop (about 1.5 minutes here; one process, as two workers would each load the model): every test
+# but the browser, LLM and slow ones (pyproject.toml's markers). `make test` still runs them all. It needs
+# the model, not ./data's index: the tests build their own indexes, and `index` fails while an app holds ./data.
 test-fast: model
-	$(PYTEST) -m "not browser and not llm and not slow"
+	$(PY) -m pytest -m "not browser and not llm and not slow"
 
 # The quality gate: the dev set in the fast (no-LLM) mode against the floors of evals/thresholds.yaml, and the
 # tutor's grading against the hand-graded answers of evals/datasets/tutor.jsonl.

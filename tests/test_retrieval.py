@@ -115,6 +115,7 @@ def _asked(chat: ChatService, message: str, *turns: str) -> ChatAnswer:
     return Conversation(chat).ask(message, history)
 
 
+@pytest.mark.slow  # seven real pages embedded once (about a minute here): left to `make test`
 def test_a_follow_up_keeps_the_programme_the_bot_named(programmes_chat: ChatService) -> None:
     """The user never named the school; the bot's answer did."""
     answer = _asked(
@@ -124,6 +125,7 @@ def test_a_follow_up_keeps_the_programme_the_bot_named(programmes_chat: ChatServ
     assert "3 à 12 mois" in answer.answer, (answer.query, answer.retrieved, answer.answer)
 
 
+@pytest.mark.slow  # the same index
 def test_a_follow_up_keeps_the_topic_of_two_turns_back(programmes_chat: ChatService) -> None:
     answer = _asked(
         programmes_chat,
@@ -137,6 +139,7 @@ def test_a_follow_up_keeps_the_topic_of_two_turns_back(programmes_chat: ChatServ
     assert "six heures" in answer.answer or "six hours" in answer.answer, answer.answer
 
 
+@pytest.mark.slow  # the same index
 def test_a_follow_up_naming_another_programme_switches_the_topic(programmes_chat: ChatService) -> None:
     answer = _asked(
         programmes_chat,
