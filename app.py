@@ -42,7 +42,6 @@ from bot.web.pages.chat import CSS, build_ui
 from bot.web.pages.staff import build_staff_ui
 from bot.web.routes.chat import router
 from bot.web.routes.openai import router as openai_router
-from bot.web.routes.staff import pages as staff_pages
 from bot.web.routes.staff import router as admin_router
 from bot.web.routes.tutor import router as tutor_router
 from evals.jobs import EvalJobs
@@ -60,7 +59,6 @@ def create_app(settings: Settings | None = None, *, background_start: bool = Tru
     app.state.evals = EvalJobs(settings.data_dir / "evals", settings.eval_datasets_dir, runtime.conversation)
     app.include_router(router)
     app.include_router(admin_router)
-    app.include_router(staff_pages)
     app.include_router(openai_router)
     app.include_router(tutor_router)
     protect(app, settings)

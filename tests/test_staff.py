@@ -92,6 +92,19 @@ def test_staff_without_a_trailing_slash_leads_to_the_staff_page(staff_server: st
     assert page.status_code == 200 and "gradio" in page.text.lower(), (page.status_code, page.text[:300])
 
 
+def test_a_route_typed_with_a_slash_too_many_is_redirected_to_it(staff_server: str) -> None:
+    """The chat mounted at / matches every path: without the redirect these got its bare 404."""
+    for typed, served in [("/docs/", "/docs"), ("/ready/", "/ready"), ("/openapi.json/", "/openapi.json")]:
+        moved = httpx.get(f"{staff_server}{typed}")
+        assert moved.status_code == 307 and moved.headers["location"] == f"{staff_server}{served}", (
+            f"slash redirect of {typed}: {moved.status_code} {moved.headers.get('location')} {moved.text[:200]}"
+        )
+    sent = httpx.post(f"{staff_server}/api/chat/", json={"message": "Quelle est la durée ?"}, follow_redirects=True)
+    assert sent.status_code == 200 and sent.json()["answer"], f"a POST with a slash too many: {sent.status_code}"
+    unknown = httpx.get(f"{staff_server}/no-such-page/")
+    assert unknown.status_code == 404, f"an unknown path is not redirected: {unknown.status_code}"
+
+
 def test_unknown_run_is_404(staff_server: str) -> None:
     response = httpx.get(f"{staff_server}/api/admin/evals/nope/report", headers=AUTH)
     assert response.status_code == 404, response.text

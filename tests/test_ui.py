@@ -99,6 +99,7 @@ def test_feedback_keeps_what_was_typed_and_rates_any_answer_in_either_language(s
 
     page.locator("#lang").get_by_text("en", exact=True).click()
     page.get_by_text("Was this answer helpful?").wait_for(timeout=10_000)
+    page.locator("#feedback-status").get_by_text("Thank you for your feedback!").wait_for(timeout=10_000)
     assert "Merci" not in page.locator("#feedback-status").inner_text(), "the French thanks stayed after the switch"
     ask(page, "What's the weather like in Paris today?")
     page.get_by_text("No sources for this answer.").wait_for(timeout=30_000)

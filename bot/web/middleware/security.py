@@ -18,6 +18,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from bot.config import Settings
 from bot.web.middleware.limits import BodyLimitMiddleware
 from bot.web.middleware.ratelimit import RateLimitMiddleware
+from bot.web.middleware.slashes import SlashRedirectMiddleware
 
 DOCS_CDN = "https://cdn.jsdelivr.net"
 CSP = "; ".join(
@@ -73,7 +74,9 @@ class SecurityHeadersMiddleware:
 
 def protect(app: FastAPI, settings: Settings) -> None:
     """Install the protections, innermost first: body checks see only what the rate limit let through, the
-    rate limit sees the proxy's client address, and every answer (a 413 or a 429 too) gets the headers."""
+    rate limit sees the proxy's client address, and every answer (a 413, a 429 or a slash's redirect too)
+    gets the headers."""
+    app.add_middleware(SlashRedirectMiddleware)
     app.add_middleware(
         BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes, max_ui_body_bytes=settings.max_ui_body_bytes
     )

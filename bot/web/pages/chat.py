@@ -119,6 +119,16 @@ EXAMPLES: dict[str, dict[str, list[str]]] = {
 }
 
 
+def in_language(text: str, language: str) -> str:
+    """A message of ``TEXTS`` in ``language``, whichever language it was shown in (other text unchanged):
+    what is on screen when the FR/EN switch is used, such as the feedback's thanks, follows the switch."""
+    for texts in TEXTS.values():
+        key = next((key for key, shown in texts.items() if shown == text), None)
+        if key is not None:
+            return TEXTS[language][key]
+    return text
+
+
 def sources_html(citations: Sequence[Citation], lang: str) -> str:
     if not citations:
         return f"<p class='no-sources'>{TEXTS[lang]['no_sources']}</p>"
@@ -284,7 +294,7 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
 
             return handler
 
-        def switch(language: str, history: list, citations: list[Citation] | None):
+        def switch(language: str, history: list, citations: list[Citation] | None, status: str):
             texts = TEXTS[language]
             greeting = [{"role": "assistant", "content": texts["welcome"]}]
             updates = [
@@ -297,7 +307,7 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
                 gr.update(value=texts["down"]),
                 gr.update(placeholder=texts["comment"]),
                 gr.update(value=texts["send_comment"]),
-                "",  # the feedback status was written in the other language
+                in_language(status, language),  # the feedback status, said again in the new language
                 gr.update() if citations is None else sources_html(citations, language),
                 gr.update(label=texts["human"]),
                 gr.update(value=texts["human_text"]),
@@ -340,5 +350,5 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
         switch_outputs += [human, human_text]
         for label, buttons in example_buttons.values():
             switch_outputs += [label, *buttons]
-        lang.change(switch, [lang, chatbot, shown_citations], switch_outputs, api_visibility="private")
+        lang.change(switch, [lang, chatbot, shown_citations, thanks], switch_outputs, api_visibility="private")
     return demo

@@ -12,7 +12,7 @@ import io
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
 from bot.web.deps import RuntimeDep
@@ -32,16 +32,6 @@ def require_admin(request: Request, authorization: Annotated[str | None, Header(
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token_matches(configured, token.strip()):
         raise HTTPException(401, "a valid admin bearer token is required", headers={"WWW-Authenticate": "Bearer"})
-
-
-pages = APIRouter(include_in_schema=False)
-
-
-@pages.get("/staff")
-def staff_page(request: Request) -> RedirectResponse:
-    """``/staff`` to the staff page at ``/staff/``: the page is mounted under that prefix and would otherwise
-    leave the bare path to the chat mounted at ``/``, which answers it with a 404."""
-    return RedirectResponse(str(request.url.replace(path=request.url.path + "/")), status_code=307)
 
 
 def get_jobs(request: Request) -> EvalJobs:
