@@ -14,9 +14,10 @@ run: index
 	$(PY) app.py
 
 # Two pytest-xdist workers, a test file each at a time (a file's module fixtures are built once): most tests wait
-# on a browser, a server or a subprocess part of the time. TEST_WORKERS=0 runs in one process.
+# on a browser, a server or a subprocess part of the time. Files go out in the order tests/conftest.py sorts them
+# (the longest first), not in pytest-xdist's (the most tests first). TEST_WORKERS=0 runs in one process.
 TEST_WORKERS ?= 2
-PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test: index browser llm-test
 	$(MAKE) --no-print-directory lint

@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,13 +59,28 @@ def pytest_configure(config: pytest.Config) -> None:
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(workers)))
 
 
+LONG_MARKERS = ("slow", "browser", "llm")
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that takes the ``browser`` fixture is a browser test whether or not it says so, so that
-    ``make test-fast`` never waits on Chromium because a marker was forgotten (runs before ``-m`` selects)."""
+    ``make test-fast`` never waits on Chromium because a marker was forgotten (runs before ``-m`` selects).
+
+    Then the files with the most long tests (``LONG_MARKERS``) come first, each file's tests kept together and
+    in order. ``make test``'s workers take whole files in this order (``--dist loadfile
+    --no-loadscope-reorder``): long files first and the short ones last fill both workers to the end, where
+    pytest-xdist's own order (most tests first) left the few-but-long process and browser files to the end
+    and one worker running them alone for minutes."""
     for item in items:
         if "browser" in getattr(item, "fixturenames", ()) and item.get_closest_marker("browser") is None:
             item.add_marker(pytest.mark.browser)
+    long_tests = Counter(
+        item.path
+        for item in {(item.path, getattr(item, "originalname", item.name)): item for item in items}.values()
+        if any(item.get_closest_marker(m) for m in LONG_MARKERS)
+    )
+    items.sort(key=lambda item: -long_tests[item.path])  # stable: files stay whole and in their order
 
 
 @pytest.fixture

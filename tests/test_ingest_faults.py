@@ -15,16 +15,24 @@ from pathlib import Path
 import pytest
 from langchain_core.documents import Document
 
+import ingest as ingest_cli
 from bot.config import MAX_FILE_BYTES, PROJECT_ROOT, Settings
 from bot.indexing.documents import load_knowledge_base
 from bot.indexing.index import KnowledgeIndex
+from tests.conftest import run_cli
 from tests.test_documents import minimal_pdf
 
 GOOD_FILES = {"ecole/admission.md", "ecole/diplome.md", "en/admission.md", "faq/ecole.yaml"}
 
 
 def ingest(kb: Path, data_dir: Path) -> subprocess.CompletedProcess:
-    """``python ingest.py`` as staff run it (wide console: reasons must not be wrapped mid-word)."""
+    """``python ingest.py`` as staff run it, in this process (``run_cli``: the model is loaded already), with a
+    wide console: reasons must not be wrapped mid-word."""
+    return run_cli(ingest_cli.main, ["--kb", str(kb)], {"TUTOR_DATA_DIR": str(data_dir), "COLUMNS": "240"})
+
+
+def ingest_process(kb: Path, data_dir: Path) -> subprocess.CompletedProcess:
+    """``python ingest.py`` in a process of its own: for what is about a second process."""
     env = {**os.environ, "TUTOR_DATA_DIR": str(data_dir), "COLUMNS": "240"}
     return subprocess.run(
         [sys.executable, "ingest.py", "--kb", str(kb)],
@@ -109,7 +117,7 @@ def test_a_second_process_on_the_embedded_store_is_refused(
     before = {name: part.ids() for name, part in index.parts.items()}
     (kb_copy / "en" / "admission.md").unlink()
 
-    result = ingest(kb_copy, settings.data_dir)
+    result = ingest_process(kb_copy, settings.data_dir)
 
     assert result.returncode == 2, result.stderr
     assert "open in another process" in result.stderr and "TUTOR_CHROMA_URL" in result.stderr, result.stderr
