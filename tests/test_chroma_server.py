@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from bot.config import PROJECT_ROOT
-from tests.conftest import FIXTURE_KB, free_port, serve
+from tests.conftest import FIXTURE_KB, PROCESS_PROFILE, free_port, serve
 
 pytestmark = pytest.mark.slow
 
@@ -75,7 +75,12 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, chroma_url: str) -> dic
     root = tmp_path_factory.mktemp("deployment")
     kb = root / "kb"
     shutil.copytree(FIXTURE_KB, kb)
-    env = {"TUTOR_CHROMA_URL": chroma_url, "TUTOR_DATA_DIR": str(root / "data"), "TUTOR_KB_DIR": str(kb)}
+    env = {
+        "TUTOR_CHROMA_URL": chroma_url,
+        "TUTOR_DATA_DIR": str(root / "data"),
+        "TUTOR_KB_DIR": str(kb),
+        "TUTOR_EMBEDDING_PROFILE": PROCESS_PROFILE,
+    }
     result = run_ingest(env)
     assert result.returncode == 0, result.stderr
     return {"root": root, "kb": kb, "env": env}
@@ -109,7 +114,8 @@ def sources(answer: dict) -> list[str]:
 
 def test_two_workers_answer_identically_from_one_chroma_server(deployment: dict) -> None:
     root, env = deployment["root"], deployment["env"]
-    assert not (root / "data" / "chroma-gemma").exists(), "ingest wrote an embedded store, not to the server"
+    embedded = root / "data" / f"chroma-{PROCESS_PROFILE}"
+    assert not embedded.exists(), "ingest wrote an embedded store, not to the server"
     with ExitStack() as stack:
         workers = [stack.enter_context(serve(folder(root / name), env)) for name in ("worker-a", "worker-b")]
         ready = [httpx.get(f"{url}/ready", timeout=10).json() for url in workers]

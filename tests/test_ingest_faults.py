@@ -19,21 +19,22 @@ import ingest as ingest_cli
 from bot.config import MAX_FILE_BYTES, PROJECT_ROOT, Settings
 from bot.indexing.documents import load_knowledge_base
 from bot.indexing.index import KnowledgeIndex
-from tests.conftest import run_cli
+from tests.conftest import PROCESS_PROFILE, run_cli
 from tests.test_documents import minimal_pdf
 
 GOOD_FILES = {"ecole/admission.md", "ecole/diplome.md", "en/admission.md", "faq/ecole.yaml"}
 
 
-def ingest(kb: Path, data_dir: Path) -> subprocess.CompletedProcess:
+def ingest(kb: Path, data_dir: Path, profile: str = "gemma") -> subprocess.CompletedProcess:
     """``python ingest.py`` as staff run it, in this process (``run_cli``: the model is loaded already), with a
     wide console: reasons must not be wrapped mid-word."""
-    return run_cli(ingest_cli.main, ["--kb", str(kb)], {"TUTOR_DATA_DIR": str(data_dir), "COLUMNS": "240"})
+    env = {"TUTOR_DATA_DIR": str(data_dir), "COLUMNS": "240", "TUTOR_EMBEDDING_PROFILE": profile}
+    return run_cli(ingest_cli.main, ["--kb", str(kb)], env)
 
 
 def ingest_process(kb: Path, data_dir: Path) -> subprocess.CompletedProcess:
-    """``python ingest.py`` in a process of its own: for what is about a second process."""
-    env = {**os.environ, "TUTOR_DATA_DIR": str(data_dir), "COLUMNS": "240"}
+    """``python ingest.py`` in a process of its own (``PROCESS_PROFILE``): for what is about a second process."""
+    env = {**os.environ, "TUTOR_DATA_DIR": str(data_dir), "COLUMNS": "240", "TUTOR_EMBEDDING_PROFILE": PROCESS_PROFILE}
     return subprocess.run(
         [sys.executable, "ingest.py", "--kb", str(kb)],
         cwd=PROJECT_ROOT,
@@ -106,12 +107,10 @@ def test_every_kind_of_broken_file_is_reported_and_the_rest_ingested(tmp_path: P
 
 
 @pytest.mark.slow
-def test_a_second_process_on_the_embedded_store_is_refused(
-    make_settings, kb_copy: Path, tmp_path: Path, indexed_data: Path
-) -> None:
+def test_a_second_process_on_the_embedded_store_is_refused(make_settings, kb_copy: Path) -> None:
     """Chroma's embedded store is not process-safe: an ingest beside a running app would leave the app's
     vector search citing deleted passages. The second process stops with the way out; nothing is touched."""
-    settings = make_settings()
+    settings = make_settings(embedding_profile=PROCESS_PROFILE)
     index = KnowledgeIndex(settings)  # this process now holds the store, as the app does
     index.sync(kb_copy)
     before = {name: part.ids() for name, part in index.parts.items()}
@@ -190,7 +189,13 @@ def test_an_ingest_killed_half_way_is_repaired_exactly_by_the_next(tmp_path: Pat
     write_generated_pages(kb_copy, 8)
     data_dir = tmp_path / "data"
     expected = len(list(load_knowledge_base(kb_copy).documents))
-    env = {**os.environ, "TUTOR_DATA_DIR": str(data_dir)}
+    # Batches of four: the light profile embeds one in a few milliseconds, and the kill must land between two.
+    env = {
+        **os.environ,
+        "TUTOR_DATA_DIR": str(data_dir),
+        "TUTOR_EMBEDDING_PROFILE": PROCESS_PROFILE,
+        "TUTOR_EMBEDDING_BATCH_SIZE": "4",
+    }
     process = subprocess.Popen(
         [sys.executable, "ingest.py", "--kb", str(kb_copy)],
         cwd=PROJECT_ROOT,
@@ -198,7 +203,7 @@ def test_an_ingest_killed_half_way_is_repaired_exactly_by_the_next(tmp_path: Pat
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    db = Settings(data_dir=data_dir).record_db
+    db = Settings(data_dir=data_dir, embedding_profile=PROCESS_PROFILE).record_db
     deadline = time.monotonic() + 600
     while process.poll() is None and record_count(db) == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -212,7 +217,7 @@ def test_an_ingest_killed_half_way_is_repaired_exactly_by_the_next(tmp_path: Pat
     page = kb_copy / "modules" / "module-03.md"
     page.write_text(page.read_text().replace("exercice 30", "exercice corrigé 30"))
 
-    result = ingest(kb_copy, data_dir)
+    result = ingest(kb_copy, data_dir, PROCESS_PROFILE)
 
     assert result.returncode == 0, result.stderr
-    assert_index_is_exactly(KnowledgeIndex(Settings(data_dir=data_dir)), kb_copy)
+    assert_index_is_exactly(KnowledgeIndex(Settings(data_dir=data_dir, embedding_profile=PROCESS_PROFILE)), kb_copy)

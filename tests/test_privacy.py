@@ -20,7 +20,7 @@ from bot.config import PROJECT_ROOT
 from bot.indexing.documents import load_knowledge_base
 from bot.safety.privacy import PLACEHOLDERS, install_log_redaction, redact
 from bot.store import MIGRATIONS, Store
-from tests.conftest import FIXTURE_KB, IndexTemplates, serve
+from tests.conftest import FIXTURE_KB, PROCESS_PROFILE, IndexTemplates, serve
 
 
 def _nir(first13: str, spaced: bool = False) -> str:
@@ -257,7 +257,8 @@ def test_personal_data_through_every_entry_is_written_nowhere(
     from tests.test_tutor import tutor_kb
 
     root = tmp_path_factory.mktemp("privacy")
-    data = index_templates.copy(FIXTURE_KB, root / "data")  # the index only: everything else the app writes
+    # the index only: everything else the app writes
+    data = index_templates.copy(FIXTURE_KB, root / "data", embedding_profile=PROCESS_PROFILE)
     clock = Clock(datetime.now(UTC) - timedelta(days=200))
     seeded = Store(data / "store.sqlite", clock=clock)  # a conversation from before the retention period
     stale = seeded.ensure_session(None)

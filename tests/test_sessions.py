@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from bot.store import MIGRATIONS, Store
-from tests.conftest import FIXTURE_KB, IndexTemplates, serve
+from tests.conftest import FIXTURE_KB, PROCESS_PROFILE, IndexTemplates, serve
 
 
 @pytest.mark.slow
@@ -19,7 +19,8 @@ def test_a_conversation_goes_on_after_the_server_restarts(
     """Two real processes, one after the other (the point is the restart); the index is copied in beforehand
     so that neither spends its start-up embedding the fixture KB."""
     root = tmp_path_factory.mktemp("restart")
-    env = {"TUTOR_DATA_DIR": str(index_templates.copy(FIXTURE_KB, root / "data")), "TUTOR_KB_DIR": str(FIXTURE_KB)}
+    data = index_templates.copy(FIXTURE_KB, root / "data", embedding_profile=PROCESS_PROFILE)
+    env = {"TUTOR_DATA_DIR": str(data), "TUTOR_KB_DIR": str(FIXTURE_KB)}
     with serve(root, env) as url:
         first = httpx.post(
             f"{url}/api/chat", json={"message": "Parle-moi de la formation de l'école test"}, timeout=60

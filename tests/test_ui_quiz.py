@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.tutor.quizzes import QuizBank
 from bot.tutor.service import ModuleProgress, ProgressReport, Recommendation
 from bot.web.pages.quiz import progress_view
-from tests.conftest import ARTIFACTS, FIXTURE_KB, IndexTemplates, app_server, free_port, serve
+from tests.conftest import ARTIFACTS, FIXTURE_KB, PROCESS_PROFILE, IndexTemplates, app_server, free_port, serve
 from tests.test_tutor import DL, tutor_kb
 
 ML = "fondamentaux/machine-learning"
@@ -41,7 +41,8 @@ def test_a_learner_goes_through_a_quiz_and_finds_the_progress_after_a_restart(
 ) -> None:
     kb = tutor_kb(tmp_path / "kb")
     bank = QuizBank(kb)
-    env = {"TUTOR_DATA_DIR": str(index_templates.copy(FIXTURE_KB, tmp_path / "data")), "TUTOR_KB_DIR": str(kb)}
+    data = index_templates.copy(FIXTURE_KB, tmp_path / "data", embedding_profile=PROCESS_PROFILE)
+    env = {"TUTOR_DATA_DIR": str(data), "TUTOR_KB_DIR": str(kb)}
     context = browser.new_context(viewport={"width": 1200, "height": 1400})
     page = context.new_page()
     port = free_port()
@@ -71,6 +72,7 @@ def test_a_learner_goes_through_a_quiz_and_finds_the_progress_after_a_restart(
         assert "2/12" in progress_text(page) and "50%" in progress_text(page), progress_text(page)
         learner = page.locator("#learner-id textarea, #learner-id input").first.input_value()
         page.screenshot(path=str(ARTIFACTS / "quiz.png"), full_page=True)
+        page.goto("about:blank")  # the tab leaves, as a learner's would: its heartbeat stream no longer holds the stop
 
     with serve(tmp_path, env, port) as url:  # a restarted server, same data folder, same browser and origin
         open_quiz(page, url)
