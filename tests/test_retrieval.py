@@ -122,30 +122,35 @@ def test_a_follow_up_keeps_the_programme_the_bot_named(programmes_chat: ChatServ
     assert "3 à 12 mois" in answer.answer, (answer.query, answer.retrieved, answer.answer)
 
 
-@pytest.mark.slow  # the same index
-def test_a_follow_up_keeps_the_topic_of_two_turns_back(programmes_chat: ChatService) -> None:
-    answer = _asked(
-        programmes_chat,
+# Follow-ups whose answer is Objectif IA's duration: the topic of two turns back, kept; a switch of programme.
+OBJECTIF_IA_FOLLOW_UPS = {
+    "two-turns-back": (
         "and how long does it take?",
-        "What is Objectif IA?",
-        "Objectif IA is a free online course on the fundamentals of artificial intelligence. [1]",
-        "is it free?",
-        "Yes, it is free. [1]",
-    )
+        (
+            "What is Objectif IA?",
+            "Objectif IA is a free online course on the fundamentals of artificial intelligence. [1]",
+            "is it free?",
+            "Yes, it is free. [1]",
+        ),
+    ),
+    "programme-switched": (
+        "et pour Objectif IA ?",
+        (
+            "Combien de temps dure l'École de la data et de l'IA ?",
+            "L'École de la data et de l'IA propose un cursus qualifiant d'une durée de 3 à 12 mois. [1]",
+        ),
+    ),
+}
+
+
+@pytest.mark.slow  # the same index
+@pytest.mark.parametrize("message, turns", OBJECTIF_IA_FOLLOW_UPS.values(), ids=list(OBJECTIF_IA_FOLLOW_UPS))
+def test_a_follow_up_finds_objectif_ia_two_turns_back_or_after_a_switch(
+    programmes_chat: ChatService, message: str, turns: tuple[str, ...]
+) -> None:
+    answer = _asked(programmes_chat, message, *turns)
     assert answer.retrieved[0][0].startswith("objectif-ia/"), (answer.query, answer.retrieved)
     assert "six heures" in answer.answer or "six hours" in answer.answer, answer.answer
-
-
-@pytest.mark.slow  # the same index
-def test_a_follow_up_naming_another_programme_switches_the_topic(programmes_chat: ChatService) -> None:
-    answer = _asked(
-        programmes_chat,
-        "et pour Objectif IA ?",
-        "Combien de temps dure l'École de la data et de l'IA ?",
-        "L'École de la data et de l'IA propose un cursus qualifiant d'une durée de 3 à 12 mois. [1]",
-    )
-    assert answer.retrieved[0][0].startswith("objectif-ia/"), (answer.query, answer.retrieved)
-    assert "six heures" in answer.answer, answer.answer
 
 
 def test_a_refusal_naming_every_programme_sets_no_topic() -> None:

@@ -9,9 +9,12 @@ files), so no start-up embeds anything."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page
 
 from bot.config import Settings
 from bot.tutor.quizzes import QuizBank
@@ -21,6 +24,21 @@ from tests.conftest import ARTIFACTS, FIXTURE_KB, PROCESS_PROFILE, IndexTemplate
 from tests.test_tutor import DL, tutor_kb
 
 ML = "fondamentaux/machine-learning"
+
+
+@dataclass
+class QuizSetup:
+    kb: Path  # the fixture KB with the shipped quizzes and the pages they cite (tests.test_tutor.tutor_kb)
+    bank: QuizBank
+    page: Page  # in a browser context of its own, closed after the test
+
+
+@pytest.fixture
+def quiz(tmp_path: Path, browser) -> Iterator[QuizSetup]:
+    kb = tutor_kb(tmp_path / "kb")
+    context = browser.new_context(viewport={"width": 1200, "height": 1400})
+    yield QuizSetup(kb, QuizBank(kb), context.new_page())
+    context.close()
 
 
 def open_quiz(page, url: str) -> None:
@@ -37,14 +55,11 @@ def progress_text(page) -> str:
 @pytest.mark.browser
 @pytest.mark.slow
 def test_a_learner_goes_through_a_quiz_and_finds_the_progress_after_a_restart(
-    tmp_path: Path, browser, index_templates: IndexTemplates
+    tmp_path: Path, quiz: QuizSetup, index_templates: IndexTemplates
 ) -> None:
-    kb = tutor_kb(tmp_path / "kb")
-    bank = QuizBank(kb)
+    bank, page = quiz.bank, quiz.page
     data = index_templates.copy(FIXTURE_KB, tmp_path / "data", embedding_profile=PROCESS_PROFILE)
-    env = {"TUTOR_DATA_DIR": str(data), "TUTOR_KB_DIR": str(kb)}
-    context = browser.new_context(viewport={"width": 1200, "height": 1400})
-    page = context.new_page()
+    env = {"TUTOR_DATA_DIR": str(data), "TUTOR_KB_DIR": str(quiz.kb)}
     port = free_port()
     with serve(tmp_path, env, port) as url:
         open_quiz(page, url)
@@ -82,20 +97,16 @@ def test_a_learner_goes_through_a_quiz_and_finds_the_progress_after_a_restart(
         # Deep learning is at 50 %, not weak, and has unseen questions: the learner is told to go on with it.
         recommendation = page.locator("#quiz-recommendation").inner_text()
         assert "Les réseaux de neurones et le deep learning" in recommendation, recommendation
-    context.close()
 
 
 @pytest.mark.browser
 @pytest.mark.slow
 def test_a_first_time_learner_keeps_the_answer_switches_to_english_and_reads_the_score(
-    tmp_path: Path, browser, index_templates: IndexTemplates
+    tmp_path: Path, quiz: QuizSetup, index_templates: IndexTemplates
 ) -> None:
-    kb = tutor_kb(tmp_path / "kb")
-    bank = QuizBank(kb)
-    settings = Settings(data_dir=index_templates.copy(FIXTURE_KB, tmp_path / "data"), kb_dir=kb)
+    bank, page = quiz.bank, quiz.page
+    settings = Settings(data_dir=index_templates.copy(FIXTURE_KB, tmp_path / "data"), kb_dir=quiz.kb)
     question = next(q for q in bank.modules[ML].questions if q.lang == "fr")
-    context = browser.new_context(viewport={"width": 1200, "height": 1400})
-    page = context.new_page()
     with app_server(settings) as url:
         open_quiz(page, url)
         assert page.locator("#quiz-reveal").is_disabled(), "no question yet: nothing to reveal"
@@ -133,7 +144,6 @@ def test_a_first_time_learner_keeps_the_answer_switches_to_english_and_reads_the
         assert box.input_value() == "Aucune idée", "the answer stays until the next question"
         assert page.locator("#quiz-feedback").inner_text() == feedback, "the explanation stays on screen"
         page.screenshot(path=str(ARTIFACTS / "quiz-first-time.png"), full_page=True)
-    context.close()
 
 
 def test_the_progress_chart_is_in_percent_like_the_text() -> None:
