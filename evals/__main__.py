@@ -32,7 +32,7 @@ from evals.compare import compare_runs
 from evals.dataset import DatasetError
 from evals.gate import check_gate
 from evals.judge import Judge
-from evals.metrics import NOTHING_TO_MEASURE, SUMMARY_KEYS, shown
+from evals.metrics import NOTHING_TO_MEASURE, SUMMARY_KEYS, shown, summary_rows
 from evals.report import skipped_notes, write_comparison
 from evals.runner import run_dataset
 from evals.squad import import_squad
@@ -47,10 +47,8 @@ def summary_table(summary: dict, title: str) -> Table:
     table.add_column("group")
     for key in SUMMARY_KEYS:
         table.add_column(key, justify="right")
-    table.add_row("all", *(shown(summary, k) for k in SUMMARY_KEYS))
-    for grouping in ("by_category", "by_lang"):
-        for name, values in summary[grouping].items():
-            table.add_row(f"{grouping[3:]}: {name}", *(shown(values, k) for k in SUMMARY_KEYS))
+    for row in summary_rows(summary):
+        table.add_row(*row)
     return table
 
 

@@ -38,6 +38,14 @@ class EvalItem(BaseModel):
     # The knowledge base the item is written for (a folder, relative to the project root), when it is not the
     # app's: a run over another knowledge base skips the item and says so, instead of scoring it 0.
     kb: str | None = None
+    # What the item tests, beyond its category (the understanding sets): its failure family ("wrong-faq",
+    # "multi-part", "false-premise"…), its topic (the unit the fit/test split is made by: paraphrases share
+    # one), how many questions it asks in one message, and for a yes/no question whether the knowledge base
+    # confirms, contradicts or does not settle its premise.
+    family: str | None = None
+    topic: str | None = None
+    parts: int = Field(default=1, ge=1, le=3)
+    premise: Literal["confirmed", "contradicted", "unconfirmed"] | None = None
 
     @field_validator("expected_facts")
     @classmethod

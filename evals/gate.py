@@ -1,9 +1,9 @@
 """The quality gate: a run's summary against the floors (and latency ceilings) in ``thresholds.yaml``.
 
-The file has ``floors`` and ``ceilings`` for the whole set, and the same per ``by_category`` / ``by_lang``
-group. Every breach is reported with the metric, the group, the value and the limit. A limit on a metric the run
-had nothing to measure with (``None``: e.g. hit@1 of a group without expected sources) is a breach too: the gate
-cannot say the floor is met.
+The file has ``floors`` and ``ceilings`` for the whole set, and the same per ``by_category``, ``by_lang`` or
+``by_family`` group. Every breach is reported with the metric, the group, the value and the limit. A limit on a
+metric the run had nothing to measure with (``None``: e.g. hit@1 of a group without expected sources) is a
+breach too: the gate cannot say the floor is met.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+
+from evals.metrics import GROUPINGS
 
 
 def _check(values: dict, limits: dict, group: str) -> list[str]:
@@ -35,7 +37,7 @@ def _check(values: dict, limits: dict, group: str) -> list[str]:
 def check_gate(summary: dict, thresholds: Path) -> list[str]:
     spec = yaml.safe_load(thresholds.read_text()) or {}
     breaches = _check(summary, spec, "overall")
-    for grouping in ("by_category", "by_lang"):
+    for grouping in GROUPINGS:
         for name, limits in (spec.get(grouping) or {}).items():
             if name not in summary.get(grouping, {}):
                 breaches.append(f"{grouping}.{name}: no such group in the run")

@@ -4,6 +4,12 @@ Per item (``score_item``) then per group (``summarise``). Facts match case-, acc
 whitespace-insensitively (``bot.text.fold``), in both languages; an item is *correct* when it was refused
 if it should be, and otherwise answered (not refused), with every expected fact, in the question's language.
 
+``faq_wrong_rate`` is the share of items given a curated FAQ answer from an entry that is not among their
+``expected_sources`` (any FAQ answer to an item that should be declined counts). On the sets that mark them,
+``multipart_complete`` is the share of answerable multi-part items answered correctly (every part's fact), and
+``premise_confirmed`` counts the answers that begin by agreeing ("Oui", "Yes", "Effectivement") with a premise the
+knowledge base contradicts or does not confirm.
+
 A ratio with nothing to count (hit@1 of a group whose items expect no source, refusal precision of a run that
 refused nothing) is ``None``, shown as "—": 1.0 would claim a success and 0.0 a failure that nobody measured.
 """
@@ -11,6 +17,7 @@ refused nothing) is ``None``, shown as "—": 1.0 would claim a success and 0.0 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
@@ -21,7 +28,8 @@ from evals.dataset import EvalItem
 
 # Beyond DESIGN.md's keys: time to the first text a user sees, the share of answers whose numbers and names
 # are all in their cited sources, how many answers each mode wrote (an llm run that fell back shows here), how
-# many items the guard declined before retrieval, and which latency figures are those of such items.
+# many items the guard declined before retrieval, which latency figures are those of such items, and the two
+# figures measured on the items that carry what they need (``parts``, ``premise``; ``None`` on a set without any).
 ANSWER_KEYS = [
     "first_token_p50_ms",
     "first_token_p95_ms",
@@ -29,6 +37,8 @@ ANSWER_KEYS = [
     "modes",
     "declined_before_retrieval",
     "declined_latencies",
+    "multipart_complete",
+    "premise_confirmed",
 ]
 # The reason ``bot.conversation`` gives a message its guard declined: nothing was searched, and the latency
 # (a tenth of a millisecond) is that of the screening, not of an answer.
@@ -46,9 +56,33 @@ SUMMARY_KEYS = [
     "citation_precision",
     "refusal_precision",
     "refusal_recall",
+    "faq_wrong_rate",
     "latency_p50_ms",
     "latency_p95_ms",
 ]
+# An answer that begins by agreeing: what a contradicted or unconfirmed premise must never get.
+_CONFIRMS = re.compile(
+    r"^\W*(?:oui|yes|yeah|effectivement|exactement|tout a fait|absolument|c'est (?:exact|bien ca|vrai|correct)|"
+    r"en effet|correct|exactly|indeed|that's (?:right|correct)|right|true|absolutely)\b"
+)
+
+
+def faq_entry(row: dict) -> str | None:
+    """The FAQ entry a curated answer served (its one citation), or ``None`` for any other answer."""
+    if row.get("mode") != "faq":
+        return None
+    return row["citations"][0]["source_id"] if row["citations"] else (row["retrieved"] or [("?", 0)])[0][0]
+
+
+def wrong_faq(row: dict) -> bool:
+    """A curated answer from an entry that does not answer the item (every FAQ answer to an item that should
+    be declined is one): the most damaging answer the bot can give, because it looks official."""
+    entry = faq_entry(row)
+    return entry is not None and (row["should_refuse"] or entry not in row["expected_sources"])
+
+
+def confirms(answer: str) -> bool:
+    return bool(_CONFIRMS.match(fold(answer)))
 
 
 def fact_found(fact: str | list[str], answer: str) -> bool:
@@ -151,6 +185,8 @@ def summarise(rows: Sequence[dict]) -> dict:
     latencies = [r["latency_ms"] for r in rows]
     first_tokens = [r.get("first_token_ms", r["latency_ms"]) for r in rows]
     answered = [r for r in rows if not r["refused"]]
+    multipart = [r for r in answerable if r.get("parts", 1) > 1]
+    premises = [r for r in rows if r.get("premise") in ("contradicted", "unconfirmed")]
     return {
         "n": len(rows),
         "hit@1": _ratio(sum(r["hit_rank"] == 1 for r in with_sources), len(with_sources)),
@@ -164,6 +200,9 @@ def summarise(rows: Sequence[dict]) -> dict:
         "citation_precision": _ratio(sum(r["citations_supported"] for r in answerable), len(cited)),
         "refusal_precision": _ratio(len(true_refusals), len(refused)),
         "refusal_recall": _ratio(len(true_refusals), len(should)),
+        "faq_wrong_rate": _ratio(sum(wrong_faq(r) for r in rows), len(rows)),
+        "multipart_complete": _ratio(sum(r["correct"] for r in multipart), len(multipart)),
+        "premise_confirmed": sum(confirms(r["answer"]) for r in premises) if premises else None,
         "latency_p50_ms": round(_percentile(latencies, 0.50), 1),
         "latency_p95_ms": round(_percentile(latencies, 0.95), 1),
         "first_token_p50_ms": round(_percentile(first_tokens, 0.50), 1),
@@ -178,7 +217,7 @@ def summarise(rows: Sequence[dict]) -> dict:
 def shown(values: dict, key: str) -> str:
     """A summary figure as staff read it: "—" when there was nothing to measure, and a latency that is the guard's
     screening labelled as such (0.1 ms is not how fast the bot answers)."""
-    value = values[key]
+    value = values.get(key)  # a summary written before the metric existed has nothing for it
     if value is None:
         return NOTHING_TO_MEASURE
     if key in values.get("declined_latencies", ()):
@@ -186,11 +225,28 @@ def shown(values: dict, key: str) -> str:
     return str(value)
 
 
+GROUPINGS = ("by_category", "by_lang", "by_family")
+
+
+def summary_rows(summary: dict, keys: Sequence[str] = SUMMARY_KEYS) -> list[list[str]]:
+    """The summary as a table (the command line and the staff page show the same): the whole run, then each
+    group, "—" where a group had nothing to measure and the latencies of declined items labelled."""
+    rows = [["all", *(shown(summary, k) for k in keys)]]
+    for grouping in GROUPINGS:
+        rows += [
+            [f"{grouping[3:]}: {name}", *(shown(values, k) for k in keys)]
+            for name, values in summary.get(grouping, {}).items()
+        ]
+    return rows
+
+
 def summarise_run(rows: Sequence[dict]) -> dict:
     groups: dict[str, dict[str, list[dict]]] = {"by_category": defaultdict(list), "by_lang": defaultdict(list)}
     for row in rows:
         groups["by_category"][row["category"]].append(row)
         groups["by_lang"][row["lang"] or "?"].append(row)
+        if row.get("family"):
+            groups.setdefault("by_family", defaultdict(list))[row["family"]].append(row)
     return {
         **summarise(rows),
         **{name: {key: summarise(members) for key, members in sorted(group.items())} for name, group in groups.items()},

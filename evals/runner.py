@@ -56,6 +56,9 @@ def run_item(conversation: Conversation, item: EvalItem) -> dict:
     return {
         "id": item.id,
         "category": item.category,
+        "family": item.family,
+        "parts": item.parts,
+        "premise": item.premise,
         "lang": item.lang,
         "question": done.question,
         "history": [{"role": t.role, "content": redact(t.content) if t.role == "user" else t.content} for t in history],

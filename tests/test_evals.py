@@ -77,6 +77,33 @@ def test_summary_counts_refusals_and_misses() -> None:
     assert summary["refusal_precision"] == 0.5 and summary["refusal_recall"] == 1.0, summary
 
 
+def test_a_faq_answer_from_an_entry_the_item_does_not_expect_is_wrong() -> None:
+    faq = {"mode": "faq", "retrieved": [("faq-1", 0.9)]}
+    rows = [
+        row(**faq, citations=[{"source_id": "faq-1"}], expected_sources=["faq-1", "page"]),  # the right entry
+        row(**faq, citations=[{"source_id": "faq-2"}], expected_sources=["faq-1", "page"]),  # a neighbour's
+        row(**faq, citations=[{"source_id": "faq-1"}], should_refuse=True, expected_sources=[]),  # to decline
+        row(mode="extractive", citations=[{"source_id": "page-2"}]),  # a passage off the mark is no FAQ answer
+    ]
+    assert summarise(rows)["faq_wrong_rate"] == 0.5
+
+
+def test_multi_part_and_premise_figures_count_only_the_items_that_carry_them() -> None:
+    plain = summarise([row(answer="Oui.")])
+    assert plain["multipart_complete"] is None and plain["premise_confirmed"] is None
+    rows = [
+        row(parts=2, answer="…"),
+        row(parts=2, answer="…", correct=False),
+        row(premise="contradicted", answer="Oui, l'école est ouverte aux salariés [1]."),
+        row(premise="contradicted", answer="Non : elle s'adresse d'abord à des candidats externes [1]."),
+        row(premise="unconfirmed", answer="  Yes, indeed."),
+        row(premise="confirmed", answer="Oui, c'est gratuit."),  # agreeing with a true premise is right
+    ]
+    summary = summarise(rows)
+    assert summary["multipart_complete"] == 0.5
+    assert summary["premise_confirmed"] == 2
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [

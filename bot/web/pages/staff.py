@@ -16,23 +16,12 @@ import gradio as gr
 from bot.runtime import NotReadyError, Runtime
 from bot.web.routes.staff import feedback_csv, token_matches
 from evals.jobs import EvalJobs
-from evals.metrics import SUMMARY_KEYS, shown
+from evals.metrics import SUMMARY_KEYS, shown, summary_rows
 from evals.report import skipped_notes
 
 OFF = "Staff features are off: set `TUTOR_ADMIN_TOKEN` and restart the app."
 DENIED = "Wrong or missing admin token."
 FAILURE_COLUMNS = ["id", "category", "lang", "question", "expected", "mode", "answer"]
-
-
-def summary_rows(summary: dict) -> list[list]:
-    """The summary table: "—" where a group had nothing to measure, latencies of declined items labelled."""
-    rows = [["all", *(shown(summary, k) for k in SUMMARY_KEYS)]]
-    for grouping in ("by_category", "by_lang"):
-        rows += [
-            [f"{grouping[3:]}: {name}", *(shown(values, k) for k in SUMMARY_KEYS)]
-            for name, values in summary[grouping].items()
-        ]
-    return rows
 
 
 def failure_rows(failures: list[dict]) -> list[list]:
