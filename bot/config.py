@@ -90,22 +90,20 @@ class Settings(BaseSettings):
         description="`auto`: curated FAQ answer when confident, else the LLM when one is configured and ready, else "
         "extractive; `faq`, `extractive` or `llm`: only that mode (`llm` falls back to extractive, docs/llm.md).",
     )
-    # Decision thresholds: unset means the calibrated default of the embedding profile (see bot/answering/policy.py).
-    faq_min_score: float | None = Field(None, description="FAQ similarity above which its curated answer is served.")
-    faq_min_score_followup: float | None = Field(
+    # How sure the answerability model (bot/answering/answerability.py) must be; see bot/answering/policy.py.
+    faq_min_probability: float | None = Field(
         None,
-        description="FAQ similarity above which its curated answer is served, when the query was rebuilt from the "
-        "conversation.",
+        ge=0.0,
+        le=1.0,
+        description="Least probability that the top FAQ entry answers the question for its curated answer to be "
+        "served; unset: the value chosen when the profile's model was fitted (wrong curated answers at most 1 %).",
     )
-    faq_min_margin: float | None = Field(
-        None, description="Lead the best FAQ entry needs over the next different entry."
-    )
-    passage_min_score: float | None = Field(None, description="Best passage similarity below which the bot refuses.")
-    faq_in_scope: float | None = Field(
-        None, description="FAQ similarity that keeps a question in scope even when no passage scores well."
-    )
-    sentence_in_scope: float | None = Field(
-        None, description="Similarity of the best retrieved sentence that keeps a question in scope."
+    decline_above: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="The bot declines when the answerability model's probability that the question cannot be "
+        "answered from the knowledge base is above this (lower: stricter).",
     )
     max_answer_sentences: int = Field(
         4,

@@ -6,8 +6,6 @@
 
 One row per field: its environment variable (``TUTOR_`` + the name in upper case), its type with its bounds,
 its default and its description (the ``Field(description=...)`` of ``bot/config.py``, the one place to edit).
-The decision thresholds default to the embedding profile's calibrated values (``bot.answering.policy``), shown
-per profile.
 """
 
 from __future__ import annotations
@@ -84,20 +82,7 @@ def _value(value: Any) -> str:
     return f"`{value}`"
 
 
-def _profile_defaults() -> dict[str, str]:
-    """The decision thresholds: unset means the embedding profile's calibrated value."""
-    from bot.answering.policy import PROFILE_DEFAULTS
-
-    names = next(iter(PROFILE_DEFAULTS.values())).__dataclass_fields__
-    return {
-        name: "unset: " + ", ".join(f"{profile} `{getattr(t, name)}`" for profile, t in PROFILE_DEFAULTS.items())
-        for name in names
-    }
-
-
-def _default(name: str, info: FieldInfo, profile_defaults: dict[str, str]) -> str:
-    if name in profile_defaults and info.default is None:
-        return profile_defaults[name]
+def _default(info: FieldInfo) -> str:
     if info.default_factory is not None:
         return _value(info.get_default(call_default_factory=True))
     if info.default is PydanticUndefined:
@@ -107,13 +92,12 @@ def _default(name: str, info: FieldInfo, profile_defaults: dict[str, str]) -> st
 
 def render_table() -> str:
     """The Markdown table of every setting, in the order of ``Settings``."""
-    profile_defaults = _profile_defaults()
     rows = ["| variable | type | default | what it does |", "|---|---|---|---|"]
     for name, info in Settings.model_fields.items():
         kind = _type_name(info.annotation)
         if bounds := _bounds(info):
             kind += f" ({bounds})"
-        cells = [f"`{env_name(name)}`", kind, _default(name, info, profile_defaults), info.description or ""]
+        cells = [f"`{env_name(name)}`", kind, _default(info), info.description or ""]
         rows.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
     return "\n".join(rows) + "\n"
 

@@ -69,6 +69,10 @@ class WordWeights:
     def __call__(self, words: Iterable[str]) -> float:
         return sum(self._idf.get(word, self._unseen) for word in words)
 
+    def seen(self, word: str) -> bool:
+        """Whether the knowledge base uses this content word at all."""
+        return word in self._idf
+
 
 def sentences(text: str) -> list[str]:
     """Sentences of a passage, list markers and heading marks removed, one line or paragraph at a time."""

@@ -187,6 +187,49 @@ def cmd_tutor(args: argparse.Namespace) -> int:
     return 1 if breaches else 0
 
 
+def cmd_answerability(args: argparse.Namespace) -> int:
+    from bot.answering.answerability import Answerability, model_path
+    from bot.answering.chat import ChatService
+    from bot.indexing.index import KnowledgeIndex
+    from evals.answerability_fit import FIT_DATASETS, calibrate, collect, load_items, outcomes
+
+    settings = get_settings()
+    datasets = args.dataset or list(FIT_DATASETS)
+    items = load_items(datasets)
+    index = KnowledgeIndex(settings)
+    if index.count() == 0:
+        index.sync(settings.kb_dir)
+    chat = ChatService(settings, index)
+    with Progress(
+        TextColumn("[bold]Searching[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    ) as bar:
+        task = bar.add_task("search", total=len(items))
+        examples = collect(chat, items, lambda done, _: bar.update(task, completed=done))
+    model, chosen = calibrate(examples, datasets, settings.embedding_profile)
+    table = Table(
+        title=f"answerability, cross-validated by topic ({settings.embedding_profile}, {len(examples)} items)"
+    )
+    for column in ("regularisation", "FAQ floor", "right", "wrong FAQ", "declined wrongly", "answered wrongly"):
+        table.add_column(column, justify="right")
+    for c, (figures, floor) in chosen["measured"].items():
+        mark = " *" if c == model.fitted_on["regularisation"] else ""
+        table.add_row(
+            f"{c}{mark}",
+            str(floor),
+            *(str(v) for v in (figures.right, figures.wrong_faq, figures.declined_wrongly, figures.answered_wrongly)),
+        )
+    console.print(table)
+    if model_path(settings.embedding_profile).is_file():
+        shipped = Answerability.for_profile(settings.embedding_profile)
+        given = [shipped.model.probabilities(e.features.values()) for e in examples]
+        figures = outcomes(examples, given, shipped.faq_min_probability)
+        console.print(f"the shipped model on these items (in sample when it was fitted on them): {figures}")
+    if args.save:
+        model.save(model_path(settings.embedding_profile))
+        console.print(f"model saved to {model_path(settings.embedding_profile)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals", description="Evaluation suite for staff.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -211,6 +254,13 @@ def main(argv: list[str] | None = None) -> int:
     squad.add_argument("--kb-out", type=Path, required=True, help="folder for the paragraphs (one page each)")
     squad.add_argument("--dataset-out", type=Path, required=True, help="JSONL dataset to write")
     squad.add_argument("--lang", choices=["fr", "en"], default="fr")
+    fit = commands.add_parser(
+        "answerability", help="fit the answerability model on labelled questions (cross-validated by topic)"
+    )
+    fit.add_argument(
+        "--dataset", type=Path, action="append", help="fit data (default: the understanding set's fit part)"
+    )
+    fit.add_argument("--save", action="store_true", help="write it to bot/answering/answerability_models/")
     tutor = commands.add_parser("tutor", help="grade the sample answers of the tutor set; agreement with their grades")
     tutor.add_argument("--dataset", type=Path, default=Path(__file__).parent / "datasets" / "tutor.jsonl")
     tutor.add_argument("--out", type=Path, help="output folder (default: DATA_DIR/evals/tutor-TIME)")
@@ -231,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
             "compare": cmd_compare,
             "import-squad": cmd_import_squad,
             "tutor": cmd_tutor,
+            "answerability": cmd_answerability,
         }
         return commands_by_name[args.command](args)
     except DatasetError as exc:

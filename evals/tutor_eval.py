@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError
-from sklearn.linear_model import LogisticRegression
 
-from bot.tutor.grading import VERDICTS, Features, Grader, GradingModel, GradingThresholds, decide
+from bot.linear_model import LogisticModel, fit_logistic
+from bot.tutor.grading import VERDICTS, Features, Grader, GradingThresholds, decide
 from bot.tutor.quizzes import QuizBank
 from evals.dataset import DatasetError
 
@@ -84,27 +84,17 @@ def _judged(s: Scored, thresholds: GradingThresholds) -> bool:
 
 def fit(
     scored: Sequence[Scored], thresholds: GradingThresholds, regularisation: float, fitted_on: dict | None = None
-) -> GradingModel:
+) -> LogisticModel:
     """Fit the verdict model on the answers the fixed rules leave to it."""
     judged = [s for s in scored if _judged(s, thresholds)]
-    names = tuple(judged[0].features.vector(thresholds))
-    x = np.array([[s.features.vector(thresholds)[n] for n in names] for s in judged])
-    y = np.array([VERDICTS.index(s.item.expected_grade) for s in judged])
-    mean, scale = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-6)
-    classifier = LogisticRegression(C=regularisation, max_iter=10_000).fit((x - mean) / scale, y)
-    if list(classifier.classes_) != [0, 1, 2]:
-        raise DatasetError("the graded answers need examples of all three grades among those the model decides")
-    return GradingModel(
-        features=names,
-        mean=tuple(mean.tolist()),
-        scale=tuple(scale.tolist()),
-        coef=tuple(tuple(row) for row in classifier.coef_.tolist()),
-        intercept=tuple(classifier.intercept_.tolist()),
-        fitted_on=fitted_on or {},
-    )
+    rows = [s.features.vector(thresholds) for s in judged]
+    try:
+        return fit_logistic(rows, [s.item.expected_grade for s in judged], VERDICTS, regularisation, fitted_on)
+    except ValueError as exc:
+        raise DatasetError(f"the graded answers the model decides: {exc}") from exc
 
 
-def _agreement(scored: Sequence[Scored], thresholds: GradingThresholds, model: GradingModel) -> float:
+def _agreement(scored: Sequence[Scored], thresholds: GradingThresholds, model: LogisticModel) -> float:
     return float(np.mean([decide(s.features, thresholds, model).verdict == s.item.expected_grade for s in scored]))
 
 
@@ -120,7 +110,7 @@ def held_out_agreement(scored: Sequence[Scored], thresholds: GradingThresholds, 
     return right / len(scored)
 
 
-def calibrate(scored: Sequence[Scored], thresholds: GradingThresholds, dataset: str) -> GradingModel:
+def calibrate(scored: Sequence[Scored], thresholds: GradingThresholds, dataset: str) -> LogisticModel:
     """The regularisation with the best held-out agreement, then the model refitted on every answer."""
     measured = {c: held_out_agreement(scored, thresholds, c) for c in REGULARISATIONS}
     best = max(REGULARISATIONS, key=lambda c: (measured[c], -c))
@@ -138,7 +128,7 @@ def calibrate(scored: Sequence[Scored], thresholds: GradingThresholds, dataset: 
     )
 
 
-def summarise(scored: Sequence[Scored], thresholds: GradingThresholds, model: GradingModel) -> tuple[dict, list[dict]]:
+def summarise(scored: Sequence[Scored], thresholds: GradingThresholds, model: LogisticModel) -> tuple[dict, list[dict]]:
     rows: list[dict[str, Any]] = []
     confusion: Counter[tuple[str, str]] = Counter()
     groups: dict[str, list[bool]] = defaultdict(list)

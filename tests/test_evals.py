@@ -156,10 +156,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory, index_templates: IndexTemplat
         str(root / "weak"),
         env={
             **env,
-            "TUTOR_PASSAGE_MIN_SCORE": "0.99",
-            "TUTOR_FAQ_MIN_SCORE": "0.999",
-            "TUTOR_FAQ_IN_SCOPE": "0.999",
-            "TUTOR_SENTENCE_IN_SCOPE": "0.999",
+            "TUTOR_FAQ_MIN_PROBABILITY": "1.0",
+            "TUTOR_DECLINE_ABOVE": "0.0",
         },
     )
     return {"root": root, "good": root / "good", "weak": root / "weak", "good_result": good, "weak_result": weak}

@@ -7,19 +7,25 @@ storage or of personal data (the message it gets is already redacted).
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
+from bot.answering.analysis import QuestionAnalysis, analyse
+from bot.answering.answerability import Answerability, Features, features
+from bot.answering.citations import CitationNumbers
 from bot.answering.followup import conversation_topic
 from bot.answering.generators import AnswerStream, ExtractiveGenerator, FaqGenerator, Generator
 from bot.answering.grounding import lowercase_vocabulary
 from bot.answering.llm import LlmGenerator
 from bot.answering.llm_backends import LlmUnavailableError, build_client
-from bot.answering.policy import Decision, Thresholds, decide
+from bot.answering.parts import PartAnswer, merged_passages, reply
+from bot.answering.policy import Decision, Limits, decide
+from bot.answering.premise import framed
 from bot.answering.retrieval import EVERYWHERE, Passage, Retrieval, Retriever, Scope
 from bot.answering.rewrite import rewrite_follow_up
+from bot.answering.spelling import CharFaqMatcher, Phrasing
 from bot.config import Settings
 from bot.indexing.index import KnowledgeIndex
 from bot.indexing.keywords import KeywordIndex
@@ -46,8 +52,18 @@ REFUSAL = {
 }
 log = logging.getLogger("tutor.chat")
 SNIPPET_CHARS = 220
-_CITATION = re.compile(r"\[(\d+)\]")
-_UNFINISHED_CITATION = re.compile(r"\[\d*$")  # "[" or "[1" at the end of a piece: its end is in the next one
+# The character-level FAQ match is read for the entries retrieval found; it is asked for this many times as
+# many (a misspelt question's top entries by characters are not always those by meaning).
+CHAR_CANDIDATES = 10
+
+
+@dataclass(frozen=True)
+class Examination:
+    """A question searched and analysed: what the decision and the generators work from."""
+
+    retrieval: Retrieval
+    analysis: QuestionAnalysis
+    features: Features
 
 
 @dataclass
@@ -89,13 +105,27 @@ class ChatService:
         self.index = index or KnowledgeIndex(settings)
         passages = self.index.passages.get()  # in-memory keyword index and word weights are built from these
         self.retriever = Retriever(self.index, settings.top_k, KeywordIndex(passages), settings.keyword_weight)
-        self.thresholds = Thresholds.for_settings(settings)
-        weights = WordWeights(d.page_content for d in passages)
+        self.weights = weights = WordWeights(d.page_content for d in passages)
+        self.faq_chars = CharFaqMatcher(
+            [
+                Phrasing(d.metadata["source_id"], d.metadata.get("lang", "fr"), d.page_content)
+                for d in self.index.phrasings.get()
+            ]
+        )
         extractive = ExtractiveGenerator(weights, settings.max_answer_sentences)
         self.generators: dict[str, Generator] = {"faq": FaqGenerator(), "extractive": extractive}
         self.llm_error: str | None = None
         if settings.llm_backend != "none":
             self._start_llm(extractive, lowercase_vocabulary(d.page_content for d in passages))
+
+    @cached_property
+    def answerability(self) -> Answerability:
+        """The profile's fitted model, read on the first decision (its fit searches with this service)."""
+        return Answerability.for_profile(self.settings.embedding_profile)
+
+    @cached_property
+    def limits(self) -> Limits:
+        return Limits.for_settings(self.settings, self.answerability)
 
     def _start_llm(self, fallback: ExtractiveGenerator, vocabulary: frozenset[str]) -> None:
         """Load or probe the configured LLM; when it cannot answer, the no-LLM modes do (and say why)."""
@@ -123,10 +153,11 @@ class ChatService:
                 return mode, f"llm unavailable: {self.llm_error or 'no TUTOR_LLM_BACKEND set'}"
         return mode, ""
 
-    def prepare(
+    def examine(
         self, message: str, history: Sequence[Turn] = (), lang: Lang | None = None, scope: Scope = EVERYWHERE
-    ) -> tuple[Retrieval, Decision]:
-        """Search, then decide. ``message`` and ``history`` are already redacted and screened by the
+    ) -> Examination:
+        """Search, analyse the question, and measure what the decision is made from (the answerability
+        model's fit reads these). ``message`` and ``history`` are already redacted and screened by the
         conversation (``bot.conversation``): this layer never sees personal data."""
         lang = lang or detect_language(message)
         topic = conversation_topic(message, history)  # what a follow-up is about (``bot.answering.followup``)
@@ -137,7 +168,22 @@ class ChatService:
             retrieval = self.retriever.search(message, lang, scope, topic.context, topic.programme)
         else:
             retrieval = self.retriever.search(message, lang, scope)
-        return retrieval, decide(retrieval, self.thresholds, self.settings.answer_mode)
+        asked = retrieval.standalone or message
+        analysis = analyse(asked, retrieval.lang, self.weights)
+        chars = dict(self.faq_chars.best(asked, retrieval.lang, k=len(retrieval.faq) * CHAR_CANDIDATES))
+        return Examination(retrieval, analysis, features(retrieval, analysis, self.weights, chars))
+
+    def decide(self, examined: Examination) -> Decision:
+        """The decision (``bot.answering.policy``) on the answerability model's judgement."""
+        judgement = self.answerability.judge(examined.features)
+        return decide(examined.retrieval, judgement, self.limits, self.settings.answer_mode)
+
+    def prepare(
+        self, message: str, history: Sequence[Turn] = (), lang: Lang | None = None, scope: Scope = EVERYWHERE
+    ) -> tuple[Retrieval, Decision]:
+        """Search, then decide."""
+        examined = self.examine(message, history, lang, scope)
+        return examined.retrieval, self.decide(examined)
 
     def _rewrite(self, message: str, previous: str, lang: Lang) -> str | None:
         """With an LLM in use, a follow-up is rewritten by it into a standalone question (see
@@ -162,11 +208,22 @@ class ChatService:
         started: float | None = None,
     ) -> AnswerDraft:
         """Decide, then start writing. Retrieval and the decision happen here, so a failure in them is raised
-        before any text is streamed; the text is written as the draft is read."""
+        before any text is streamed; the text is written as the draft is read. A question in several parts is
+        answered part by part (``bot.answering.parts``)."""
         started = time.perf_counter() if started is None else started
-        retrieval, decision = self.prepare(message, history, lang, scope)
+        examined = self.examine(message, history, lang, scope)
+        retrieval, analysis = examined.retrieval, examined.analysis
+        if len(analysis.parts) > 1 and not retrieval.condensed:
+            return self._draft_parts(examined, scope, started)
+        decision = self.decide(examined)
         if decision.mode == "refused":
             return AnswerDraft(retrieval, decision, AnswerStream([REFUSAL[retrieval.lang]], mode="refused"), started)
+        return AnswerDraft(retrieval, decision, self._write(message, history, examined, decision), started)
+
+    def _write(self, message: str, history: Sequence[Turn], examined: Examination, decision: Decision) -> AnswerStream:
+        """The answer's text from the generator of the decision's mode; a yes/no question's opening is
+        framed by what the answer says of its premise (``bot.answering.premise``)."""
+        retrieval = examined.retrieval
         name, note = self._writer(decision.mode)
         # Retrieval used the standalone query; the extractive generator gets the user's own words and the
         # history, the LLM the rewritten question alone: a small model given "et comment on s'en protège ?"
@@ -174,8 +231,33 @@ class ChatService:
         if name == "llm" and retrieval.standalone:
             message, history = retrieval.standalone, []
         pieces = self.generators[name].generate(message, decision.passages, history, retrieval.lang)
-        stream = pieces if isinstance(pieces, AnswerStream) else AnswerStream(pieces, mode=name, note=note)
-        return AnswerDraft(retrieval, decision, stream, started)
+        if isinstance(pieces, AnswerStream):
+            return pieces
+        if examined.analysis.premise is not None:  # whole, to be read before its first word is shown
+            pieces = iter([framed(examined.analysis, "".join(pieces), retrieval.lang)])
+        return AnswerStream(pieces, mode=name, note=note)
+
+    def _draft_parts(self, examined: Examination, scope: Scope, started: float) -> AnswerDraft:
+        """Each part searched, decided and written on its own, then one reply citing them all."""
+        lang = examined.retrieval.lang
+        answers = []
+        for part in examined.analysis.parts:
+            own = self.examine(part, (), lang, scope)
+            decision = self.decide(own)
+            pieces = self._write(part, (), own, decision) if decision.mode != "refused" else ()
+            answers.append(PartAnswer(part, decision, pieces))
+        answered = [a for a in answers if a.decision.mode != "refused"]
+        reason = " | ".join(f"part {n}: {a.decision.mode}: {a.decision.reason}" for n, a in enumerate(answers, 1))
+        if not answered:
+            refusal = Decision("refused", reason)
+            return AnswerDraft(examined.retrieval, refusal, AnswerStream([REFUSAL[lang]], mode="refused"), started)
+        passages, numberings = merged_passages(answers)
+        modes = {a.pieces.mode for a in answered if isinstance(a.pieces, AnswerStream)}
+        mode: AnswerMode = "llm" if "llm" in modes else "extractive"
+        decision = Decision("extractive", reason, passages=passages)
+        return AnswerDraft(
+            examined.retrieval, decision, AnswerStream(reply(answers, numberings, lang), mode=mode), started
+        )
 
     def declined(self, message: str, lang: Lang | None, reason: str, started: float | None = None) -> AnswerDraft:
         """The refusal of a message the guard flagged: nothing is searched."""
@@ -186,42 +268,6 @@ class ChatService:
             AnswerStream([REFUSAL[lang]], mode="refused"),
             time.perf_counter() if started is None else started,
         )
-
-
-class CitationNumbers:
-    """Renumbers an answer's citations 1…n in the order the reader meets them, as the text streams.
-
-    A generator cites ``[k]``, the k-th passage it was given; the ones it quotes are rarely the first k (a
-    passage may give no sentence, a later one may answer first), and a reader who sees [1] and [3] looks for
-    the missing [2]. The passage first cited becomes [1], the next new one [2], and so on, so the text and
-    the source cards match one to one. A citation split across two pieces ("[" then "3]", as an LLM streams
-    it) is held back until it is whole. A number that names no passage is left as it is: it is above every
-    number given out, so it can never be taken for one of them.
-    """
-
-    def __init__(self, count: int) -> None:
-        self.count = count
-        self.shown: dict[int, int] = {}  # passage position (1-based) -> number shown, in order of appearance
-        self._held = ""
-
-    def feed(self, piece: str) -> str:
-        """The piece with its citations renumbered, less an unfinished citation at its end (held back)."""
-        text = self._held + piece
-        unfinished = _UNFINISHED_CITATION.search(text)
-        cut = unfinished.start() if unfinished else len(text)
-        self._held = text[cut:]
-        return _CITATION.sub(self._renumber, text[:cut])
-
-    def flush(self) -> str:
-        """What was held back when the text ends: an unfinished "[12" is text, not a citation."""
-        held, self._held = self._held, ""
-        return held
-
-    def _renumber(self, match: re.Match[str]) -> str:
-        cited = int(match.group(1))
-        if not 0 < cited <= self.count:
-            return match.group(0)
-        return f"[{self.shown.setdefault(cited, len(self.shown) + 1)}]"
 
 
 @dataclass

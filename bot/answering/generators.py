@@ -2,7 +2,7 @@
 
 Each yields the answer piece by piece (the API streams what it yields) and cites passages as ``[n]``, where
 ``n`` is the passage's 1-based position in the list it was given: the caller renumbers them in the order they
-appear and turns them into the citations it returns (``bot.answering.chat.CitationNumbers``), so the numbers
+appear and turns them into the citations it returns (``bot.answering.citations.CitationNumbers``), so the numbers
 always map to the sources shown.
 
 - ``FaqGenerator``: the curated answer of the matched FAQ entry, verbatim, then its citation.

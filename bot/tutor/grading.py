@@ -19,17 +19,17 @@ fit did not see.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from bot.indexing.embeddings import LocalEmbeddings
+from bot.linear_model import LogisticModel
 from bot.text import content_words, fold, sentences
 from bot.tutor.quizzes import QuizQuestion
 
@@ -106,40 +106,6 @@ class Features:
 
 
 @dataclass(frozen=True)
-class GradingModel:
-    """Multinomial logistic regression over standardised features (fitted in ``evals/tutor_eval.py``)."""
-
-    features: tuple[str, ...]
-    mean: tuple[float, ...]
-    scale: tuple[float, ...]
-    coef: tuple[tuple[float, ...], ...]  # one row per verdict, in VERDICTS order
-    intercept: tuple[float, ...]
-    fitted_on: dict  # dataset, size, regularisation, agreement measured on held-out modules
-
-    def probabilities(self, values: dict[str, float]) -> dict[Verdict, float]:
-        x = (np.array([values[name] for name in self.features]) - self.mean) / self.scale
-        logits = np.asarray(self.coef) @ x + np.asarray(self.intercept)
-        weights = np.exp(logits - logits.max())
-        return dict(zip(VERDICTS, (weights / weights.sum()).tolist(), strict=True))
-
-    def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-    @classmethod
-    def load(cls, path: Path) -> GradingModel:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(
-            features=tuple(data["features"]),
-            mean=tuple(data["mean"]),
-            scale=tuple(data["scale"]),
-            coef=tuple(tuple(row) for row in data["coef"]),
-            intercept=tuple(data["intercept"]),
-            fitted_on=data.get("fitted_on", {}),
-        )
-
-
-@dataclass(frozen=True)
 class Grade:
     verdict: Verdict
     found: tuple[int, ...]  # indexes of the key ideas the answer expresses
@@ -161,7 +127,7 @@ def segments(answer: str) -> list[str]:
     return unique[:MAX_SEGMENTS]
 
 
-def decide(features: Features, thresholds: GradingThresholds, model: GradingModel) -> Grade:
+def decide(features: Features, thresholds: GradingThresholds, model: LogisticModel) -> Grade:
     """The one grading rule; ``features`` come from :meth:`Grader.features`."""
     ideas = tuple(range(len(features.idea_similarity)))
     similarity = features.reference_similarity
@@ -175,7 +141,7 @@ def decide(features: Features, thresholds: GradingThresholds, model: GradingMode
     if similarity < thresholds.reference:
         return Grade("wrong", (), ideas, similarity, "off_topic")
     probabilities = model.probabilities(features.vector(thresholds))
-    verdict = max(probabilities, key=probabilities.__getitem__)
+    verdict: Verdict = max(VERDICTS, key=probabilities.__getitem__)
     # An answer judged wrong gets no credit for ideas it seems to touch: it is usually a misconception in
     # the course's own words, and "you got X" would tell the learner the opposite of the verdict.
     found = () if verdict == "wrong" else features.found(thresholds)
@@ -187,7 +153,7 @@ def model_path(profile: str) -> Path:
 
 
 class Grader:
-    def __init__(self, embeddings: LocalEmbeddings, profile: str, model: GradingModel | None = None) -> None:
+    def __init__(self, embeddings: LocalEmbeddings, profile: str, model: LogisticModel | None = None) -> None:
         self.embeddings = embeddings
         self.thresholds = THRESHOLDS[profile]
         self.profile = profile
@@ -196,10 +162,10 @@ class Grader:
         self._lock = threading.Lock()
 
     @property
-    def model(self) -> GradingModel:
+    def model(self) -> LogisticModel:
         """Loaded on first use, so that calibration can compute features before any model exists."""
         if self._model is None:
-            self._model = GradingModel.load(model_path(self.profile))
+            self._model = LogisticModel.load(model_path(self.profile))
         return self._model
 
     def _question_vectors(self, question: QuizQuestion) -> tuple[np.ndarray, np.ndarray]:

