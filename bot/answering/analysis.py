@@ -541,21 +541,24 @@ def _inverted_subject(first: str) -> str | None:
     return subject if content_words(subject) and not _ASKS.search(_flat(subject)) else None
 
 
-def _rarest_words(first: str, weights: WordWeights | None) -> str | None:
-    """The first part's two rarest focus words as written, in their order: "What is prompt injection" →
-    "prompt injection"."""
-    top = set(_focus(first, weights)[:2])
-    surface = [m.group() for m in re.finditer(r"[^\W_]+", first) if content_words(m.group()) & top]
-    chosen = list(dict.fromkeys(surface))[:2]
-    return " ".join(chosen) or None
+def _defined(first: str) -> str | None:
+    """The term a definition question asks about ("What is prompt injection" → "prompt injection")."""
+    flat = _flat(first)
+    match = _WHAT_IS.search(flat)
+    if not match or not _defines(_asked(flat)):
+        return None
+    return first[match.start("np") : match.end("np")].strip(" ,;?") or None
 
 
-def _subject(first: str, weights: WordWeights | None) -> str | None:
-    for found in (_topic(first), _inverted_subject(first)):
+def _subject(first: str) -> str | None:
+    """What the first part is about, when it says so plainly: a topic put first, an inverted subject, the
+    term it defines, or a name. Words picked by rarity instead ("adresse data") misled the search more than a
+    part without a subject, which the chat searches with the first part as its context."""
+    for found in (_topic(first), _inverted_subject(first), _defined(first)):
         if found:
             return found
     names = sorted(_real_names(first), key=lambda n: (n.tokens, len(n.text)), reverse=True)
-    return names[0].text if names else _rarest_words(first, weights)
+    return names[0].text if names else None
 
 
 def _with_subject(part: str, subject: str, lang: Lang) -> str:
@@ -583,7 +586,7 @@ def _parts(question: str, lang: Lang, weights: WordWeights | None) -> list[str]:
     pieces = _completed([pieces[0], *(_without_filler(p) for p in pieces[1:])])
     if len(pieces) > MAX_PARTS:
         pieces = [*pieces[: MAX_PARTS - 1], " ".join(pieces[MAX_PARTS - 1 :])]
-    subject = _subject(pieces[0], weights) if len(pieces) > 1 else None
+    subject = _subject(pieces[0]) if len(pieces) > 1 else None
     if subject:
         pieces = [pieces[0], *(_with_subject(p, subject, lang) for p in pieces[1:])]
     return pieces

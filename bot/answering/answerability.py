@@ -46,6 +46,8 @@ class Features:
     faq_focus: float  # share (rarity-weighted) of the question's focus terms in the entry's question and phrasing
     faq_answer_focus: float  # … in the entry's answer
     faq_type: float  # 1 when the entry's answer holds the expected answer type
+    faq_passage: float  # the entry's own passage (question and answer) among the passages found: its cosine, or 0
+    faq_passage_best: float  # 1 when that passage is the best one: the question matches its answer too
     passage_score: float  # the best passage's cosine
     sentence_score: float  # the best sentence's cosine
     passage_focus: float  # share of the focus terms in the best passages
@@ -61,7 +63,16 @@ class Features:
         return asdict(self)
 
 
-FAQ_FEATURES = ("faq_score", "faq_margin", "faq_chars", "faq_focus", "faq_answer_focus", "faq_type")
+FAQ_FEATURES = (
+    "faq_score",
+    "faq_margin",
+    "faq_chars",
+    "faq_focus",
+    "faq_answer_focus",
+    "faq_type",
+    "faq_passage",
+    "faq_passage_best",
+)
 
 
 def _faq_side(
@@ -78,6 +89,8 @@ def _faq_side(
         "faq_focus": focus_coverage(analysis, f"{faq.question} {faq.matched}", weights),
         "faq_answer_focus": focus_coverage(analysis, faq.answer, weights),
         "faq_type": float(holds_type(faq.answer, analysis.answer_type)),
+        "faq_passage": max((p.dense for p in retrieval.passages if p.source_id == faq.source_id), default=0.0),
+        "faq_passage_best": float(bool(retrieval.passages) and retrieval.passages[0].source_id == faq.source_id),
     }
 
 

@@ -25,7 +25,7 @@ from bot.answering.policy import Decision, Limits, decide
 from bot.answering.premise import framed
 from bot.answering.retrieval import EVERYWHERE, Passage, Retrieval, Retriever, Scope
 from bot.answering.rewrite import rewrite_follow_up
-from bot.answering.spelling import CharFaqMatcher, Phrasing
+from bot.answering.spelling import CharFaqMatcher, Phrasing, looks_misspelt, normalise, vocabulary_of
 from bot.config import Settings
 from bot.indexing.index import KnowledgeIndex
 from bot.indexing.keywords import KeywordIndex
@@ -61,6 +61,7 @@ CHAR_CANDIDATES = 10
 class Examination:
     """A question searched and analysed: what the decision and the generators work from."""
 
+    question: str  # the user's message, normalised (SMS forms expanded, misspellings corrected)
     retrieval: Retrieval
     analysis: QuestionAnalysis
     features: Features
@@ -106,6 +107,16 @@ class ChatService:
         passages = self.index.passages.get()  # in-memory keyword index and word weights are built from these
         self.retriever = Retriever(self.index, settings.top_k, KeywordIndex(passages), settings.keyword_weight)
         self.weights = weights = WordWeights(d.page_content for d in passages)
+        faq = self.index.phrasings.get()
+        # Well-written text only (pages, curated questions and answers): an SMS alternate would make its
+        # misspellings "known". Built once, with the index the normaliser searches it by.
+        self.vocabulary = vocabulary_of(
+            [
+                *(d.page_content for d in passages),
+                *(f"{d.metadata.get('question', '')} {d.metadata.get('answer', '')}" for d in faq),
+            ]
+        )
+        looks_misspelt("", "fr", self.vocabulary)
         self.faq_chars = CharFaqMatcher(
             [
                 Phrasing(d.metadata["source_id"], d.metadata.get("lang", "fr"), d.page_content)
@@ -160,6 +171,9 @@ class ChatService:
         model's fit reads these). ``message`` and ``history`` are already redacted and screened by the
         conversation (``bot.conversation``): this layer never sees personal data."""
         lang = lang or detect_language(message)
+        # SMS forms expanded and, in a misspelt question, unknown words corrected ("c kan la 1ere promo de
+        # lecol"); a well-written question comes back unchanged (``bot.answering.spelling``).
+        message = normalise(message, lang, self.vocabulary)
         topic = conversation_topic(message, history)  # what a follow-up is about (``bot.answering.followup``)
         rewritten = self._rewrite(message, topic.context, lang) if topic else None
         if rewritten:  # a standalone question: searched as it is, still judged as a follow-up (stricter FAQ)
@@ -171,7 +185,7 @@ class ChatService:
         asked = retrieval.standalone or message
         analysis = analyse(asked, retrieval.lang, self.weights)
         chars = dict(self.faq_chars.best(asked, retrieval.lang, k=len(retrieval.faq) * CHAR_CANDIDATES))
-        return Examination(retrieval, analysis, features(retrieval, analysis, self.weights, chars))
+        return Examination(message, retrieval, analysis, features(retrieval, analysis, self.weights, chars))
 
     def decide(self, examined: Examination) -> Decision:
         """The decision (``bot.answering.policy``) on the answerability model's judgement."""
@@ -218,7 +232,7 @@ class ChatService:
         decision = self.decide(examined)
         if decision.mode == "refused":
             return AnswerDraft(retrieval, decision, AnswerStream([REFUSAL[retrieval.lang]], mode="refused"), started)
-        return AnswerDraft(retrieval, decision, self._write(message, history, examined, decision), started)
+        return AnswerDraft(retrieval, decision, self._write(examined.question, history, examined, decision), started)
 
     def _write(self, message: str, history: Sequence[Turn], examined: Examination, decision: Decision) -> AnswerStream:
         """The answer's text from the generator of the decision's mode; a yes/no question's opening is
@@ -234,17 +248,22 @@ class ChatService:
         if isinstance(pieces, AnswerStream):
             return pieces
         if examined.analysis.premise is not None:  # whole, to be read before its first word is shown
-            pieces = iter([framed(examined.analysis, "".join(pieces), retrieval.lang)])
+            own = decision.mode == "faq" and examined.features.faq_focus >= 1.0
+            pieces = iter([framed(examined.analysis, "".join(pieces), retrieval.lang, own)])
         return AnswerStream(pieces, mode=name, note=note)
 
     def _draft_parts(self, examined: Examination, scope: Scope, started: float) -> AnswerDraft:
         """Each part searched, decided and written on its own, then one reply citing them all."""
         lang = examined.retrieval.lang
         answers = []
-        for part in examined.analysis.parts:
-            own = self.examine(part, (), lang, scope)
+        first = examined.analysis.parts[0]
+        for index, part in enumerate(examined.analysis.parts):
+            # A later part is read as a follow-up of the first ("…, et combien de temps dure-t-il ?"): searched
+            # with it as context when it names too little of its own (``bot.answering.followup``).
+            context = [Turn("user", first)] if index else []
+            own = self.examine(part, context, lang, scope)
             decision = self.decide(own)
-            pieces = self._write(part, (), own, decision) if decision.mode != "refused" else ()
+            pieces = self._write(own.question, context, own, decision) if decision.mode != "refused" else ()
             answers.append(PartAnswer(part, decision, pieces))
         answered = [a for a in answers if a.decision.mode != "refused"]
         reason = " | ".join(f"part {n}: {a.decision.mode}: {a.decision.reason}" for n, a in enumerate(answers, 1))

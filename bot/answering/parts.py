@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from bot.answering.citations import Renumbering
+from bot.answering.citations import CITATION, Renumbering
 from bot.answering.policy import Decision
 from bot.answering.retrieval import Passage
 from bot.schema import Lang
+from bot.text import fold
 
+MIN_REPEAT_CHARS = 25  # a piece this long is a sentence (the extractive generator streams sentences)
 UNANSWERED = {
     "fr": "Je n'ai pas d'information fiable pour répondre à « {part} ».",
     "en": "I have no reliable information to answer “{part}”.",
@@ -50,7 +52,9 @@ def merged_passages(answers: Sequence[PartAnswer]) -> tuple[tuple[Passage, ...],
 
 
 def reply(answers: Sequence[PartAnswer], numberings: Sequence[dict[int, int]], lang: Lang) -> Iterator[str]:
-    """The parts' answers in the order asked, one paragraph each, citing the merged passages."""
+    """The parts' answers in the order asked, one paragraph each, citing the merged passages. A sentence an
+    earlier part said already is not said again (two parts often share a passage)."""
+    said: set[str] = set()
     for index, (answer, numbering) in enumerate(zip(answers, numberings, strict=True)):
         if index:
             yield "\n\n"
@@ -58,8 +62,13 @@ def reply(answers: Sequence[PartAnswer], numberings: Sequence[dict[int, int]], l
             yield UNANSWERED[lang].format(part=answer.question.strip().rstrip("?").strip())
             continue
         renumbering = Renumbering(numbering)
-        for piece in answer.pieces:
-            if text := renumbering.feed(piece):
-                yield text
-        if rest := renumbering.flush():
-            yield rest
+        for piece in [*answer.pieces, None]:
+            text = renumbering.feed(piece) if piece is not None else renumbering.flush()
+            if not text:
+                continue
+            key = fold(CITATION.sub("", text))
+            if len(key) >= MIN_REPEAT_CHARS:  # a sentence, not a streamed word that may well recur
+                if key in said:
+                    continue
+                said.add(key)
+            yield text

@@ -4,7 +4,8 @@ The decision reads the answerability model's probabilities (``bot.answering.answ
 logistic model over what retrieval found and how it covers the question's focus and expected answer type,
 fitted on labelled questions and kept per embedding profile):
 
-1. **faq** — the top FAQ entry's curated answer is served verbatim when ``P(faq)`` is the most likely outcome
+1. **faq** — the top FAQ entry's curated answer is served verbatim when the question is one of its phrasings
+   (cosine ``>= SAME_WORDING``), or when ``P(faq)`` is the most likely outcome
    *and* at least the model's ``faq_min_probability`` (chosen at fit time, by cross-validation on the fit
    data, as the lowest probability that keeps wrong curated answers at or under 1 %): a curated answer on a
    neighbouring subject looks official, so it must be surer than an extract;
@@ -33,6 +34,9 @@ from bot.config import Settings
 
 Mode = Literal["faq", "extractive", "refused"]
 
+# A question this close to one of an entry's own phrasings (punctuation, case, an accent apart) is the question
+# staff wrote that answer for: served whatever the model says of the features around it.
+SAME_WORDING = 0.98
 # Passages this far below the best one are not used to answer (they are still returned as retrieved).
 PASSAGE_WINDOW = 0.08
 MAX_ANSWER_PASSAGES = 3
@@ -70,7 +74,7 @@ def decide(retrieval: Retrieval, judgement: Judgement, limits: Limits, mode: str
     p = judgement.probabilities
     why = judgement.describe()
     faq = retrieval.faq[0] if retrieval.faq and mode not in ("extractive", "llm") else None
-    if faq and judgement.outcome == "faq" and p["faq"] >= limits.faq_min_probability:
+    if faq and (faq.score >= SAME_WORDING or (judgement.outcome == "faq" and p["faq"] >= limits.faq_min_probability)):
         return Decision("faq", f"FAQ {faq.source_id} at {faq.score:.3f}; {why}", faq, (faq.as_passage(),), judgement)
     if mode == "faq" or not retrieval.passages or p["decline"] > limits.decline_above:
         return Decision("refused", why, judgement=judgement)

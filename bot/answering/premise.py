@@ -101,10 +101,12 @@ def verdict(analysis: QuestionAnalysis, answer: str) -> Verdict:
     return "unsettled"
 
 
-def framed(analysis: QuestionAnalysis, answer: str, lang: Lang) -> str:
+def framed(analysis: QuestionAnalysis, answer: str, lang: Lang, own_polarity: bool = False) -> str:
     """The answer's opening for a yes/no question: "Non"/"No" before a contradicting fact, no polar word before
-    anything else. Any other question's answer is returned as it is."""
-    if analysis.premise is None or not words(answer):
+    anything else. ``own_polarity``: the answer was written for this very question (a curated answer whose
+    question covers all of the user's focus terms), so its "Oui"/"Non" stands. Any other question's answer
+    is returned as it is."""
+    if analysis.premise is None or not words(answer) or own_polarity:
         return answer
     bare = _POLAR.sub("", answer, count=1)
     bare = bare[:1].upper() + bare[1:]

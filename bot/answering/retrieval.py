@@ -220,7 +220,10 @@ class Retriever:
         ]
 
     def faq_matches(self, vector: list[float], lang: Lang, scope: Scope = EVERYWHERE, k: int = 5) -> list[FaqMatch]:
-        """Best phrasing per FAQ entry, in the user's language only: a curated answer is served verbatim."""
+        """Best phrasing per FAQ entry, in the user's language only: a curated answer is served verbatim (so
+        none when the scope asks for content in another language)."""
+        if scope.lang and scope.lang != lang:
+            return []
         best: dict[str, FaqMatch] = {}
         where: dict[str, str | list[str]] = {"lang": lang, "programme": scope.programme or ""}
         for document, score in self._hits("phrasings", vector, k * 4, where):

@@ -34,9 +34,21 @@ def test_parts_share_one_numbering_and_a_passage_two_parts_cite_is_one_source() 
     assert text == "Elle est gratuite [1]. Voir aussi [2].\n\nSix heures [3], en ligne [2]."
 
 
+def test_a_sentence_an_earlier_part_said_is_not_said_again_but_a_recurring_word_is() -> None:
+    same = "Le diplôme est enregistré au RNCP."
+    answers = [
+        part("a ?", ["diplome"], [f"{same} [1]", " Le"]),
+        part("b ?", ["diplome", "metiers"], [f"{same} [1]", " Le", " Il prépare à quatre métiers [2]."]),
+    ]
+    _passages, numberings = merged_passages(answers)
+    text = "".join(reply(answers, numberings, "fr"))
+    assert text.count(same) == 1 and text.count(" Le") == 2, text
+    assert text.endswith("Il prépare à quatre métiers [2].")
+
+
 def test_a_citation_split_across_streamed_pieces_is_renumbered_whole() -> None:
     answers = [part("a ?", ["x"], ["Un [1]."]), part("b ?", ["y"], ["Deux [", "1", "]."])]
-    passages, numberings = merged_passages(answers)
+    _passages, numberings = merged_passages(answers)
     assert "".join(reply(answers, numberings, "en")).endswith("Deux [2].")
 
 
@@ -96,3 +108,9 @@ def test_an_answer_to_another_kind_of_question_is_left_as_it_is() -> None:
     analysis = analyse("Combien coûte Objectif IA ?", "fr")
     assert analysis.premise is None
     assert framed(analysis, "Oui, c'est gratuit [1].", "fr") == "Oui, c'est gratuit [1]."
+
+
+def test_a_curated_answer_written_for_this_very_question_keeps_its_own_yes_or_no() -> None:
+    analysis = yes_no("Faut-il passer un concours pour entrer à l'école ?")
+    answer = "Non, il n'y a pas de concours : l'admission se fait sur entretien. [1]"
+    assert framed(analysis, answer, "fr", own_polarity=True) == answer

@@ -25,6 +25,8 @@ VALUES = Features(
     faq_focus=0.5,
     faq_answer_focus=0.5,
     faq_type=1.0,
+    faq_passage=0.7,
+    faq_passage_best=1.0,
     passage_score=0.6,
     sentence_score=0.6,
     passage_focus=0.8,
@@ -202,3 +204,11 @@ def test_limits_come_from_the_fitted_model_unless_a_deployment_sets_them(tmp_pat
     answerability = Answerability(model)
     assert Limits.for_settings(Settings(), answerability) == Limits(0.65, 0.5)
     assert Limits.for_settings(Settings(faq_min_probability=0.9, decline_above=0.3), answerability) == Limits(0.9, 0.3)
+
+
+def test_a_question_worded_as_one_of_an_entry_s_phrasings_gets_its_curated_answer() -> None:
+    decision = decide(retrieval([faq("faq-1", 0.99)], [passage("page", 0.9)]), judged(0.4, 0.5, 0.1), LIMITS)
+    assert decision.mode == "faq", described(decision)
+    assert decide(retrieval([faq("faq-1", 0.95)], [passage("page", 0.9)]), judged(0.4, 0.5, 0.1), LIMITS).mode == (
+        "extractive"
+    ), "a close paraphrase is left to the model"
