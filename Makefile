@@ -30,10 +30,13 @@ test: index browser llm-test
 test-fast: model
 	$(PY) -m pytest -m "not browser and not llm and not slow"
 
-# The quality gate: the dev set in the fast (no-LLM) mode against the floors of evals/thresholds.yaml, and the
-# tutor's grading against the hand-graded answers of evals/datasets/tutor.jsonl.
+# The quality gate: the dev set and the understanding set's test part (never fitted on) in the fast (no-LLM)
+# mode against the floors of evals/thresholds.yaml and evals/understanding-thresholds.yaml, and the tutor's
+# grading against the hand-graded answers of evals/datasets/tutor.jsonl.
 gate: index
 	$(PY) -m evals run --dataset evals/datasets/dev.jsonl --out data/evals/dev-gate --gate evals/thresholds.yaml
+	$(PY) -m evals run --dataset evals/datasets/understanding-test.jsonl --out data/evals/understanding-gate \
+		--gate evals/understanding-thresholds.yaml
 	$(PY) -m evals tutor --out data/evals/tutor-gate --min-agreement 0.85 --min-held-out 0.80
 
 # The optional LLM: llama-cpp-python compiled once (about 6 minutes on 2 cores; pip caches the wheel), for

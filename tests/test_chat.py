@@ -124,3 +124,22 @@ def test_citations_split_across_streamed_pieces_are_renumbered_whole() -> None:
     answer = draft.finish()
     assert "".join(shown) == answer.answer == "Une promotion [1] avec des partenaires [2][1]. Voir [7] [1", shown
     assert [(c.n, c.source_id) for c in answer.citations] == [(1, "c"), (2, "b")], answer.citations
+
+
+def test_each_part_of_a_multi_part_question_is_answered_with_its_own_citations(fixture_chat: ChatService) -> None:
+    answer = Conversation(fixture_chat).ask(
+        "Combien de temps dure la formation de l'école test et quel diplôme obtient-on à la fin ?"
+    )
+    assert not answer.refused, answer.reason
+    assert "12 mois" in answer.answer and "RNCP" in answer.answer, answer.answer
+    assert "part 1:" in answer.reason and "part 2:" in answer.reason, answer.reason
+    cited = {c.source_id for c in answer.citations}
+    assert {"ecole/admission", "ecole/diplome"} <= cited, cited
+    assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+
+
+def test_a_contradicted_premise_is_answered_no_with_the_fact(fixture_chat: ChatService) -> None:
+    answer = Conversation(fixture_chat).ask("La formation de l'école test dure 2 ans, c'est bien ça ?")
+    assert not answer.refused, answer.reason
+    assert answer.answer.startswith("Non : "), answer.answer
+    assert "3 à 12 mois" in answer.answer, answer.answer

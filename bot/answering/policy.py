@@ -12,8 +12,7 @@ fitted on labelled questions and kept per embedding profile):
 2. **extractive** (or another grounded generator) — otherwise, unless ``P(decline)`` is above
    ``decline_above`` (0.5 by default: declining is more likely than answering); the answer is built from the
    passages ranking within ``PASSAGE_WINDOW`` of the best, only those in the user's language when there are
-   any, and from the top FAQ entry first when it covers the question's focus terms at least as well as the
-   passages and matches at least as well (a close FAQ wording of a misspelt question the pages match poorly);
+   any (FAQ entries are passages too: one not served verbatim may still be quoted when it ranks);
 3. **refuse** — otherwise;
 0. before all this, ``bot.safety.guard`` declines messages that try to take over the assistant (injections).
 
@@ -81,9 +80,6 @@ def decide(retrieval: Retrieval, judgement: Judgement, limits: Limits, mode: str
     passages = retrieval.passages
     top = passages[0].score
     usable = [p for p in passages if p.score >= top - PASSAGE_WINDOW]
-    values = judgement.features
-    if faq and values.faq_focus >= values.passage_focus and values.faq_score >= values.passage_score:
-        usable = [faq.as_passage(), *usable]  # the entry covers the question best: answer from it first
     # Answer in one language: the user's, when a good enough passage in it exists (looking a little further
     # down for one rather than answering an English question in French).
     own = [p for p in usable if p.lang == retrieval.lang] or [

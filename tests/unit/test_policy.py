@@ -144,14 +144,10 @@ def test_an_empty_retrieval_is_refused() -> None:
     assert decision.mode == "refused", described(decision)
 
 
-def test_an_faq_entry_covering_the_question_better_than_the_pages_is_answered_from_first() -> None:
-    better = judged(0.4, 0.5, 0.1, faq_score=0.75, passage_score=0.30, faq_focus=1.0, passage_focus=0.5)
-    decision = decide(retrieval([faq("faq-1", 0.75)], [passage("page", 0.30)]), better, LIMITS)
+def test_a_faq_entry_not_served_is_not_put_before_the_passages() -> None:
+    decision = decide(retrieval([faq("faq-1", 0.75)], [passage("page", 0.30)]), judged(0.45, 0.5, 0.05), LIMITS)
     assert decision.mode == "extractive", described(decision)
-    assert [p.source_id for p in decision.passages] == ["faq-1", "page"], described(decision)
-    worse = judged(0.4, 0.5, 0.1, faq_score=0.75, passage_score=0.30, faq_focus=0.4, passage_focus=0.9)
-    decision = decide(retrieval([faq("faq-1", 0.75)], [passage("page", 0.30)]), worse, LIMITS)
-    assert [p.source_id for p in decision.passages] == ["page"], "an entry off the question's focus is not quoted"
+    assert [p.source_id for p in decision.passages] == ["page"], described(decision)
 
 
 def test_a_faq_entry_alone_with_no_passage_is_refused_unless_served() -> None:
