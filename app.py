@@ -38,12 +38,14 @@ from fastapi import FastAPI
 
 from bot.runtime import Runtime
 from bot.web.middleware.security import protect
-from bot.web.pages.chat import CSS, build_ui
+from bot.web.pages import look
+from bot.web.pages.chat import CSS, TEXTS, build_ui
 from bot.web.pages.staff import build_staff_ui
 from bot.web.routes.chat import router
 from bot.web.routes.openai import router as openai_router
 from bot.web.routes.staff import router as admin_router
 from bot.web.routes.tutor import router as tutor_router
+from bot.web.routes.widget import widget_router
 from evals.jobs import EvalJobs
 
 GRACEFUL_STOP_S = 10
@@ -63,11 +65,18 @@ def create_app(settings: Settings | None = None, *, background_start: bool = Tru
     app.include_router(admin_router)
     app.include_router(openai_router)
     app.include_router(tutor_router)
+    app.include_router(widget_router(TEXTS))
     protect(app, settings)
     runtime.start(background=background_start)
     # /staff first: the chat mounted at / would otherwise catch its requests.
-    app = gr.mount_gradio_app(app, build_staff_ui(runtime, app.state.evals), path="/staff")
-    return gr.mount_gradio_app(app, build_ui(runtime), path="/", css=CSS, footer_links=["api"])
+    staff = build_staff_ui(runtime, app.state.evals)
+    app = gr.mount_gradio_app(
+        app, staff, path="/staff", theme=look.THEME, css=look.CSS, head=look.HEAD, footer_links=["api"]
+    )
+    chat = build_ui(runtime)
+    return gr.mount_gradio_app(
+        app, chat, path="/", theme=look.THEME, css=look.CSS + CSS, head=look.HEAD, footer_links=["api"]
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -267,7 +267,7 @@ def test_chat_and_staff_pages_work_under_the_content_security_policy(guarded, br
     page.goto(f"{url}/staff/")
     page.locator("#token input").fill(TOKEN)
     page.locator("#unlock").click()
-    page.get_by_text("Unlocked.").wait_for(timeout=10_000)
+    page.get_by_text("Déverrouillé.").wait_for(timeout=10_000)
     assert page.evaluate("window.__csp") == [] and refused == [], (
         f"CSP violations on the staff page: {page.evaluate('window.__csp')}; console: {refused}"
     )

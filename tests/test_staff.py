@@ -118,9 +118,9 @@ def test_staff_page_runs_an_evaluation_in_the_browser(staff_server: str, browser
     page.get_by_text("Wrong or missing admin token").first.wait_for(timeout=10_000)
     page.locator("#token input").fill(TOKEN)
     page.locator("#unlock").click()
-    page.get_by_text("Unlocked.").wait_for(timeout=10_000)
+    page.get_by_text("Déverrouillé.").wait_for(timeout=10_000)
     page.locator("#run").click()
-    page.get_by_text("Finished").wait_for(timeout=120_000)
+    page.get_by_text("terminée").wait_for(timeout=120_000)
     summary = page.locator("#summary").inner_text()
     assert "category: out-of-scope" in summary, summary
     cells = [line.strip() for line in summary.splitlines() if line.strip()]  # one line per cell
@@ -167,8 +167,8 @@ def test_analytics_list_gaps_and_export_feedback(staff_server: str, browser) -> 
     page.goto(f"{staff_server}/staff/")
     page.locator("#token input").fill(TOKEN)
     page.locator("#unlock").click()
-    page.get_by_text("Unlocked.").wait_for(timeout=10_000)
-    page.get_by_role("tab", name="Analytics").click()
+    page.get_by_text("Déverrouillé.").wait_for(timeout=10_000)
+    page.get_by_role("tab", name="Statistiques").click()
     page.locator("#refresh-analytics").click()
     page.wait_for_function("document.querySelector('#unanswered').innerText.includes('cassoulet')", timeout=10_000)
     page.locator("#export").click()

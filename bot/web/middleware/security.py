@@ -5,7 +5,9 @@ The Content-Security-Policy is the strictest that the Gradio pages and ``/docs``
 Gradio's pages carry inline scripts and styles and its front end evaluates code at run time (without
 ``'unsafe-eval'`` the chat page never answers: tests/test_security.py drives it in Chromium), and FastAPI's
 docs load Swagger UI from its CDN. Everything else comes from this origin; frames are allowed from this
-origin only (the staff page frames evaluation reports), which also stops clickjacking.
+origin only (the staff page frames evaluation reports), which also stops clickjacking. A response may set its
+own policy: the widget's frame (``bot/web/routes/widget.py``) is framed by the allowed origins, and then
+carries no ``X-Frame-Options``, which cannot name them and which its ``frame-ancestors`` supersedes anyway.
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ SECURITY_HEADERS = {
 
 
 class SecurityHeadersMiddleware:
-    """Adds the headers above to every response that does not set its own."""
+    """Adds the headers above to every response that does not set its own (and no ``X-Frame-Options`` to one
+    whose own policy says who may frame it)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -60,7 +63,11 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
+                headers = message.get("headers", [])
+                present = {name.lower() for name, _ in headers}
+                own_policy = b"".join(value for name, value in headers if name.lower() == b"content-security-policy")
+                if b"frame-ancestors" in own_policy:
+                    present.add(b"x-frame-options")
                 extra = [
                     (name.encode(), value.encode())
                     for name, value in SECURITY_HEADERS.items()

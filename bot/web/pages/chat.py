@@ -12,21 +12,30 @@ import logging
 from collections.abc import Sequence
 
 import gradio as gr
+from gradio.events import Dependency
 
 from bot.conversation import Done, TokenEvent, TurnRequest
 from bot.runtime import NotReadyError, Runtime
 from bot.schema import Citation, is_lang
+from bot.web.pages.look import ANNOUNCE_JS, SET_LANG_JS, header_html
 from bot.web.pages.quiz import browser_secret, build_quiz_tab
 
 log = logging.getLogger("tutor.ui")
 
 TEXTS: dict[str, dict[str, str]] = {
     "fr": {
+        "title": "Tuteur IA & data",
+        "purpose": (
+            "Vos questions sur les admissions, la formation et les cours d'IA, avec des réponses qui citent "
+            "leurs sources."
+        ),
+        "programmes": "École de la data et de l'IA (groupe La Poste) · Objectif IA · Fondamentaux de l'IA",
         "welcome": (
-            "Bonjour ! Je réponds aux questions sur **l'École de la data et de l'IA** (groupe La Poste), "
-            "sur la formation gratuite **Objectif IA** et sur les **fondamentaux de l'IA**. "
+            "Bonjour ! Je réponds aux questions sur l'École de la data et de l'IA (groupe La Poste), "
+            "sur la formation gratuite Objectif IA et sur les fondamentaux de l'IA. "
             "Chaque réponse cite ses sources."
         ),
+        "conversation": "Conversation",
         "placeholder": "Posez votre question…",
         "send": "Envoyer",
         "sources": "Sources",
@@ -56,10 +65,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "error": "Désolé, un problème est survenu. Réessayez dans un instant.",
     },
     "en": {
+        "title": "AI & data tutor",
+        "purpose": "Your questions on admission, the programmes and AI courses, answered with their sources.",
+        "programmes": "École de la data et de l'IA (La Poste group) · Objectif IA · AI fundamentals",
         "welcome": (
-            "Hello! I answer questions about La Poste's **École de la data et de l'IA**, the free "
-            "**Objectif IA** course and **AI fundamentals**. Every answer cites its sources."
+            "Hello! I answer questions about La Poste's École de la data et de l'IA, the free "
+            "Objectif IA course and AI fundamentals. Every answer cites its sources."
         ),
+        "conversation": "Conversation",
         "placeholder": "Ask your question…",
         "send": "Send",
         "sources": "Sources",
@@ -141,10 +154,11 @@ def sources_html(citations: Sequence[Citation], lang: str) -> str:
             f"<div class='source-id'>{html.escape(c.source_id)}</div>"
             f"<p>{html.escape(c.snippet)}</p></div>"
         )
-    return f"<h4>{TEXTS[lang]['sources']}</h4>" + "".join(cards)
+    return f"<h2 class='sources-title'>{TEXTS[lang]['sources']}</h2>" + "".join(cards)
 
 
 CSS = """
+.sources-title {font-size: 1.1em; margin: 4px 0;}
 .source-card {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 12px; margin: 6px 0;}
 .source-card p {margin: 4px 0 0 0; font-size: 0.9em;}
 .source-id {font-size: 0.8em; opacity: 0.7;}
@@ -157,59 +171,64 @@ CSS = """
 
 
 def build_ui(runtime: Runtime) -> gr.Blocks:
-    with gr.Blocks(title="Tuteur IA & data") as demo:
+    with gr.Blocks(title=f"{TEXTS['fr']['title']} · {TEXTS['en']['title']}") as demo:
         session = gr.State(None)
         # The conversation's answers as (label, message id), so that any of them can be rated; the rating
         # given to each (message id -> up | down); the citations on show (None before the first answer).
         answers: gr.State = gr.State([])
         ratings: gr.State = gr.State({})
         shown_citations: gr.State = gr.State(None)
-        lang = gr.Radio(["fr", "en"], value="fr", label="Langue / Language", elem_id="lang")
+        with gr.Row():
+            header = gr.HTML(header_html(TEXTS["fr"]), elem_id="site-header", scale=5, padding=False)
+            lang = gr.Radio(["fr", "en"], value="fr", label="Langue / Language", elem_id="lang", scale=1, min_width=150)
         learner = gr.BrowserState(None, storage_key="tutor-learner", secret=browser_secret(runtime.settings.data_dir))
         with gr.Tabs(elem_id="tabs"):
-            with gr.Tab("Chat", elem_id="tab-chat"):
-                chatbot = gr.Chatbot(
-                    value=[{"role": "assistant", "content": TEXTS["fr"]["welcome"]}],
-                    height=460,
-                    elem_id="chat",
-                    label="Chat",
-                )
-                with gr.Row():
-                    box = gr.Textbox(
-                        placeholder=TEXTS["fr"]["placeholder"],
-                        show_label=False,
-                        scale=5,
-                        elem_id="question",
-                        max_length=runtime.settings.max_message_chars,
+            with gr.Tab("Chat", elem_id="tab-chat"), gr.Row(equal_height=False):
+                with gr.Column(scale=3, min_width=300):
+                    chatbot = gr.Chatbot(
+                        value=[{"role": "assistant", "content": TEXTS["fr"]["welcome"]}],
+                        height=460,
+                        elem_id="chat",
+                        label=TEXTS["fr"]["conversation"],
+                        buttons=["copy", "copy_all"],
                     )
-                    send = gr.Button(TEXTS["fr"]["send"], variant="primary", scale=1, elem_id="send", min_width=90)
-                sources = gr.HTML(elem_id="sources")
-                with gr.Group(elem_id="feedback", visible=False) as feedback_block:
-                    feedback_label = gr.Markdown(TEXTS["fr"]["feedback"])
-                    rated = gr.Dropdown(choices=[], label=TEXTS["fr"]["rated"], elem_id="rated-answer")
                     with gr.Row():
-                        up = gr.Button(TEXTS["fr"]["up"], elem_id="thumbs-up", size="sm")
-                        down = gr.Button(TEXTS["fr"]["down"], elem_id="thumbs-down", size="sm")
-                    comment = gr.Textbox(
-                        placeholder=TEXTS["fr"]["comment"],
-                        show_label=False,
-                        elem_id="comment",
-                        max_lines=3,
-                        max_length=2000,
-                    )
-                    send_comment = gr.Button(TEXTS["fr"]["send_comment"], elem_id="send-comment", size="sm")
-                    thanks = gr.Markdown(elem_id="feedback-status")
-                example_buttons = {}
-                for audience in ("candidates", "learners"):
-                    with gr.Row(elem_classes="examples"):
+                        box = gr.Textbox(
+                            placeholder=TEXTS["fr"]["placeholder"],
+                            show_label=False,
+                            scale=5,
+                            elem_id="question",
+                            max_length=runtime.settings.max_message_chars,
+                        )
+                        send = gr.Button(TEXTS["fr"]["send"], variant="primary", scale=1, elem_id="send", min_width=90)
+                    example_buttons = {}
+                    for audience in ("candidates", "learners"):
                         label = gr.Markdown(f"**{TEXTS['fr'][audience]}**", elem_id=f"audience-{audience}")
-                        buttons = [
-                            gr.Button(text, size="sm", elem_id=f"example-{audience}-{i}")
-                            for i, text in enumerate(EXAMPLES["fr"][audience])
-                        ]
-                    example_buttons[audience] = (label, buttons)
-                with gr.Accordion(TEXTS["fr"]["human"], open=False, elem_id="human") as human:
-                    human_text = gr.Markdown(TEXTS["fr"]["human_text"])
+                        with gr.Row(elem_classes="examples"):
+                            buttons = [
+                                gr.Button(text, size="sm", elem_id=f"example-{audience}-{i}")
+                                for i, text in enumerate(EXAMPLES["fr"][audience])
+                            ]
+                        example_buttons[audience] = (label, buttons)
+                    with gr.Accordion(TEXTS["fr"]["human"], open=False, elem_id="human") as human:
+                        human_text = gr.Markdown(TEXTS["fr"]["human_text"])
+                with gr.Column(scale=2, min_width=280):
+                    sources = gr.HTML(elem_id="sources")
+                    with gr.Group(elem_id="feedback", visible=False) as feedback_block:
+                        feedback_label = gr.Markdown(TEXTS["fr"]["feedback"])
+                        rated = gr.Dropdown(choices=[], label=TEXTS["fr"]["rated"], elem_id="rated-answer")
+                        with gr.Row():
+                            up = gr.Button(TEXTS["fr"]["up"], elem_id="thumbs-up", size="sm")
+                            down = gr.Button(TEXTS["fr"]["down"], elem_id="thumbs-down", size="sm")
+                        comment = gr.Textbox(
+                            placeholder=TEXTS["fr"]["comment"],
+                            show_label=False,
+                            elem_id="comment",
+                            max_lines=3,
+                            max_length=2000,
+                        )
+                        send_comment = gr.Button(TEXTS["fr"]["send_comment"], elem_id="send-comment", size="sm")
+                        thanks = gr.Markdown(elem_id="feedback-status")
             with gr.Tab("Quiz", elem_id="tab-quiz"):
                 build_quiz_tab(demo, runtime, lang, learner)
 
@@ -298,7 +317,8 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
             texts = TEXTS[language]
             greeting = [{"role": "assistant", "content": texts["welcome"]}]
             updates = [
-                greeting + history[1:] if history else greeting,
+                header_html(texts),
+                gr.update(value=greeting + history[1:] if history else greeting, label=texts["conversation"]),
                 gr.update(placeholder=texts["placeholder"]),
                 gr.update(value=texts["send"]),
                 gr.update(value=texts["feedback"]),
@@ -320,17 +340,20 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
         inputs = [box, chatbot, session, lang, learner, answers]
         outputs = [chatbot, box, session, sources, answers, thanks, shown_citations]
         shown = [feedback_block, rated, up, down]
-        box.submit(respond, inputs, outputs, api_name="ask").then(
-            show_feedback, [answers, ratings], shown, api_visibility="private"
-        )
-        send.click(respond, inputs, outputs, api_visibility="private").then(
-            show_feedback, [answers, ratings], shown, api_visibility="private"
-        )
+
+        def then_feedback(answering: Dependency) -> None:
+            """Once an answer is complete: its feedback block, and the answer said once to screen readers."""
+            answering.then(show_feedback, [answers, ratings], shown, js=ANNOUNCE_JS, api_visibility="private")
+
+        then_feedback(box.submit(respond, inputs, outputs, api_name="ask"))
+        then_feedback(send.click(respond, inputs, outputs, api_visibility="private"))
         for _, buttons in example_buttons.values():
             for button in buttons:
-                button.click(lambda text: text, button, box, api_visibility="private").then(
-                    respond, inputs, outputs, api_visibility="private"
-                ).then(show_feedback, [answers, ratings], shown, api_visibility="private")
+                then_feedback(
+                    button.click(lambda text: text, button, box, api_visibility="private").then(
+                        respond, inputs, outputs, api_visibility="private"
+                    )
+                )
         rated.input(
             lambda chosen, given: rating_buttons(given.get(chosen)),
             [rated, ratings],
@@ -346,9 +369,15 @@ def build_ui(runtime: Runtime) -> gr.Blocks:
             (comment.submit, None),
         ):
             trigger(feedback(rating), feedback_inputs, feedback_outputs, api_visibility="private")
-        switch_outputs = [chatbot, box, send, feedback_label, rated, up, down, comment, send_comment, thanks, sources]
-        switch_outputs += [human, human_text]
+        switch_outputs = [header, chatbot, box, send, feedback_label, rated, up, down, comment, send_comment, thanks]
+        switch_outputs += [sources, human, human_text]
         for label, buttons in example_buttons.values():
             switch_outputs += [label, *buttons]
-        lang.change(switch, [lang, chatbot, shown_citations, thanks], switch_outputs, api_visibility="private")
+        lang.change(
+            switch,
+            [lang, chatbot, shown_citations, thanks],
+            switch_outputs,
+            api_visibility="private",
+            js=SET_LANG_JS,
+        )
     return demo

@@ -14,14 +14,98 @@ from pathlib import Path
 import gradio as gr
 
 from bot.runtime import NotReadyError, Runtime
+from bot.web.pages.look import SET_LANG_JS, header_html
 from bot.web.routes.staff import feedback_csv, token_matches
 from evals.jobs import EvalJobs
 from evals.metrics import SUMMARY_KEYS, shown, summary_rows
 from evals.report import skipped_notes
 
-OFF = "Staff features are off: set `TUTOR_ADMIN_TOKEN` and restart the app."
-DENIED = "Wrong or missing admin token."
+# Said before anyone could choose a language (the page without a token, a refused token, also to API clients):
+# in both, French first.
+OFF = (
+    "Les fonctions de l'équipe sont désactivées : définissez `TUTOR_ADMIN_TOKEN` et redémarrez l'application. — "
+    "Staff features are off: set `TUTOR_ADMIN_TOKEN` and restart the app."
+)
+DENIED = "Jeton d'administration erroné ou absent. — Wrong or missing admin token."
 FAILURE_COLUMNS = ["id", "category", "lang", "question", "expected", "mode", "answer"]
+
+TEXTS: dict[str, dict[str, str]] = {
+    "fr": {
+        "title": "Espace équipe — Tuteur IA & data",
+        "purpose": "Évaluer le bot, voir les questions sans réponse et les avis, comparer deux versions.",
+        "programmes": "École de la data et de l'IA (groupe La Poste) · Objectif IA · Fondamentaux de l'IA",
+        "token": "Jeton d'administration",
+        "unlock": "Déverrouiller",
+        "unlocked": "Déverrouillé.",
+        "dataset": "Jeu d'évaluation",
+        "run": "Lancer l'évaluation",
+        "summary": "Résumé",
+        "report": "Rapport",
+        "failures": "Échecs",
+        "failing": "Questions en échec",
+        "analytics": "Statistiques",
+        "refresh": "Actualiser les statistiques",
+        "unanswered": "Questions refusées (lacunes à combler)",
+        "thumbs_down": "Réponses jugées pas utiles",
+        "topics": "Sources les plus citées",
+        "export": "Exporter les avis (CSV)",
+        "compare_tab": "Comparer",
+        "run_a": "Évaluation A (avant)",
+        "run_b": "Évaluation B (après)",
+        "open": "Ouvrir l'évaluation B",
+        "compare": "Comparer A → B",
+        "deltas": "Écarts",
+        "started": "Évaluation **{run}** lancée…",
+        "running": "Évaluation **{run}** en cours : {done} / {total} questions",
+        "failed": "**Échec de {run}** : {error}",
+        "finished": "Évaluation **{run}** terminée : exactitude des réponses {accuracy}, hit@5 {hit5}",
+        "fixed": "Corrigées",
+        "broken": "Cassées",
+        "choose_run": "choisissez une évaluation",
+        "choose_two": "choisissez deux évaluations",
+        "still_running": "{run} est encore en cours",
+    },
+    "en": {
+        "title": "Staff — AI & data tutor",
+        "purpose": "Evaluate the bot, see unanswered questions and feedback, compare two versions.",
+        "programmes": "École de la data et de l'IA (La Poste group) · Objectif IA · AI fundamentals",
+        "token": "Admin token",
+        "unlock": "Unlock",
+        "unlocked": "Unlocked.",
+        "dataset": "Dataset",
+        "run": "Run evaluation",
+        "summary": "Summary",
+        "report": "Report",
+        "failures": "Failures",
+        "failing": "Failing items",
+        "analytics": "Analytics",
+        "refresh": "Refresh analytics",
+        "unanswered": "Refused questions (gaps to fill)",
+        "thumbs_down": "Answers rated down",
+        "topics": "Most cited sources",
+        "export": "Export feedback (CSV)",
+        "compare_tab": "Compare",
+        "run_a": "Run A (before)",
+        "run_b": "Run B (after)",
+        "open": "Open run B",
+        "compare": "Compare A → B",
+        "deltas": "Deltas",
+        "started": "Started **{run}**…",
+        "running": "Running **{run}**: {done} / {total} items",
+        "failed": "**{run} failed**: {error}",
+        "finished": "Finished **{run}**: answer accuracy {accuracy}, hit@5 {hit5}",
+        "fixed": "Fixed",
+        "broken": "Broken",
+        "choose_run": "choose a run",
+        "choose_two": "choose two runs",
+        "still_running": "{run} is still running",
+    },
+}
+
+
+def texts_for(language: str | None) -> dict[str, str]:
+    """The page's texts in ``language``; French when an API client leaves it out."""
+    return TEXTS["en" if language == "en" else "fr"]
 
 
 def failure_rows(failures: list[dict]) -> list[list]:
@@ -55,60 +139,44 @@ def build_staff_ui(runtime: Runtime, jobs: EvalJobs) -> gr.Blocks:
         if not token_matches(runtime.settings.admin_token, (token or "").strip()):
             raise gr.Error(DENIED)
 
-    def unlock(token: str):
+    def unlock(token: str, language: str | None):
         allowed(token)
         runs = jobs.runs()
         return (
-            "Unlocked.",
+            texts_for(language)["unlocked"],
             gr.update(choices=jobs.datasets(), value=next(iter(jobs.datasets()), None)),
             gr.update(choices=runs, value=runs[1] if len(runs) > 1 else None),
             gr.update(choices=runs, value=runs[0] if runs else None),
         )
 
-    def start(token: str, dataset: str):
+    def start(token: str, dataset: str, language: str | None):
         allowed(token)
         try:
             job = jobs.start(dataset)
         except (ValueError, RuntimeError, NotReadyError) as exc:
             raise gr.Error(str(exc)) from None
-        return job.run_id, f"Started **{job.run_id}**…", gr.Timer(active=True)
+        return job.run_id, texts_for(language)["started"].format(run=job.run_id), gr.Timer(active=True)
 
-    def poll(token: str, run_id: str | None):
+    def poll(token: str, run_id: str | None, language: str | None):
         allowed(token)
+        texts, unchanged = texts_for(language), (gr.update(), gr.update(), gr.update())
         if not run_id:
-            return gr.update(), gr.update(), gr.update(), gr.update(), gr.Timer(active=False), gr.update(), gr.update()
+            return gr.update(), *unchanged, gr.Timer(active=False), gr.update(), gr.update()
         job = jobs.status(run_id)
         if job.state == "running":
-            return (
-                f"Running **{run_id}**: {job.done} / {job.total or '?'} items",
-                gr.update(),
-                gr.update(),
-                gr.update(),
-                gr.Timer(active=True),
-                gr.update(),
-                gr.update(),
-            )
+            shown_status = texts["running"].format(run=run_id, done=job.done, total=job.total or "?")
+            return shown_status, *unchanged, gr.Timer(active=True), gr.update(), gr.update()
         if job.state == "failed":
-            return (
-                f"**{run_id} failed**: {job.error}",
-                gr.update(),
-                gr.update(),
-                gr.update(),
-                gr.Timer(active=False),
-                gr.update(),
-                gr.update(),
-            )
+            failed = texts["failed"].format(run=run_id, error=job.error)
+            return failed, *unchanged, gr.Timer(active=False), gr.update(), gr.update()
         summary = job.summary
         assert summary is not None  # a job is "done" once its summary is set
         runs = jobs.runs()
+        finished = texts["finished"].format(
+            run=run_id, accuracy=shown(summary, "answer_accuracy"), hit5=shown(summary, "hit@5")
+        )
         return (
-            "\n\n".join(
-                [
-                    f"Finished **{run_id}**: answer accuracy {shown(summary, 'answer_accuracy')}, "
-                    f"hit@5 {shown(summary, 'hit@5')}",
-                    *skipped_notes(summary),
-                ]
-            ),
+            "\n\n".join([finished, *skipped_notes(summary)]),
             summary_rows(summary),
             report_frame(jobs.report(run_id)),
             failure_rows(jobs.failures(run_id)),
@@ -117,24 +185,26 @@ def build_staff_ui(runtime: Runtime, jobs: EvalJobs) -> gr.Blocks:
             gr.update(choices=runs, value=run_id),
         )
 
-    def open_run(token: str, run_id: str | None):
+    def open_run(token: str, run_id: str | None, language: str | None):
         allowed(token)
+        texts = texts_for(language)
         if not run_id:
-            raise gr.Error("choose a run")
+            raise gr.Error(texts["choose_run"])
         job = jobs.status(run_id)
         if job.summary is None:  # its folder has a summary, but the job has not finished in memory yet
-            raise gr.Error(f"{run_id} is still running")
+            raise gr.Error(texts["still_running"].format(run=run_id))
         return summary_rows(job.summary), report_frame(jobs.report(run_id)), failure_rows(jobs.failures(run_id))
 
-    def compare(token: str, run_a: str | None, run_b: str | None):
+    def compare(token: str, run_a: str | None, run_b: str | None, language: str | None):
         allowed(token)
+        texts = texts_for(language)
         if not run_a or not run_b:
-            raise gr.Error("choose two runs")
+            raise gr.Error(texts["choose_two"])
         deltas, fixed, broken = jobs.compare(run_a, run_b)
         listing = "\n".join(
             [
-                f"**Fixed** ({len(fixed)}): " + ", ".join(y["id"] for _, y in fixed),
-                f"**Broken** ({len(broken)}): " + ", ".join(y["id"] for _, y in broken),
+                f"**{texts['fixed']}** ({len(fixed)}): " + ", ".join(y["id"] for _, y in fixed),
+                f"**{texts['broken']}** ({len(broken)}): " + ", ".join(y["id"] for _, y in broken),
             ]
         )
         return [[d["metric"], shown(d, "a"), shown(d, "b"), shown(d, "delta")] for d in deltas], listing
@@ -154,66 +224,114 @@ def build_staff_ui(runtime: Runtime, jobs: EvalJobs) -> gr.Blocks:
         path.write_text(feedback_csv(runtime.store.feedback()), encoding="utf-8")
         return str(path)
 
-    with gr.Blocks(title="Staff — evaluation") as page:
-        gr.Markdown("# Staff — evaluation suite")
+    texts = TEXTS["fr"]
+    with gr.Blocks(title=f"{TEXTS['fr']['title']} · {TEXTS['en']['title']}") as page:
+        with gr.Row():
+            header = gr.HTML(header_html(texts), elem_id="site-header", scale=5, padding=False)
+            lang = gr.Radio(["fr", "en"], value="fr", label="Langue / Language", elem_id="lang", scale=1, min_width=150)
         if not runtime.settings.admin_token:
             gr.Markdown(OFF, elem_id="staff-off")
+            lang.change(
+                lambda language: header_html(texts_for(language)),
+                lang,
+                header,
+                js=SET_LANG_JS,
+                api_visibility="private",
+            )
             return page
         run_id = gr.State(None)
         with gr.Row():
-            token = gr.Textbox(label="Admin token", type="password", elem_id="token", scale=3)
-            unlock_button = gr.Button("Unlock", elem_id="unlock", scale=1)
+            token = gr.Textbox(label=texts["token"], type="password", elem_id="token", scale=3)
+            unlock_button = gr.Button(texts["unlock"], elem_id="unlock", scale=1)
         status = gr.Markdown(elem_id="status")
         with gr.Row():
-            dataset = gr.Dropdown(label="Dataset", choices=[], elem_id="dataset", scale=3)
-            run_button = gr.Button("Run evaluation", variant="primary", elem_id="run", scale=1)
+            dataset = gr.Dropdown(label=texts["dataset"], choices=[], elem_id="dataset", scale=3)
+            run_button = gr.Button(texts["run"], variant="primary", elem_id="run", scale=1)
         timer = gr.Timer(1.0, active=False)
-        summary = gr.Dataframe(headers=["group", *SUMMARY_KEYS], label="Summary", elem_id="summary", interactive=False)
-        with gr.Tab("Report"):
+        summary = gr.Dataframe(
+            headers=["group", *SUMMARY_KEYS], label=texts["summary"], elem_id="summary", interactive=False
+        )
+        with gr.Tab(texts["report"], elem_id="tab-report") as report_tab:
             report = gr.HTML(elem_id="report")
-        with gr.Tab("Failures"):
+        with gr.Tab(texts["failures"], elem_id="tab-failures") as failures_tab:
             failures = gr.Dataframe(
-                headers=FAILURE_COLUMNS, label="Failing items", wrap=True, interactive=False, elem_id="failures"
+                headers=FAILURE_COLUMNS, label=texts["failing"], wrap=True, interactive=False, elem_id="failures"
             )
-        with gr.Tab("Analytics"):
-            refresh = gr.Button("Refresh analytics", elem_id="refresh-analytics")
+        with gr.Tab(texts["analytics"], elem_id="tab-analytics") as analytics_tab:
+            refresh = gr.Button(texts["refresh"], elem_id="refresh-analytics")
             unanswered = gr.Dataframe(
                 headers=["question", "asked at"],
-                label="Refused questions (gaps to fill)",
+                label=texts["unanswered"],
                 interactive=False,
                 wrap=True,
                 elem_id="unanswered",
             )
             thumbs_down = gr.Dataframe(
                 headers=["when", "question", "answer", "comment"],
-                label="Answers rated down",
+                label=texts["thumbs_down"],
                 interactive=False,
                 wrap=True,
                 elem_id="thumbs-down-list",
             )
             topics = gr.Dataframe(
-                headers=["source", "title", "answers"], label="Most cited sources", interactive=False, elem_id="topics"
+                headers=["source", "title", "answers"], label=texts["topics"], interactive=False, elem_id="topics"
             )
-            export = gr.Button("Export feedback (CSV)", elem_id="export")
+            export = gr.Button(texts["export"], elem_id="export")
             export_file = gr.File(label="feedback.csv", elem_id="export-file")
-        with gr.Tab("Compare"):
+        with gr.Tab(texts["compare_tab"], elem_id="tab-compare") as compare_tab:
             with gr.Row():
-                run_a = gr.Dropdown(label="Run A (before)", choices=[], elem_id="run-a")
-                run_b = gr.Dropdown(label="Run B (after)", choices=[], elem_id="run-b")
+                run_a = gr.Dropdown(label=texts["run_a"], choices=[], elem_id="run-a")
+                run_b = gr.Dropdown(label=texts["run_b"], choices=[], elem_id="run-b")
             with gr.Row():
-                open_button = gr.Button("Open run B", elem_id="open")
-                compare_button = gr.Button("Compare A → B", elem_id="compare")
+                open_button = gr.Button(texts["open"], elem_id="open")
+                compare_button = gr.Button(texts["compare"], elem_id="compare")
             deltas = gr.Dataframe(
-                headers=["metric", "A", "B", "B − A"], label="Deltas", interactive=False, elem_id="deltas"
+                headers=["metric", "A", "B", "B − A"], label=texts["deltas"], interactive=False, elem_id="deltas"
             )
             flipped = gr.Markdown(elem_id="flipped")
 
-        unlock_button.click(unlock, token, [status, dataset, run_a, run_b])
-        token.submit(unlock, token, [status, dataset, run_a, run_b])
-        run_button.click(start, [token, dataset], [run_id, status, timer])
-        timer.tick(poll, [token, run_id], [status, summary, report, failures, timer, run_a, run_b])
-        open_button.click(open_run, [token, run_b], [summary, report, failures])
-        compare_button.click(compare, [token, run_a, run_b], [deltas, flipped])
+        def switch(language: str):
+            shown_texts = texts_for(language)
+            labelled = {
+                token: "token",
+                dataset: "dataset",
+                summary: "summary",
+                report_tab: "report",
+                failures_tab: "failures",
+                failures: "failing",
+                analytics_tab: "analytics",
+                unanswered: "unanswered",
+                thumbs_down: "thumbs_down",
+                topics: "topics",
+                compare_tab: "compare_tab",
+                run_a: "run_a",
+                run_b: "run_b",
+                deltas: "deltas",
+            }
+            valued = {
+                unlock_button: "unlock",
+                run_button: "run",
+                refresh: "refresh",
+                export: "export",
+                open_button: "open",
+                compare_button: "compare",
+            }
+            return {
+                header: header_html(shown_texts),
+                **{c: gr.update(label=shown_texts[key]) for c, key in labelled.items()},
+                **{c: gr.update(value=shown_texts[key]) for c, key in valued.items()},
+            }
+
+        switched = [header, token, dataset, summary, report_tab, failures_tab, failures, analytics_tab, unanswered]
+        switched += [thumbs_down, topics, compare_tab, run_a, run_b, deltas, unlock_button, run_button, refresh]
+        switched += [export, open_button, compare_button]
+        lang.change(switch, lang, switched, js=SET_LANG_JS, api_visibility="private")
+        unlock_button.click(unlock, [token, lang], [status, dataset, run_a, run_b])
+        token.submit(unlock, [token, lang], [status, dataset, run_a, run_b])
+        run_button.click(start, [token, dataset, lang], [run_id, status, timer])
+        timer.tick(poll, [token, run_id, lang], [status, summary, report, failures, timer, run_a, run_b])
+        open_button.click(open_run, [token, run_b, lang], [summary, report, failures])
+        compare_button.click(compare, [token, run_a, run_b, lang], [deltas, flipped])
         refresh.click(analytics, token, [unanswered, thumbs_down, topics])
         export.click(export_feedback, token, export_file)
     return page
