@@ -37,11 +37,13 @@ import uvicorn
 from fastapi import FastAPI
 
 from bot.runtime import Runtime
+from bot.web.middleware.metrics import RequestMetricsMiddleware
 from bot.web.middleware.security import protect
 from bot.web.pages import look
 from bot.web.pages.chat import CSS, TEXTS, build_ui
 from bot.web.pages.staff import build_staff_ui
 from bot.web.routes.chat import router
+from bot.web.routes.metrics import router as metrics_router
 from bot.web.routes.openai import router as openai_router
 from bot.web.routes.staff import router as admin_router
 from bot.web.routes.tutor import router as tutor_router
@@ -65,7 +67,9 @@ def create_app(settings: Settings | None = None, *, background_start: bool = Tru
     app.include_router(admin_router)
     app.include_router(openai_router)
     app.include_router(tutor_router)
+    app.include_router(metrics_router)
     app.include_router(widget_router(TEXTS))
+    app.add_middleware(RequestMetricsMiddleware, metrics=runtime.metrics)  # innermost: sees the route chosen
     protect(app, settings)
     runtime.start(background=background_start)
     # /staff first: the chat mounted at / would otherwise catch its requests.

@@ -164,6 +164,11 @@ class Settings(BaseSettings):
         description="Bearer token for the staff API (`/api/admin/*`) and the staff page (`/staff`); unset: they are "
         "off.",
     )
+    metrics_token: str | None = Field(
+        None,
+        description="Bearer token that `/metrics` requires (Prometheus's `authorization` setting); unset: "
+        "`/metrics` is open (it shows counts only, never messages or ids).",
+    )
 
     # Privacy (see bot/safety/privacy.py and docs/privacy.md)
     retention_days: int = Field(

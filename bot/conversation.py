@@ -14,18 +14,23 @@
   the last, the UI renders them, the evaluation runner times them.
 - **The user's language.** The answer follows the language the message is written in; the language a face
   gives (the FR/EN switch of the interface) only settles a message too short or mixed to tell ("RGPD ?").
+- **Observed, counts only.** A ``TurnObserver`` (the app's metrics, ``bot.metrics``) is told of each finished
+  turn: its mode, language, refusal, duration and whether the LLM fell back; never its text or ids.
 - **Stored or stateless.** A turn with a session is stored with its history read from the store; a turn
   given its history (the OpenAI route, evaluation items) is answered from that history and stored nowhere.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from textwrap import shorten
+from typing import Protocol
 
 from bot.answering.chat import SNIPPET_CHARS, AnswerDraft, ChatAnswer, ChatService
+from bot.answering.llm import FALLBACK_NOTE
 from bot.answering.retrieval import EVERYWHERE, Scope
 from bot.language import detect_language
 from bot.safety.guard import screen
@@ -33,6 +38,8 @@ from bot.safety.privacy import redact
 from bot.schema import Citation, Lang, Turn, is_lang
 from bot.store import Store
 from bot.tutor.service import TutorService, TutorTurn
+
+log = logging.getLogger("tutor.conversation")
 
 
 @dataclass(frozen=True)
@@ -98,11 +105,26 @@ class Reply:
         return self.done
 
 
+class TurnObserver(Protocol):
+    """Told of every finished turn (``bot.metrics.AppMetrics`` is one). It is given counts and durations only,
+    so that nothing it keeps can hold what a user wrote; a turn is counted once its ``Done`` is reached (a stream
+    its reader dropped half-way is not)."""
+
+    def answered(self, mode: str, lang: str, refused: bool, seconds: float, llm_fallback: bool) -> None: ...
+
+
 class Conversation:
-    def __init__(self, chat: ChatService, tutor: TutorService | None = None, store: Store | None = None) -> None:
+    def __init__(
+        self,
+        chat: ChatService,
+        tutor: TutorService | None = None,
+        store: Store | None = None,
+        observer: TurnObserver | None = None,
+    ) -> None:
         self.chat = chat
         self.tutor = tutor
         self.store = store
+        self.observer = observer
 
     def turn(self, request: TurnRequest) -> Reply:
         """Start a turn. Retrieval and the decision happen before this returns, so a failure there is raised
@@ -176,5 +198,20 @@ class Conversation:
             message_id = self.store.add_exchange(
                 session_id, message, answer.answer, answer.mode, answer.refused, answer.citations
             )
+        self._observe(answer)
         yield CitationsEvent(answer.citations)
         yield Done(session_id, message_id, message, answer)
+
+    def _observe(self, answer: ChatAnswer) -> None:
+        if self.observer is None:
+            return
+        try:
+            self.observer.answered(
+                answer.mode,
+                answer.lang,
+                answer.refused,
+                answer.latency_ms / 1000,
+                FALLBACK_NOTE in answer.reason,
+            )
+        except Exception:  # counting never costs a user their answer
+            log.exception("turn observer failed")

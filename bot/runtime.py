@@ -1,6 +1,8 @@
 """What a running app holds (settings, the store, the conversation pipeline and its services) and whether it
 is ready yet: the app's life-cycle, nothing of a turn (that is ``bot.conversation``).
 
+Each app counts its own turns, requests and ingests (``self.metrics``, served at ``/metrics``).
+
 Start-up work (opening the index, ingesting an empty collection, loading the model) runs in a background
 thread so that ``/health`` answers at once and ``/ready`` tells load balancers when to send traffic.
 """
@@ -14,7 +16,8 @@ import time
 from bot.answering.chat import ChatService
 from bot.config import Settings
 from bot.conversation import Conversation
-from bot.indexing.embeddings import load_embeddings
+from bot.indexing.embeddings import load_embeddings, queued_queries
+from bot.metrics import AppMetrics
 from bot.safety.privacy import install_log_redaction
 from bot.store import Store
 from bot.tutor.grading import Grader
@@ -40,6 +43,8 @@ class Runtime:
         self.pipeline: Conversation | None = None
         self.error: str | None = None
         self._ready = threading.Event()
+        self.metrics = AppMetrics()
+        self.metrics.watch_queue(lambda: queued_queries(settings))
 
     @property
     def ready(self) -> bool:
@@ -62,7 +67,12 @@ class Runtime:
             chat = ChatService(self.settings)
             if chat.index.count() == 0:
                 log.info("collection '%s' is empty: ingesting %s", chat.index.collection, self.settings.kb_dir)
-                report = chat.index.sync(self.settings.kb_dir)
+                try:
+                    report = chat.index.sync(self.settings.kb_dir)
+                except Exception:
+                    self.metrics.ingested("failed")
+                    raise
+                self.metrics.ingested("partial" if report.failed else "ok")
                 for path, reason in report.failed.items():
                     log.warning("ingest skipped %s: %s", path, reason)
             self.tutor = TutorService(
@@ -72,7 +82,7 @@ class Runtime:
             )
             chat.index.embeddings.ensure_loaded()
             Conversation(chat).ask("bonjour")  # warm the caches and the model's first-call paths
-            self.pipeline = Conversation(chat, self.tutor, self.store)
+            self.pipeline = Conversation(chat, self.tutor, self.store, observer=self.metrics)
             self.chat = chat
             self._ready.set()
             log.info("ready: %d passages in '%s'", chat.index.count(), chat.index.collection)

@@ -31,6 +31,7 @@ from bot.safety.guard import without_planted_instructions
 from bot.schema import AnswerMode, Lang, Turn
 
 log = logging.getLogger("tutor.llm")
+FALLBACK_NOTE = "llm fallback"  # opens the note (and the answer's ``reason``) of an answer the fallback wrote
 
 SYSTEM_PROMPT = (
     "You answer questions about training programmes in AI and data (La Poste's École de la data et de l'IA, "
@@ -133,7 +134,7 @@ class LlmGenerator:
             problem = "the answer only restates the question" if held else "the model wrote nothing"
         if problem and not shown:
             log.info("llm answer replaced by the extractive one: %s", problem)
-            stream.mode, stream.note = self.fallback.name, f"llm fallback: {problem}"
+            stream.mode, stream.note = self.fallback.name, f"{FALLBACK_NOTE}: {problem}"
             yield from self.fallback.generate(question, passages, history, lang)
         elif problem:
             log.info("llm answer cut after %d sentences: %s", len(shown), problem)

@@ -102,6 +102,11 @@ class LocalEmbeddings(Embeddings, Generic[ModelT]):
     def embed_query(self, text: str) -> list[float]:
         return self.embed_query_vector(text).tolist()
 
+    @property
+    def query_queue_depth(self) -> int:
+        """Questions waiting for the model (see ``QueryBatcher``)."""
+        return self._queries.depth
+
     def embed_query_vector(self, text: str) -> np.ndarray:
         return _cached_query(self, text)
 
@@ -123,6 +128,11 @@ class QueryBatcher:
         self._pending: list[tuple[str, Future]] = []
         self._condition = threading.Condition()
         self._encoding = False
+
+    @property
+    def depth(self) -> int:
+        """Questions queued and not encoded yet (the app's metrics read it at each scrape)."""
+        return len(self._pending)
 
     def embed(self, text: str) -> np.ndarray:
         mine: Future = Future()
@@ -232,9 +242,20 @@ class QueryStyleEmbeddings(Embeddings):
 _INSTANCES: dict[tuple[str, str], LocalEmbeddings] = {}
 
 
+def _instance_key(settings: Settings) -> tuple[str, str]:
+    return (settings.embedding_profile, str(settings.model_cache))
+
+
+def queued_queries(settings: Settings) -> int:
+    """Questions waiting for the model of ``settings`` (the app's metrics read it at each scrape); 0 while no
+    instance exists. It never creates one: that checks the model is prepared, which start-up reports."""
+    model = _INSTANCES.get(_instance_key(settings))
+    return model.query_queue_depth if model is not None else 0
+
+
 def load_embeddings(settings: Settings) -> LocalEmbeddings:
     """One instance per profile and cache folder in a process: models are loaded once."""
-    key = (settings.embedding_profile, str(settings.model_cache))
+    key = _instance_key(settings)
     if key not in _INSTANCES:
         if settings.embedding_profile == "gemma":
             _INSTANCES[key] = GemmaEmbeddings(settings)
