@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run test test-fast install model index browser gate lint clean llm llm-test
+.PHONY: run test test-fast install model index browser services gate lint clean llm llm-test
 
 run: index
 	$(PY) app.py
@@ -19,7 +19,7 @@ run: index
 TEST_WORKERS ?= 2
 PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
-test: index browser llm-test
+test: index browser services llm-test
 	$(MAKE) --no-print-directory lint
 	$(PYTEST)
 	$(MAKE) --no-print-directory gate
@@ -55,11 +55,22 @@ llm: $(LLAMA_STAMP)
 llm-test: $(LLAMA_STAMP)
 	$(PY) -m bot.models.llm prepare --size 0.5b
 
+# $(call apt_install,CHECK,PACKAGE,WHAT): Debian's PACKAGE installed when the shell test CHECK fails (as root; else a
+# warning: the tests named by WHAT skip, and fail under CI).
+apt_install = @$(1) || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) >/dev/null; } || \
+	echo "warning: $(2) missing and not root: $(3) will be skipped (apt-get install $(2))"
+
 # Browser tests drive Debian's Chromium (Playwright's own browser download cannot work offline).
 browser:
-	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
-		echo "warning: /usr/bin/chromium missing and not root: browser tests will be skipped (apt-get install chromium)"
+	$(call apt_install,test -x /usr/bin/chromium,chromium,browser tests)
+
+# Debian's servers, which the tests start themselves (never left running; only the binaries are needed here):
+# PostgreSQL for the store tests on both engines, Redis for the shared rate limit, and nginx, the load balancer of
+# the simulated cluster (tests/test_cluster.py), which uses the three.
+services:
+	$(call apt_install,ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 && test -x /usr/bin/redis-server && \
+		test -x /usr/sbin/nginx,postgresql redis-server nginx,the PostgreSQL; Redis and cluster tests)
 
 install: $(STAMP)
 

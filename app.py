@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -36,8 +35,10 @@ import gradio as gr
 import uvicorn
 from fastapi import FastAPI
 
+from bot.logs import configure_logging
 from bot.runtime import Runtime
 from bot.web.middleware.metrics import RequestMetricsMiddleware
+from bot.web.middleware.requestid import RequestIdMiddleware
 from bot.web.middleware.security import protect
 from bot.web.pages import look
 from bot.web.pages.chat import CSS, TEXTS, build_ui
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, *, background_start: bool = Tru
     app.include_router(widget_router(TEXTS))
     app.add_middleware(RequestMetricsMiddleware, metrics=runtime.metrics)  # innermost: sees the route chosen
     protect(app, settings)
+    app.add_middleware(RequestIdMiddleware)  # outermost: a 413 or a 429 has its id too
     runtime.start(background=background_start)
     # /staff first: the chat mounted at / would otherwise catch its requests.
     staff = build_staff_ui(runtime, app.state.evals)
@@ -89,7 +91,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=settings.host)
     parser.add_argument("--port", type=int, default=settings.port)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # One handler for every logger, uvicorn's included (its own configuration is off: log_config=None), so that
+    # each line has the same format and carries its request's id (bot/logs.py).
+    configure_logging(settings.log_format)
     # X-Forwarded-For is trusted only as TUTOR_FORWARDED_ALLOW_IPS says (bot/web/middleware/security.py),
     # not as uvicorn says by default.
     # A stop (SIGTERM) lets answers being written finish, for GRACEFUL_STOP_S at most: each open chat page holds
@@ -98,6 +102,7 @@ def main(argv: list[str] | None = None) -> None:
         create_app(settings),
         host=args.host,
         port=args.port,
+        log_config=None,
         log_level="info",
         proxy_headers=False,
         timeout_graceful_shutdown=GRACEFUL_STOP_S,

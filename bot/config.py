@@ -76,6 +76,13 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL (SQLite or PostgreSQL) of ingest's record manager; unset: "
         "`records-PROFILE.sqlite` in the data folder.",
     )
+    database_url: str | None = Field(
+        None,
+        pattern=r"^(sqlite|postgresql\+psycopg)://",
+        description="SQLAlchemy URL of the store (sessions, messages, feedback, tutor progress): "
+        "`postgresql+psycopg://user:password@host/db` for a server shared by several machines; unset: "
+        "`store.sqlite` in the data folder (docs/deployment.md).",
+    )
 
     # Retrieval and the answer decision (see bot/answering/policy.py for how they are used)
     top_k: int = Field(5, ge=1, le=20, description="Passages retrieved per question.")
@@ -156,6 +163,11 @@ class Settings(BaseSettings):
     # Faces
     host: str = Field("127.0.0.1", description="Address the app listens on.")
     port: int = Field(7860, description="Port the app listens on.")
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="`text`: one readable line per record; `json`: one JSON object per line (time, level, logger, "
+        "message, request_id, exception) for a log collector. Both carry each request's `X-Request-ID`.",
+    )
     max_message_chars: int = Field(
         4000, ge=1, description="Longest accepted user message (longer: HTTP 422 with a message)."
     )
@@ -196,6 +208,12 @@ class Settings(BaseSettings):
     rate_limited_paths: list[str] = Field(
         ["/api/chat", "/v1/chat/", "/api/tutor/"], description="Path prefixes the rate limit applies to (a JSON list)."
     )
+    rate_limit_storage: str = Field(
+        "memory://",
+        description="Where the rate limit counts: `memory://` (each worker its own share) or a storage all workers "
+        "share, e.g. `redis://host:6379/0` (any `limits` storage URI); unreachable: each worker limits alone "
+        "until it answers again (docs/deployment.md).",
+    )
     forwarded_allow_ips: str | None = Field(
         None,
         description="Proxies (comma-separated addresses or networks, `*` for any) whose `X-Forwarded-For` names the "
@@ -221,6 +239,10 @@ class Settings(BaseSettings):
     @property
     def store_db(self) -> Path:
         return self.data_dir / "store.sqlite"
+
+    @property
+    def store_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.store_db}"
 
 
 @lru_cache(maxsize=1)

@@ -133,6 +133,8 @@ class Conversation:
         message = redact(request.message)
         lang = detect_language(message, default=request.lang or "fr")
         stored = request.history is None and self.store is not None
+        # Counts and modes only in the turn's log lines, never what was written (docs/privacy.md).
+        log.debug("turn started: %s, %d characters", "stored" if stored else "stateless", len(message))
         session_id: str | None = None
         if stored:
             assert self.store is not None
@@ -199,6 +201,13 @@ class Conversation:
                 session_id, message, answer.answer, answer.mode, answer.refused, answer.citations
             )
         self._observe(answer)
+        log.debug(
+            "turn answered: mode=%s refused=%s citations=%d %.0f ms",
+            answer.mode,
+            answer.refused,
+            len(answer.citations),
+            answer.latency_ms,
+        )
         yield CitationsEvent(answer.citations)
         yield Done(session_id, message_id, message, answer)
 

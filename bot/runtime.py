@@ -37,7 +37,7 @@ class Runtime:
     def __init__(self, settings: Settings) -> None:
         install_log_redaction()  # before anything can log what a user typed
         self.settings = settings
-        self.store = Store(settings.store_db)
+        self.store = Store(settings.store_url)
         self.chat: ChatService | None = None
         self.tutor: TutorService | None = None
         self.pipeline: Conversation | None = None

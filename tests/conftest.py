@@ -43,6 +43,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 from bot.answering.chat import ChatService
 from bot.config import PROJECT_ROOT, Settings
 from bot.indexing.index import FAQ_SUFFIX, SENTENCES_SUFFIX, KnowledgeIndex
+from tests import postgres
 
 FIXTURE_KB = Path(__file__).parent / "fixtures" / "kb"
 # The embedding profile of the tests about a process (a restart, two workers, a kill, the bytes on disk): the
@@ -269,6 +270,26 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A real PostgreSQL (Debian's), started once per test session (per xdist worker) and stopped at its end."""
+    bin_dir = postgres.binaries()
+    if bin_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is not installed: `make postgres` installs it ({postgres.INSTALL})")
+        pytest.skip(f"PostgreSQL not installed ({postgres.INSTALL})")
+    with postgres.postgres_server(bin_dir, free_port()) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The store's URL on each engine: a SQLite file of the test's own, or a fresh schema on the PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.sqlite'}"
+    return postgres.fresh_schema(request.getfixturevalue("postgres_url"))
 
 
 @contextmanager

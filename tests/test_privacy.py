@@ -1,12 +1,12 @@
 """Personal data is redacted before it is stored or logged; old conversations are purged; a learner can
-delete a conversation. Unit tests of the redaction rules, the store on a real SQLite file, and a real server."""
+delete a conversation. Unit tests of the redaction rules, the store on each engine (a real SQLite file and a real
+PostgreSQL: the tests taking ``store_url``), and a real server."""
 
 from __future__ import annotations
 
 import io
 import json
 import logging
-import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,13 +14,17 @@ from urllib.parse import quote_plus
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 from stdnum.fr import nir
 
 from bot.config import PROJECT_ROOT
 from bot.indexing.documents import load_knowledge_base
 from bot.safety.privacy import PLACEHOLDERS, install_log_redaction, redact
-from bot.store import MIGRATIONS, Store
+from bot.store import Store
+from bot.store.engine import sqlite_url
+from bot.tutor.progress import ProgressStore, TutorState
 from tests.conftest import FIXTURE_KB, PROCESS_PROFILE, IndexTemplates, serve
+from tests.legacy_store import legacy_database
 
 
 def _nir(first13: str, spaced: bool = False) -> str:
@@ -112,32 +116,36 @@ class Clock:
         return self.now
 
 
-def _rows(path: Path, sql: str) -> list[tuple]:
-    with sqlite3.connect(path) as db:
-        return db.execute(sql).fetchall()
+def _rows(database: str | Path, sql: str) -> list[tuple]:
+    """Rows read straight from the tables (a URL, or a SQLite file), past the store and what it filters."""
+    engine = create_engine(database if isinstance(database, str) else sqlite_url(database))
+    try:
+        with engine.connect() as db:
+            return [tuple(row) for row in db.execute(text(sql))]
+    finally:
+        engine.dispose()
 
 
-def test_the_store_keeps_no_personal_data(tmp_path: Path) -> None:
-    path = tmp_path / "store.sqlite"
-    store = Store(path)
+def _table_text(database: str | Path, *tables: str) -> str:
+    return "\n".join(" ".join(map(str, row)) for table in tables for row in _rows(database, f"SELECT * FROM {table}"))
+
+
+def test_the_store_keeps_no_personal_data(store_url: str) -> None:
+    store = Store(store_url)
     session = store.ensure_session(None)
     message_id = store.add_exchange(session, "je suis joignable au 06 12 34 56 78", "Réponse [1]", "faq", False, [])
     assert store.add_feedback(session, message_id, "down", "écrivez-moi : lea.martin@example.org")
     store.close()
-    dump = "\n".join(
-        " ".join(map(str, row)) for table in ("messages", "feedback") for row in _rows(path, f"SELECT * FROM {table}")
-    )
+    dump = _table_text(store_url, "messages", "feedback")
     assert "06 12 34 56 78" not in dump and "lea.martin" not in dump
-    assert _rows(path, "SELECT question, comment FROM feedback") == [
+    assert _rows(store_url, "SELECT question, comment FROM feedback") == [
         ("je suis joignable au [phone]", "écrivez-moi : [email]")
     ]
 
 
 def test_an_older_database_is_redacted_when_migrated(tmp_path: Path) -> None:
     path = tmp_path / "store.sqlite"
-    with sqlite3.connect(path) as db:  # as the releases before redaction left it
-        for script in MIGRATIONS[:2]:
-            db.executescript(script)
+    with legacy_database(path, 2) as db:  # as the releases before redaction left it
         db.execute("INSERT INTO sessions VALUES ('s1', '2026-01-01')")
         db.execute(
             "INSERT INTO messages (id, session_id, role, content, created_at) VALUES "
@@ -148,15 +156,14 @@ def test_an_older_database_is_redacted_when_migrated(tmp_path: Path) -> None:
             "INSERT INTO feedback VALUES ('m2', 's1', 'down', 'appelez le 0612345678', "
             "'mon mail : a.b@example.com', 'Bonjour', '[]', '2026-01-01')"
         )
-        db.execute("PRAGMA user_version = 2")
     Store(path).close()
     assert _rows(path, "SELECT content FROM messages ORDER BY id") == [("mon mail : [email]",), ("Bonjour",)]
     assert _rows(path, "SELECT comment, question FROM feedback") == [("appelez le [phone]", "mon mail : [email]")]
 
 
-def test_retention_purges_what_is_older_and_keeps_the_rest(tmp_path: Path) -> None:
+def test_retention_purges_what_is_older_and_keeps_the_rest(store_url: str) -> None:
     clock = Clock(datetime(2026, 1, 1, tzinfo=UTC))
-    store = Store(tmp_path / "store.sqlite", clock=clock)
+    store = Store(store_url, clock=clock)
     old = store.ensure_session(None)
     old_answer = store.add_exchange(old, "question ancienne", "réponse", "extractive", False, [])
     store.add_feedback(old, old_answer, "up", None)
@@ -176,26 +183,49 @@ def test_retention_purges_what_is_older_and_keeps_the_rest(tmp_path: Path) -> No
     assert [t.content for t in store.history(mixed)] == ["tour récent", "réponse"]
     assert [t.content for t in store.history(recent)] == ["question récente", "réponse"]
     assert [row["comment"] for row in store.feedback()] == ["bof"]
-    assert {row[0] for row in store.query("SELECT id FROM sessions")} == {mixed, recent}
+    assert {row["id"] for row in store.query("SELECT id FROM sessions")} == {mixed, recent}
     assert store.purge(90) == {"sessions": 0, "messages": 0, "feedback": 0}
     store.close()
+    kept = _table_text(store_url, "sessions", "messages", "feedback")
+    assert "question ancienne" not in kept and "premier tour" not in kept and old not in kept
+    assert "tour récent" in kept and "bof" in kept
 
 
-def test_deleting_a_session_forgets_its_messages_and_feedback(tmp_path: Path) -> None:
-    path = tmp_path / "store.sqlite"
-    store = Store(path)
+def test_deleting_a_session_forgets_its_messages_feedback_and_progress(store_url: str) -> None:
+    store = Store(store_url)
     mine, other = store.ensure_session(None), store.ensure_session(None)
     answer = store.add_exchange(mine, "ma question sur le handicap", "réponse", "faq", False, [])
     store.add_feedback(mine, answer, "down", "commentaire très personnel")
     store.add_exchange(other, "une autre question", "réponse", "faq", False, [])
+    progress = ProgressStore(store)
+    for learner in (mine, other):  # the quiz progress kept under each conversation's id
+        state = TutorState(learner, "fr", "chat", question_id="quiz-dl-01", module="deep-learning")
+        progress.save(state)
+        progress.record(state, "correct", 1.0)
 
     assert store.delete_session(mine)
     assert not store.delete_session(mine)
     assert store.history(mine) == [] and store.feedback() == []
+    assert progress.state(mine) is None and progress.results(mine) == []
     assert [t.content for t in store.history(other)] == ["une autre question", "réponse"]
+    assert progress.state(other) is not None and len(progress.results(other)) == 1
+    store.close()
+    kept = _table_text(store_url, "sessions", "messages", "feedback", "tutor_state", "tutor_results")
+    assert "handicap" not in kept and "personnel" not in kept and mine not in kept
+    assert "une autre question" in kept and other in kept
+
+
+def test_erased_text_is_overwritten_in_the_sqlite_file(tmp_path: Path) -> None:
+    """SQLite keeps deleted rows in its free pages unless told not to (``secure_delete``): the bytes are gone."""
+    path = tmp_path / "store.sqlite"
+    store = Store(path)
+    mine, other = store.ensure_session(None), store.ensure_session(None)
+    store.add_exchange(mine, "ma question sur le handicap", "réponse", "faq", False, [])
+    store.add_exchange(other, "une autre question", "réponse", "faq", False, [])
+    assert store.delete_session(mine)
     store.close()
     raw = path.read_bytes()  # erased for good: not left behind in the file's free pages
-    assert b"handicap" not in raw and b"personnel" not in raw and b"une autre question" in raw
+    assert b"handicap" not in raw and b"une autre question" in raw
 
 
 def test_log_records_are_redacted_whoever_logs_them() -> None:

@@ -20,7 +20,7 @@ from bot.schema import Lang
 from bot.store import Store
 from bot.tutor.grading import Grader
 from bot.tutor.intent import quiz_topic, wants_answer, wants_hint, wants_next, wants_stop
-from bot.tutor.progress import ProgressStore
+from bot.tutor.progress import ProgressStore, TutorState
 from bot.tutor.quizzes import QuizBank
 from bot.tutor.service import TEXTS as TUTOR_TEXTS
 from bot.tutor.service import TutorService
@@ -54,6 +54,29 @@ def make_tutor(tmp_path: Path, bank: QuizBank) -> Callable[[], TutorService]:
     """A tutor over the shipped quizzes; each call opens the same store file again, as a restarted app would."""
     grader = Grader(load_embeddings(Settings()), "gemma")
     return lambda: TutorService(bank, grader, ProgressStore(Store(tmp_path / "store.sqlite")), seed=7)
+
+
+def test_progress_is_kept_alike_on_both_engines(store_url: str) -> None:
+    """The progress store's own SQL (an upsert, an identity column, a float score) on SQLite and PostgreSQL,
+    read back by a store opened afresh, as a restarted app would."""
+    progress = ProgressStore(Store(store_url))
+    state = TutorState("learner-p", "fr", "quiz", question_id="quiz-dl-01", module=DL)
+    progress.save(state)
+    state.hints, state.best = 1, "partial"
+    progress.save(state)  # the same learner again: updated, not a second row
+    progress.record(state, "correct", 0.7)
+    progress.save(TutorState("learner-p", "en", "chat", question_id="quiz-dl-02", module=DL))
+    progress.record(progress.state("learner-p") or state, "explained", 0.2)
+    progress.store.close()
+
+    reopened = ProgressStore(Store(store_url))
+    assert reopened.state("learner-p") == TutorState("learner-p", "en", "chat", module=DL)
+    assert [(r.question_id, r.outcome, r.hints, r.score) for r in reopened.results("learner-p")] == [
+        ("quiz-dl-01", "correct", 1, 0.7),
+        ("quiz-dl-02", "explained", 0, 0.2),
+    ]
+    assert reopened.state("someone-else") is None and reopened.results("someone-else") == []
+    reopened.store.close()
 
 
 def test_quiz_bank_reads_every_module_in_course_order(bank: QuizBank) -> None:

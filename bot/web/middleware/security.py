@@ -19,7 +19,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from bot.config import Settings
 from bot.web.middleware.limits import BodyLimitMiddleware
-from bot.web.middleware.ratelimit import RateLimitMiddleware
+from bot.web.middleware.ratelimit import ClientLimits, RateLimitMiddleware
 from bot.web.middleware.slashes import SlashRedirectMiddleware
 
 DOCS_CDN = "https://cdn.jsdelivr.net"
@@ -87,10 +87,11 @@ def protect(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(
         BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes, max_ui_body_bytes=settings.max_ui_body_bytes
     )
+    # The app's state holds the limits for /ready to report on (None: no rate limit).
+    app.state.rate_limits = None
     if settings.rate_limit_per_minute:
-        app.add_middleware(
-            RateLimitMiddleware, per_minute=settings.rate_limit_per_minute, paths=settings.rate_limited_paths
-        )
+        app.state.rate_limits = ClientLimits(settings.rate_limit_per_minute, settings.rate_limit_storage)
+        app.add_middleware(RateLimitMiddleware, limits=app.state.rate_limits, paths=settings.rate_limited_paths)
     if settings.forwarded_allow_ips:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     if settings.cors_origins:

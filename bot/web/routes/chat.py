@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Response
+from fastapi import APIRouter, HTTPException, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 from sse_starlette.sse import EventSourceResponse
@@ -17,6 +17,7 @@ from bot.conversation import CitationsEvent, Conversation, Done, Event, TokenEve
 from bot.runtime import Runtime
 from bot.web.deps import ID_MAX_LENGTH, ID_PATTERN, ConversationDep, RuntimeDep
 from bot.web.middleware.limits import require_max_chars
+from bot.web.readiness import answerable, dependencies
 
 router = APIRouter()
 
@@ -157,21 +158,29 @@ def health() -> dict:
 
 
 @router.get("/ready", tags=["ops"])
-def ready(runtime: RuntimeDep) -> JSONResponse:
-    """Readiness: the index is open and the embedding model loaded (503 until then, or if start-up failed);
-    `vector_store` says whether the index is the embedded store or a Chroma server, `llm` which LLM backend
-    answers (null: none, or `llm_error` says why the configured one cannot)."""
+async def ready(request: Request, runtime: RuntimeDep) -> JSONResponse:
+    """Readiness: 503 until the index is open and the embedding model loaded (or if start-up failed), and
+    whenever the vector store or the database does not answer. `dependencies` reports each one (`ok`,
+    `required`, `error`): `vector_store`, `database`, `rate_limit` (`storage`, and `shared`: false when the
+    shared storage is down and each worker limits alone) and `llm` (`backend`); a down LLM or rate-limit
+    storage is reported without failing. `vector_store` says whether the index is the embedded store or a
+    Chroma server, `llm` which LLM backend answers (null: none, or `llm_error` says why the configured one
+    cannot)."""
     if not runtime.ready:
         return JSONResponse({"ready": False, "error": runtime.error}, status_code=503)
     service = runtime.service()
+    checks = await dependencies(runtime, getattr(request.app.state, "rate_limits", None))
+    ok = answerable(checks)
     return JSONResponse(
         {
-            "ready": True,
+            "ready": ok,
             "collection": service.index.collection,
-            "passages": service.index.count(),
+            "passages": checks["vector_store"]["passages"],
             "embedding_model": service.index.embeddings.name,
             "vector_store": service.index.vector_store,
             "llm": service.llm_backend,
             "llm_error": service.llm_error,
-        }
+            "dependencies": checks,
+        },
+        status_code=200 if ok else 503,
     )
