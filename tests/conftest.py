@@ -93,6 +93,35 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: -long_tests[item.path])  # stable: files stay whole and in their order
 
 
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The figures the tests measured (``figure``), listed at the end of the run: pytest-xdist does not relay a
+    worker's output, and a passing test's is not shown anyway."""
+    lines = [
+        f"{report.nodeid}: {value}"
+        for outcome in ("passed", "failed")
+        for report in terminalreporter.stats.get(outcome, [])
+        if report.when == "call"
+        for name, value in report.user_properties
+        if name == "figure"
+    ]
+    if lines:
+        terminalreporter.section("figures measured by the tests")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def figure(record_property: Callable[[str, object], None]) -> Callable[[str], None]:
+    """Report a measured figure (counts, sizes, outcomes of a load): kept with the test's report and listed at
+    the end of the run by ``pytest_terminal_summary``."""
+
+    def report(text: str) -> None:
+        print(text)
+        record_property("figure", text)
+
+    return report
+
+
 @pytest.fixture
 def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     def build(**overrides) -> Settings:

@@ -47,7 +47,7 @@ def choose_language(page, lang: str) -> None:
 
 
 @pytest.mark.parametrize("lang", ["fr", "en"])
-def test_axe_finds_no_serious_violation_on_any_page(site: str, browser, lang: str) -> None:
+def test_axe_finds_no_serious_violation_on_any_page(site: str, browser, lang: str, figure) -> None:
     found: dict[str, Counter] = {}
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.goto(site)
@@ -72,7 +72,7 @@ def test_axe_finds_no_serious_violation_on_any_page(site: str, browser, lang: st
     page.close()
 
     for name, counts in found.items():
-        print(f"axe {name}: {sum(counts.values())} nodes", dict(counts) or "")
+        figure(f"axe {name}: {sum(counts.values())} nodes {dict(counts) or ''}")
     blocking = {name: [rule for rule in counts if rule.split(":")[0] in BLOCKING] for name, counts in found.items()}
     assert not any(blocking.values()), blocking
 

@@ -96,7 +96,7 @@ def test_a_conversation_goes_on_whichever_worker_takes_the_next_turn(cluster: Cl
     }
 
 
-def test_the_rate_limit_holds_across_workers(cluster: Cluster) -> None:
+def test_the_rate_limit_holds_across_workers(cluster: Cluster, figure) -> None:
     """One client, 1.5 × the limit through the balancer, which spreads them over both workers: exactly the
     limit gets through (each worker alone would let the limit through, twice as many in all)."""
     address = cluster.network.client_address()
@@ -108,7 +108,7 @@ def test_the_rate_limit_holds_across_workers(cluster: Cluster) -> None:
             statuses.append(response.status_code)
             upstream = response.headers.get("x-upstream", "?")
             served[upstream] = served.get(upstream, 0) + 1
-    print(f"\nrate limit {LIMIT_PER_MINUTE}/min: {statuses.count(200)} passed, {statuses.count(429)} refused", served)
+    figure(f"rate limit {LIMIT_PER_MINUTE}/min: {statuses.count(200)} passed, {statuses.count(429)} refused, {served}")
     assert len(served) == 2, f"the balancer did not spread the requests over both workers: {served}"
     assert statuses.count(200) == LIMIT_PER_MINUTE and statuses.count(429) == LIMIT_PER_MINUTE // 2, statuses
 
@@ -163,7 +163,7 @@ def drive(balancer: str, address: str, load: Load, stop: threading.Event, killed
                 stop.wait(THINK_S)
 
 
-def test_a_worker_killed_under_load_loses_no_stored_exchange(cluster: Cluster) -> None:
+def test_a_worker_killed_under_load_loses_no_stored_exchange(cluster: Cluster, figure) -> None:
     clients = 6
     load, stop, killed_at = Load(), threading.Event(), []
     addresses = [cluster.network.client_address() for _ in range(clients)]
@@ -187,8 +187,8 @@ def test_a_worker_killed_under_load_loses_no_stored_exchange(cluster: Cluster) -
     lost = set(load.answered) - stored
     in_flight_failures = [f for f in load.failed if f[0] <= killed_at[0]]
     late_failures = [f for f in load.failed if f[0] > killed_at[0]]
-    print(
-        f"\ncluster load: {load.turns} turns driven by {clients} clients, worker w1 killed at "
+    figure(
+        f"cluster load: {load.turns} turns driven by {clients} clients, worker w1 killed at "
         f"{killed_at[0] - started:.1f} s, {len(load.failed)} requests failed ({len(late_failures)} sent after the "
         f"kill), {load.after_kill_ok} answered after the kill, exchanges lost = {len(lost)}"
     )

@@ -222,7 +222,7 @@ FUZZ = settings(
 
 
 @pytest.mark.slow  # hundreds of generated requests
-def test_fuzz_every_operation_of_the_spec_finds_no_server_error(server, capsys) -> None:
+def test_fuzz_every_operation_of_the_spec_finds_no_server_error(server, figure) -> None:
     """Schemathesis generates requests from ``/openapi.json`` (valid ones, and ones that break the schema)."""
     import schemathesis
     from schemathesis import GenerationMode
@@ -248,16 +248,15 @@ def test_fuzz_every_operation_of_the_spec_finds_no_server_error(server, capsys) 
             fuzz(operation, GenerationMode.NEGATIVE)
         except Unsatisfiable:  # no input, or only strings in the path: nothing that breaks the schema
             unbreakable.append(operation.label)
-    with capsys.disabled():
-        print(
-            f"\nfuzz (schemathesis): {tally.cases} cases over {len(operations)} operations, "
-            f"{len(tally.problems)} server errors; no schema-breaking input for {unbreakable}"
-        )
+    figure(
+        f"fuzz (schemathesis): {tally.cases} cases over {len(operations)} operations, "
+        f"{len(tally.problems)} server errors; no schema-breaking input for {unbreakable}"
+    )
     assert not tally.problems, tally.report()
 
 
 @pytest.mark.slow  # hundreds of generated requests
-def test_fuzz_raw_bodies_on_every_route_finds_no_server_error(server, capsys) -> None:
+def test_fuzz_raw_bodies_on_every_route_finds_no_server_error(server, figure) -> None:
     """Arbitrary bytes under arbitrary content types, and JSON with arbitrary text in every string field."""
     url, _ = server
     tally = FuzzTally()
@@ -309,6 +308,5 @@ def test_fuzz_raw_bodies_on_every_route_finds_no_server_error(server, capsys) ->
 
     for method, path, _ in body_operations(url):
         fuzz(method, path)
-    with capsys.disabled():
-        print(f"\nfuzz (hypothesis, raw bodies): {tally.cases} cases, {len(tally.problems)} server errors")
+    figure(f"fuzz (hypothesis, raw bodies): {tally.cases} cases, {len(tally.problems)} server errors")
     assert not tally.problems, tally.report()
