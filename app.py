@@ -63,7 +63,9 @@ def create_app(settings: Settings | None = None, *, background_start: bool = Tru
         description="Bilingual tutor and FAQ chatbot for AI and data training programmes.",
     )
     app.state.runtime = runtime
-    app.state.evals = EvalJobs(settings.data_dir / "evals", settings.eval_datasets_dir, runtime.conversation)
+    app.state.evals = EvalJobs(
+        settings.data_dir / "evals", settings.eval_datasets_dir, runtime.conversation, runtime.store
+    )
     app.include_router(router)
     app.include_router(admin_router)
     app.include_router(openai_router)

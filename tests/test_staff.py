@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from bot.config import Settings
+from bot.store import Store
+from evals.jobs import EvalJobs
 from tests.conftest import ARTIFACTS, FIXTURE_KB, IndexTemplates, app_server
 
 TOKEN = "s3cret-staff-token"
@@ -18,15 +21,19 @@ FIXTURE_DATASETS = FIXTURE_KB.parent / "evals"
 
 
 @pytest.fixture(scope="module")
-def staff_server(tmp_path_factory: pytest.TempPathFactory, index_templates: IndexTemplates) -> Iterator[str]:
+def staff_settings(tmp_path_factory: pytest.TempPathFactory, index_templates: IndexTemplates) -> Settings:
     root = tmp_path_factory.mktemp("staff")
-    settings = Settings(
+    return Settings(
         data_dir=index_templates.copy(FIXTURE_KB, root / "data"),
         kb_dir=FIXTURE_KB,
         admin_token=TOKEN,
         eval_datasets_dir=FIXTURE_DATASETS,
     )
-    with app_server(settings) as url:
+
+
+@pytest.fixture(scope="module")
+def staff_server(staff_settings: Settings) -> Iterator[str]:
+    with app_server(staff_settings) as url:
         yield url
 
 
@@ -77,6 +84,23 @@ def test_run_report_failures_and_compare_over_the_admin_api(staff_server: str) -
     ).json()
     assert {d["metric"] for d in compared["deltas"]} >= {"hit@1", "answer_accuracy"}, compared["deltas"]
     assert compared["fixed"] == [] and compared["broken"] == [], compared  # same bot, same answers
+
+
+def test_another_worker_sees_the_runs_of_the_app(staff_server: str, staff_settings: Settings, tmp_path: Path) -> None:
+    """A second worker on the same store (its own ``Store``, an empty runs folder of its own) finds a run the
+    app started, with its progress while it runs and its summary once done."""
+    store = Store(staff_settings.store_url)
+    another_worker = EvalJobs(tmp_path / "evals", FIXTURE_DATASETS, lambda: pytest.fail("no run here"), store)
+    started = httpx.post(f"{staff_server}/api/admin/evals", json={"dataset": "fixture.jsonl"}, headers=AUTH)
+    assert started.status_code == 202, started.text
+    run_id = started.json()["run_id"]
+    seen = another_worker.status(run_id)
+    assert seen.dataset == "fixture.jsonl" and seen.state in ("running", "done"), seen  # recorded at its start
+    finished = wait_for(staff_server, run_id)
+    seen = another_worker.status(run_id)
+    assert (seen.state, seen.done, seen.total, seen.summary) == ("done", 6, 6, finished["summary"]), seen
+    assert another_worker.runs()[0] == run_id
+    store.close()
 
 
 @pytest.mark.parametrize("dataset", ["../../../etc/passwd", "missing.jsonl"])

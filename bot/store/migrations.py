@@ -131,6 +131,23 @@ MIGRATIONS: list[Migration] = [
             ],
         },
     ),
+    # Evaluation runs started from the app (evals/jobs.py): every worker sees a run another one started.
+    Migration(
+        [
+            """CREATE TABLE eval_runs (
+                run_id TEXT PRIMARY KEY,
+                dataset TEXT NOT NULL,
+                state TEXT NOT NULL CHECK (state IN ('running', 'done', 'failed')),
+                done INTEGER NOT NULL DEFAULT 0,
+                total INTEGER NOT NULL DEFAULT 0,
+                error TEXT,
+                summary TEXT,
+                started_at TEXT NOT NULL,
+                finished_at TEXT
+            )""",
+            "CREATE INDEX eval_runs_by_start ON eval_runs(started_at)",
+        ]
+    ),
 ]
 
 

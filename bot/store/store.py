@@ -1,5 +1,6 @@
-"""The store every caller uses: sessions and messages, feedback, analytics for staff, and the transactions
-the tutor's progress (``bot.tutor.progress``) runs on its own tables.
+"""The store every caller uses: sessions and messages, feedback, analytics for staff, the records of
+evaluation runs (so that every worker sees a run one of them started), and the transactions the tutor's
+progress (``bot.tutor.progress``) runs on its own tables.
 
 The SQL is written once for SQLite and PostgreSQL: named parameters, ``INSERT ... ON CONFLICT``, 0/1 for
 booleans, and timestamps as fixed-width ISO-8601 UTC text, so that ordering and comparisons work alike on
@@ -17,10 +18,10 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, RowMapping, text
 
@@ -30,13 +31,37 @@ from bot.store.engine import READ_ONLY, open_engine, sqlite_url
 from bot.store.migrations import migrate
 
 Clock = Callable[[], datetime]
+EvalState = Literal["running", "done", "failed"]
+EVAL_RUN_COLUMNS = "run_id, dataset, state, done, total, error, summary, started_at, finished_at"
+
+
+@dataclass(frozen=True)
+class EvalRun:
+    """An evaluation run as any worker sees it: a row of ``eval_runs`` (runs started in the app, whichever
+    worker runs them: ``evals.jobs``), or one read from a run's folder (command-line runs write only that).
+    Timestamps are the store's ISO-8601 UTC text; ``summary`` is ``summary.json``'s content once done."""
+
+    run_id: str
+    dataset: str
+    state: EvalState = "running"
+    done: int = 0
+    total: int = 0
+    error: str | None = None
+    summary: dict[str, Any] | None = field(default=None, repr=False)
+    started_at: str = ""
+    finished_at: str | None = None
+
+
+def _eval_run(row: RowMapping) -> EvalRun:
+    return EvalRun(**{**row, "summary": json.loads(row["summary"]) if row["summary"] is not None else None})
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _stamp(moment: datetime) -> str:
+def stamp(moment: datetime) -> str:
+    """A moment as the store writes it: ISO-8601 UTC text of fixed width, which sorts as time does."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
@@ -60,7 +85,7 @@ class Store:
             return list(db.execute(text(sql), dict(params or {})).mappings())
 
     def _now(self) -> str:
-        return _stamp(self._clock())
+        return stamp(self._clock())
 
     def ensure_session(self, session_id: str | None) -> str:
         session_id = session_id or uuid.uuid4().hex
@@ -162,7 +187,7 @@ class Store:
     def purge(self, max_age_days: int) -> dict[str, int]:
         """Delete every message and feedback older than ``max_age_days``, and the conversations left empty;
         return how many of each went. A long conversation loses its oldest turns, not its recent ones."""
-        cutoff = {"cutoff": _stamp(self._clock() - timedelta(days=max_age_days))}
+        cutoff = {"cutoff": stamp(self._clock() - timedelta(days=max_age_days))}
         with self.transaction() as db:
             feedback = db.execute(
                 text(
@@ -207,6 +232,58 @@ class Store:
         for row in self.query("SELECT citations FROM messages WHERE role = 'assistant' AND citations IS NOT NULL"):
             counts.update({(c["source_id"], c["title"]) for c in json.loads(row["citations"])})
         return [{"source_id": source, "title": title, "answers": n} for (source, title), n in counts.most_common(limit)]
+
+    def start_eval_run(self, run_id: str, dataset: str) -> EvalRun:
+        """Record a run as running, before its first item: a status request on another worker finds it.
+
+        A run id already recorded (ids carry the second a run started) is started afresh, as its folder is
+        written afresh: the record says what the folder holds."""
+        run = EvalRun(run_id=run_id, dataset=dataset, started_at=self._now())
+        with self.transaction() as db:
+            db.execute(
+                text(
+                    "INSERT INTO eval_runs (run_id, dataset, state, started_at) "
+                    "VALUES (:run_id, :dataset, 'running', :started_at) ON CONFLICT (run_id) DO UPDATE SET "
+                    "dataset = excluded.dataset, state = 'running', done = 0, total = 0, error = NULL, "
+                    "summary = NULL, started_at = excluded.started_at, finished_at = NULL"
+                ),
+                {"run_id": run.run_id, "dataset": run.dataset, "started_at": run.started_at},
+            )
+        return run
+
+    def eval_run_progress(self, run_id: str, done: int, total: int) -> None:
+        self._update_eval_run(run_id, "done = :done, total = :total", {"done": done, "total": total})
+
+    def finish_eval_run(self, run_id: str, summary: Mapping[str, Any]) -> None:
+        """A run that went through all its items: done, with the summary its folder holds."""
+        self._update_eval_run(
+            run_id,
+            "state = 'done', summary = :summary, finished_at = :at",
+            {"summary": json.dumps(summary), "at": self._now()},
+        )
+
+    def fail_eval_run(self, run_id: str, error: str) -> None:
+        self._update_eval_run(
+            run_id, "state = 'failed', error = :error, finished_at = :at", {"error": error, "at": self._now()}
+        )
+
+    def _update_eval_run(self, run_id: str, assignments: str, values: Mapping[str, object]) -> None:
+        with self.transaction() as db:
+            db.execute(text(f"UPDATE eval_runs SET {assignments} WHERE run_id = :run_id"), {**values, "run_id": run_id})
+
+    def eval_run(self, run_id: str) -> EvalRun | None:
+        rows = self.query(f"SELECT {EVAL_RUN_COLUMNS} FROM eval_runs WHERE run_id = :run_id", {"run_id": run_id})
+        return _eval_run(rows[0]) if rows else None
+
+    def eval_runs(self, state: EvalState | None = None, limit: int = 200) -> list[EvalRun]:
+        """Runs newest first (by start), those in ``state`` if given."""
+        rows = self.query(
+            f"SELECT {EVAL_RUN_COLUMNS} FROM eval_runs"
+            + (" WHERE state = :state" if state else "")
+            + " ORDER BY started_at DESC, run_id DESC LIMIT :n",
+            {"state": state, "n": limit},
+        )
+        return [_eval_run(row) for row in rows]
 
     def close(self) -> None:
         self.engine.dispose()

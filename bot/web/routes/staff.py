@@ -15,8 +15,9 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
+from bot.store import EvalRun
 from bot.web.deps import RuntimeDep
-from evals.jobs import EvalJobs, Job
+from evals.jobs import EvalJobs
 
 
 def token_matches(configured: str | None, given: str | None) -> bool:
@@ -56,7 +57,7 @@ class JobOut(BaseModel):
     summary: dict | None = None
 
 
-def _job(job: Job) -> JobOut:
+def _job(job: EvalRun) -> JobOut:
     return JobOut(**{k: getattr(job, k) for k in JobOut.model_fields})
 
 
