@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run test test-fast install model index browser services gate lint clean llm llm-test
+.PHONY: run test test-cluster test-fast install model index browser services gate lint clean llm llm-test
 
 run: index
 	$(PY) app.py
@@ -21,8 +21,14 @@ PYTEST := $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reor
 
 test: index browser services llm-test
 	$(MAKE) --no-print-directory lint
-	$(PYTEST)
+	$(PYTEST) -m "not cluster"
+	$(MAKE) --no-print-directory test-cluster
 	$(MAKE) --no-print-directory gate
+
+# The simulated cluster (docs/deployment.md) alone: its load takes both cores for a minute, which would starve the
+# browser tests of the other pytest worker; it needs root and the `services` packages.
+test-cluster: index services
+	$(PY) -m pytest -m cluster
 
 # The inner loop (about 1.5 minutes here; one process, as two workers would each load the model): every test
 # but the browser, LLM and slow ones (pyproject.toml's markers). `make test` still runs them all. It needs

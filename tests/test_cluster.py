@@ -27,7 +27,7 @@ from tests.cluster import Deployment, Network, deploy, ingest, missing_parts
 from tests.conftest import FIXTURE_KB, PROCESS_PROFILE
 from tests.test_chroma_server import NEW_PAGE
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
 LIMIT_PER_MINUTE = 120
 THINK_S = 0.5  # between a client's turns, as a person reads: the load stays under each client's limit
