@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -23,8 +24,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bot.config import get_settings
+from bot.curation.entries import curated_files
 from bot.indexing.index import KnowledgeIndex, StoreBusyError, SyncReport
 from bot.models.embedding import ModelNotReadyError
+from bot.store import Store
+from bot.store.curation import CurationRecords
 
 console = Console(stderr=True)
 
@@ -65,7 +69,12 @@ def run(kb: Path, collection: str | None, reset: bool) -> SyncReport:
     ) as bar:
         task = bar.add_task("ingest", total=None)
         report = knowledge.sync(
-            kb, reset=reset, progress=lambda done, total: bar.update(task, completed=done, total=total)
+            kb,
+            reset=reset,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            curated=partial(curated_files, CurationRecords(Store(settings.store_url)))
+            if knowledge.collection == settings.collection
+            else None,
         )
     return report
 

@@ -176,6 +176,12 @@ class Settings(BaseSettings):
         description="Bearer token for the staff API (`/api/admin/*`) and the staff page (`/staff`); unset: they are "
         "off.",
     )
+    staff_accounts: dict[str, str] = Field(
+        default_factory=dict,
+        description='Staff accounts, as JSON `{"name": "sha256:<hex>"}`: each person signs in to `/staff` and '
+        "`/api/admin/*` with their own token, stored here only as its SHA-256 (`python -m bot.curation hash-token`); "
+        "the audit log names them. `TUTOR_ADMIN_TOKEN`, when set, is one more account, `admin`.",
+    )
     metrics_token: str | None = Field(
         None,
         description="Bearer token that `/metrics` requires (Prometheus's `authorization` setting); unset: "

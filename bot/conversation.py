@@ -198,7 +198,13 @@ class Conversation:
         message_id = None
         if session_id is not None and self.store is not None:
             message_id = self.store.add_exchange(
-                session_id, message, answer.answer, answer.mode, answer.refused, answer.citations
+                session_id,
+                message,
+                answer.answer,
+                answer.mode,
+                answer.refused,
+                answer.citations,
+                faq=answer.faq_candidates[0] if answer.faq_candidates else None,
             )
         self._observe(answer)
         log.debug(

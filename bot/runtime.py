@@ -12,10 +12,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from functools import partial
 
 from bot.answering.chat import ChatService
 from bot.config import Settings
 from bot.conversation import Conversation
+from bot.curation.entries import curated_files
+from bot.curation.service import Curation
 from bot.indexing.embeddings import load_embeddings, queued_queries
 from bot.metrics import AppMetrics
 from bot.safety.privacy import install_log_redaction
@@ -27,6 +30,7 @@ from bot.tutor.service import TutorService
 
 log = logging.getLogger("tutor.runtime")
 RETENTION_CHECK_S = 3600  # old conversations are purged at start-up, then every hour
+CURATION_CHECK_S = 5  # how soon a worker answers with an entry another worker published (a shared index)
 
 
 class NotReadyError(RuntimeError):
@@ -38,6 +42,7 @@ class Runtime:
         install_log_redaction()  # before anything can log what a user typed
         self.settings = settings
         self.store = Store(settings.store_url)
+        self.curation = Curation(self.store, self.service)
         self.chat: ChatService | None = None
         self.tutor: TutorService | None = None
         self.pipeline: Conversation | None = None
@@ -68,7 +73,9 @@ class Runtime:
             if chat.index.count() == 0:
                 log.info("collection '%s' is empty: ingesting %s", chat.index.collection, self.settings.kb_dir)
                 try:
-                    report = chat.index.sync(self.settings.kb_dir)
+                    report = chat.index.sync(
+                        self.settings.kb_dir, curated=partial(curated_files, self.curation.records)
+                    )
                 except Exception:
                     self.metrics.ingested("failed")
                     raise
@@ -85,6 +92,8 @@ class Runtime:
             self.pipeline = Conversation(chat, self.tutor, self.store, observer=self.metrics)
             self.chat = chat
             self._ready.set()
+            if self.settings.chroma_url:  # other workers share the index and may publish into it
+                threading.Thread(target=self._follow_curation, name="curation", daemon=True).start()
             log.info("ready: %d passages in '%s'", chat.index.count(), chat.index.collection)
         except Exception as exc:  # reported by /ready and every chat call, never swallowed
             log.exception("start-up failed")
@@ -108,6 +117,14 @@ class Runtime:
                 self.purge_expired()
             except Exception:  # a locked or full disk: logged, and tried again at the next check
                 log.exception("retention purge failed")
+
+    def _follow_curation(self) -> None:
+        while True:
+            time.sleep(CURATION_CHECK_S)
+            try:
+                self.curation.refresh_if_changed()
+            except Exception:  # the database away for a moment: tried again at the next check
+                log.exception("following other workers' curation failed")
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         return self._ready.wait(timeout)

@@ -6,11 +6,14 @@ storage or of personal data (the message it gets is already redacted).
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+
+from langchain_core.documents import Document
 
 from bot.answering.analysis import QuestionAnalysis, analyse
 from bot.answering.answerability import Answerability, Features, features
@@ -19,7 +22,7 @@ from bot.answering.followup import conversation_topic
 from bot.answering.generators import AnswerStream, ExtractiveGenerator, FaqGenerator, Generator
 from bot.answering.grounding import lowercase_vocabulary
 from bot.answering.llm import LlmGenerator
-from bot.answering.llm_backends import LlmUnavailableError, build_client
+from bot.answering.llm_backends import LlmClient, LlmUnavailableError, build_client
 from bot.answering.parts import PartAnswer, merged_passages, reply
 from bot.answering.policy import Decision, Limits, decide
 from bot.answering.premise import framed
@@ -27,6 +30,7 @@ from bot.answering.retrieval import EVERYWHERE, Passage, Retrieval, Retriever, S
 from bot.answering.rewrite import rewrite_follow_up
 from bot.answering.spelling import CharFaqMatcher, Phrasing, looks_misspelt, normalise, vocabulary_of
 from bot.config import Settings
+from bot.indexing.documents import LoadedFile
 from bot.indexing.index import KnowledgeIndex
 from bot.indexing.keywords import KeywordIndex
 from bot.language import detect_language
@@ -104,30 +108,61 @@ class ChatService:
     def __init__(self, settings: Settings, index: KnowledgeIndex | None = None) -> None:
         self.settings = settings
         self.index = index or KnowledgeIndex(settings)
-        passages = self.index.passages.get()  # in-memory keyword index and word weights are built from these
-        self.retriever = Retriever(self.index, settings.top_k, KeywordIndex(passages), settings.keyword_weight)
-        self.weights = weights = WordWeights(d.page_content for d in passages)
+        self.retriever = Retriever(self.index, settings.top_k, None, settings.keyword_weight)
+        self.llm_error: str | None = None
+        self._llm_client: LlmClient | None = None
+        if settings.llm_backend != "none":
+            self._llm_client = self._start_llm()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Build what is derived from the whole knowledge base (the keyword index, word weights, the spelling
+        vocabulary, the character-level FAQ matcher, the generators that use them): at start, and again after
+        a staff entry is published (``bot.curation``). Each is built aside, then swapped in whole, so a question
+        answered meanwhile sees either the old knowledge base or the new one."""
+        passages = self.index.passages.get()
         faq = self.index.phrasings.get()
+        weights = WordWeights(d.page_content for d in passages)
         # Well-written text only (pages, curated questions and answers): an SMS alternate would make its
         # misspellings "known". Built once, with the index the normaliser searches it by.
-        self.vocabulary = vocabulary_of(
+        vocabulary = vocabulary_of(
             [
                 *(d.page_content for d in passages),
                 *(f"{d.metadata.get('question', '')} {d.metadata.get('answer', '')}" for d in faq),
             ]
         )
-        looks_misspelt("", "fr", self.vocabulary)
-        self.faq_chars = CharFaqMatcher(
-            [
-                Phrasing(d.metadata["source_id"], d.metadata.get("lang", "fr"), d.page_content)
-                for d in self.index.phrasings.get()
-            ]
+        looks_misspelt("", "fr", vocabulary)
+        faq_chars = CharFaqMatcher(
+            [Phrasing(d.metadata["source_id"], d.metadata.get("lang", "fr"), d.page_content) for d in faq]
         )
-        extractive = ExtractiveGenerator(weights, settings.max_answer_sentences)
-        self.generators: dict[str, Generator] = {"faq": FaqGenerator(), "extractive": extractive}
-        self.llm_error: str | None = None
-        if settings.llm_backend != "none":
-            self._start_llm(extractive, lowercase_vocabulary(d.page_content for d in passages))
+        extractive = ExtractiveGenerator(weights, self.settings.max_answer_sentences)
+        generators: dict[str, Generator] = {"faq": FaqGenerator(), "extractive": extractive}
+        if self._llm_client is not None:
+            vocabulary_llm = lowercase_vocabulary(d.page_content for d in passages)
+            generators["llm"] = LlmGenerator(self._llm_client, extractive, vocabulary_llm, self.settings)
+        self.retriever.keywords = KeywordIndex(passages)
+        self.weights, self.vocabulary, self.faq_chars, self.generators = weights, vocabulary, faq_chars, generators
+
+    def with_file(self, loaded: LoadedFile | None, path: str) -> ChatService:
+        """This service as it would answer if the file ``path`` held ``loaded`` (``None``: were gone), to
+        preview a staff entry before it is published; nothing is written. Word weights and the spelling
+        vocabulary stay the current ones (one entry barely moves them)."""
+        by_part = self.index.by_part(loaded.documents if loaded else [])
+        documents = {
+            part: [
+                Document(id=f"preview:{part}:{n}", page_content=d.page_content, metadata=d.metadata)
+                for n, d in enumerate(rows)
+            ]
+            for part, rows in by_part.items()
+        }
+        passages = [d for d in self.index.passages.get() if d.metadata.get("path") != path] + documents["passages"]
+        phrasings = [d for d in self.index.phrasings.get() if d.metadata.get("path") != path] + documents["phrasings"]
+        preview = copy.copy(self)
+        preview.retriever = self.retriever.with_file(path, documents, KeywordIndex(passages))
+        preview.faq_chars = CharFaqMatcher(
+            [Phrasing(d.metadata["source_id"], d.metadata.get("lang", "fr"), d.page_content) for d in phrasings]
+        )
+        return preview
 
     @cached_property
     def answerability(self) -> Answerability:
@@ -138,7 +173,7 @@ class ChatService:
     def limits(self) -> Limits:
         return Limits.for_settings(self.settings, self.answerability)
 
-    def _start_llm(self, fallback: ExtractiveGenerator, vocabulary: frozenset[str]) -> None:
+    def _start_llm(self) -> LlmClient | None:
         """Load or probe the configured LLM; when it cannot answer, the no-LLM modes do (and say why)."""
         try:
             client = build_client(self.settings)
@@ -147,8 +182,8 @@ class ChatService:
         except LlmUnavailableError as exc:
             self.llm_error = str(exc)
             log.warning("LLM unavailable, answering without it: %s", exc)
-            return
-        self.generators["llm"] = LlmGenerator(client, fallback, vocabulary, self.settings)
+            return None
+        return client
 
     @property
     def llm_backend(self) -> str | None:

@@ -7,13 +7,14 @@ Scores are cosine similarities in [-1, 1] (the collections use the cosine space)
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 from langchain_core.documents import Document
 
 from bot.indexing.documents import chunk_key, passage_body
-from bot.indexing.index import KnowledgeIndex
+from bot.indexing.index import Delta, KnowledgeIndex
 from bot.indexing.keywords import KeywordIndex
 from bot.safety.guard import is_planted_instruction
 from bot.schema import Lang
@@ -125,9 +126,10 @@ class InMemoryCollection:
 
     They are a few thousand rows at most, and every question searches all three: a round trip to Chroma
     costs more than the search itself (an exact search of the 670 passages takes well under a millisecond).
-    The copy is read on first use and again after this process syncs the index (``KnowledgeIndex.generation``);
-    the embedded store belongs to one process, so nothing else can change it. With a Chroma server, which other
-    processes update, the retriever asks the server instead.
+    The copy is read on first use and again after this process syncs the index (``KnowledgeIndex.generation``),
+    or, after the sync of one file (a staff entry published), changed by that file's rows alone. The embedded
+    store belongs to one process, so nothing else can change it. With a Chroma server, which other processes
+    update, the retriever asks the server instead.
     """
 
     def __init__(self, index: KnowledgeIndex, part: str) -> None:
@@ -139,22 +141,68 @@ class InMemoryCollection:
         self._documents: list[Document] = []
         self._columns: dict[str, np.ndarray] = {}  # metadata values by key, one per row, for fast filters
         self._row_of: dict[str, int] = {}
+        self.frozen = False  # a preview's copy (``with_file``): never read again from the index
+
+    def with_file(self, path: str, documents: list[Document], vectors: np.ndarray) -> InMemoryCollection:
+        """A copy in which the file ``path`` holds ``documents`` (with their ``vectors``) instead of what it
+        holds now: searched like this one, it shows what a publication would change, changing nothing."""
+        vectors_now, documents_now, _, _ = self._current()
+        kept = [row for row, d in enumerate(documents_now) if d.metadata.get("path") != path]
+        copy = InMemoryCollection(self.index, self.part)
+        parts = [vectors_now[kept]] if kept else []
+        copy._load(
+            {
+                "ids": [documents_now[row].id for row in kept] + [_row_id(d) for d in documents],
+                "documents": [documents_now[row].page_content for row in kept] + [d.page_content for d in documents],
+                "metadatas": [documents_now[row].metadata for row in kept] + [d.metadata for d in documents],
+                "embeddings": np.vstack(parts + ([vectors] if len(documents) else [])) if parts or documents else [],
+            }
+        )
+        copy.frozen = True
+        return copy
 
     def _current(self) -> tuple[np.ndarray, list[Document], dict[str, np.ndarray], dict[str, int]]:
         with self._lock:
-            if self._generation != self.index.generation:
-                got = self.index.parts[self.part].store.get(include=["documents", "metadatas", "embeddings"])
-                self._documents = [
-                    Document(id=i, page_content=text, metadata=meta)
-                    for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
-                ]
-                vectors = np.asarray(got["embeddings"], dtype=np.float32)
-                empty = np.zeros((0, 0), dtype=np.float32)
-                self._vectors = vectors.reshape(len(self._documents), -1) if len(vectors) else empty
-                self._columns = {}
-                self._row_of = {i: row for row, i in enumerate(got["ids"])}
-                self._generation = self.index.generation
+            while self._generation != self.index.generation and not self.frozen:
+                delta = self.index.deltas.get(self._generation + 1) if self._generation >= 0 else None
+                if delta is None:  # a whole sync (or too far behind): read the collection again
+                    self._load(self.index.parts[self.part].store.get(include=["documents", "metadatas", "embeddings"]))
+                    self._generation = self.index.generation
+                else:  # one file synced (a staff entry published): its rows out and in
+                    self._apply(delta[self.part])
+                    self._generation += 1
             return self._vectors, self._documents, self._columns, self._row_of
+
+    def _load(self, got: Mapping) -> None:
+        self._documents = [
+            Document(id=i, page_content=text, metadata=meta)
+            for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+        ]
+        vectors = np.asarray(got["embeddings"], dtype=np.float32)
+        self._vectors = vectors.reshape(len(self._documents), -1) if len(vectors) else np.zeros((0, 0), np.float32)
+        self._columns = {}
+        self._row_of = {i: row for row, i in enumerate(got["ids"])}
+
+    def _apply(self, delta: Delta) -> None:
+        if not delta.removed and not delta.added:
+            return
+        kept = [row for row, d in enumerate(self._documents) if d.id not in delta.removed]
+        got: Mapping = {"ids": [], "documents": [], "metadatas": [], "embeddings": []}
+        if delta.added:
+            got = self.index.parts[self.part].store.get(
+                ids=sorted(delta.added), include=["documents", "metadatas", "embeddings"]
+            )
+        vectors = [self._vectors[kept]] if kept else []
+        if got["ids"]:
+            vectors.append(np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), -1))
+        self._load(
+            {
+                "ids": [self._documents[row].id for row in kept] + list(got["ids"]),
+                "documents": [self._documents[row].page_content for row in kept] + list(got["documents"]),
+                "metadatas": [self._documents[row].metadata for row in kept] + list(got["metadatas"]),
+                "embeddings": np.vstack(vectors) if vectors else [],
+            }
+        )
 
     def _column(self, columns: dict[str, np.ndarray], documents: list[Document], key: str) -> np.ndarray:
         if key not in columns:
@@ -194,6 +242,17 @@ class Retriever:
         self.keyword_weight = keyword_weight
         embedded = index.vector_store == "embedded"
         self.in_memory = {part: InMemoryCollection(index, part) for part in index.parts} if embedded else {}
+
+    def with_file(self, path: str, documents: Mapping[str, list[Document]], keywords: KeywordIndex) -> Retriever:
+        """A retriever that searches the knowledge base as it would be with the file ``path`` holding
+        ``documents`` (by collection: passages, phrasings, sentences), embedded here and kept in memory."""
+        copy = Retriever(self.index, self.top_k, keywords, self.keyword_weight)
+        copy.in_memory = {}
+        for part, rows in documents.items():
+            vectors = np.asarray(self.index.parts[part].embed([d.page_content for d in rows]), dtype=np.float32)
+            memory = self.in_memory.get(part) or InMemoryCollection(self.index, part)
+            copy.in_memory[part] = memory.with_file(path, rows, vectors.reshape(len(rows), -1))
+        return copy
 
     def _hits(
         self, part: str, vector: list[float], k: int, conditions: dict[str, str | list[str]]

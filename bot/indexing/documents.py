@@ -221,28 +221,37 @@ def load_faq(text: str, relative: Path, file_hash: str) -> list[Document]:
             entry = FaqEntry.model_validate(raw)
         except ValidationError as exc:
             raise LoadError(f"entry {position}: {_first_error(exc)}") from exc
-        meta = PageMeta(
-            title=entry.question,
-            lang=entry.lang,
-            programme=entry.programme or "general",
-            source=entry.source,
-            tags=entry.tags,
-        )
-        base = _metadata(
-            meta,
-            source_id=entry.id,
-            path=relative.as_posix(),
-            file_hash=file_hash,
-            kind="faq",
-            text=entry.question + " " + entry.answer,
-        )
-        base |= {"question": entry.question, "answer": entry.answer, "section": "", "chunk": 0}
-        documents.append(Document(page_content=f"{entry.question}\n{entry.answer}", metadata=base))
-        for number, phrasing in enumerate([entry.question, *entry.alternates]):
-            documents.append(Document(page_content=phrasing, metadata={**base, "kind": "faq_q", "chunk": number}))
+        documents += faq_documents(entry, relative.as_posix(), file_hash)
     if not documents:
         raise LoadError("no FAQ entries")
     return documents
+
+
+def faq_documents(entry: FaqEntry, path: str, file_hash: str) -> list[Document]:
+    """A FAQ entry's passage and phrasings, wherever it was written (a YAML file, or staff on ``/staff``)."""
+    meta = PageMeta(
+        title=entry.question,
+        lang=entry.lang,
+        programme=entry.programme or "general",
+        source=entry.source,
+        tags=entry.tags,
+    )
+    base = _metadata(
+        meta, source_id=entry.id, path=path, file_hash=file_hash, kind="faq", text=entry.question + " " + entry.answer
+    )
+    base |= {"question": entry.question, "answer": entry.answer, "section": "", "chunk": 0}
+    documents = [Document(page_content=f"{entry.question}\n{entry.answer}", metadata=base)]
+    documents += phrasing_documents(base, [entry.question, *entry.alternates])
+    return documents
+
+
+def phrasing_documents(entry_metadata: dict, phrasings: list[str], first: int = 0) -> list[Document]:
+    """Phrasings matched against user questions, as the entry described by ``entry_metadata`` (its passage's
+    metadata); ``first`` numbers them after those the entry already has."""
+    return [
+        Document(page_content=phrasing, metadata={**entry_metadata, "kind": "faq_q", "chunk": number})
+        for number, phrasing in enumerate(phrasings, start=first)
+    ]
 
 
 def load_pdf(raw: bytes, relative: Path, file_hash: str) -> list[Document]:
@@ -329,8 +338,12 @@ def load_file(path: Path, kb_dir: Path, max_bytes: int = MAX_FILE_BYTES) -> Load
         documents = loader(text, relative, file_hash)
     if not documents:
         raise LoadError("no text to index")
-    documents += sentence_documents([d for d in documents if d.metadata["kind"] in ("chunk", "faq")])
-    return LoadedFile(path=relative.as_posix(), file_hash=file_hash, documents=documents)
+    return LoadedFile(path=relative.as_posix(), file_hash=file_hash, documents=with_sentences(documents))
+
+
+def with_sentences(documents: list[Document]) -> list[Document]:
+    """The documents and the sentences of their passages (what the index holds of a file)."""
+    return documents + sentence_documents([d for d in documents if d.metadata["kind"] in ("chunk", "faq")])
 
 
 def load_knowledge_base(kb_dir: Path, max_bytes: int = MAX_FILE_BYTES) -> LoadReport:

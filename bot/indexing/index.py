@@ -43,7 +43,7 @@ from langchain_core.indexing import IndexingResult
 from langchain_core.indexing import index as sync_index
 
 from bot.config import Settings
-from bot.indexing.documents import load_knowledge_base
+from bot.indexing.documents import LoadedFile, LoadReport, load_knowledge_base
 from bot.indexing.embeddings import QueryStyleEmbeddings, load_embeddings
 
 if TYPE_CHECKING:
@@ -84,6 +84,19 @@ class SyncReport:
     @property
     def ok(self) -> bool:
         return not self.failed
+
+
+@dataclass(frozen=True)
+class Delta:
+    """What one file's sync changed in a collection, by row id (Chroma's ids are the record keys), so that
+    in-memory copies apply it instead of reading the whole collection again."""
+
+    removed: frozenset[str] = frozenset()
+    added: frozenset[str] = frozenset()
+
+
+Curated = Callable[[LoadReport], list[LoadedFile]]  # what staff wrote, as files, given what the folder holds
+KEPT_DELTAS = 64  # in-memory copies further behind than this many file syncs read the whole collection again
 
 
 class StoreBusyError(RuntimeError):
@@ -160,6 +173,10 @@ class _Part:
             collection_metadata={"hnsw:space": "cosine"},
         )
 
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        """Vectors as this collection stores them (its own prompt: document, or query for FAQ phrasings)."""
+        return self._embeddings.embed_documents(texts)
+
     def count(self) -> int:
         if self._collection is None:
             self._collection = self._client.get_collection(self.name, embedding_function=None)
@@ -195,6 +212,26 @@ class _Part:
             Document(id=i, page_content=text, metadata=meta)
             for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
         ]
+
+    def replace_file(self, path: str, documents: list[Document], batch_size: int) -> Delta:
+        """Make the collection hold exactly ``documents`` for the file ``path`` (none: the file is gone),
+        embedding only what is new; the rest of the collection is not read."""
+        before = set(self.records.list_keys(group_ids=[path]))
+        if documents:
+            sync_index(
+                documents,
+                self.records,
+                self.store,
+                cleanup="incremental",
+                source_id_key="path",
+                key_encoder=record_key,
+                batch_size=batch_size,
+            )
+        elif before:
+            self.store.delete(ids=sorted(before))
+            self.records.delete_keys(sorted(before))
+        after = {record_key(d) for d in documents}
+        return Delta(removed=frozenset(before - after), added=frozenset(after - before))
 
     def sync(self, documents: Iterable[Document], batch_size: int) -> IndexingResult:
         """LangChain's ``index()``, unless the records already list exactly these documents: then there is
@@ -236,6 +273,8 @@ class KnowledgeIndex:
         self.sentences = _Part(client, self.collection + SENTENCES_SUFFIX, self.embeddings, db_url)
         self.parts = {"passages": self.passages, "phrasings": self.phrasings, "sentences": self.sentences}
         self.generation = 0  # counts this process's syncs: in-memory copies of the index reload when it moves
+        # what the syncs of one file changed, by the generation they made: in-memory copies apply these
+        self.deltas: dict[int, dict[str, Delta]] = {}
 
     def count(self) -> int:
         return self.passages.count()
@@ -245,10 +284,34 @@ class KnowledgeIndex:
         metadatas = self.passages.store.get(include=["metadatas"])["metadatas"]
         return {m["path"]: m["file_hash"] for m in metadatas if m and "path" in m}
 
+    def by_part(self, documents: Iterable[Document]) -> dict[str, list[Document]]:
+        """Documents sorted by the collection that holds their kind."""
+        batches: dict[str, list[Document]] = {name: [] for name in self.parts}
+        for document in documents:
+            batches[_PART_OF_KIND[document.metadata["kind"]]].append(document)
+        return batches
+
+    def replace_file(self, loaded: LoadedFile | None, path: str) -> dict[str, Delta]:
+        """Sync one file alone (``None``: remove it): what publishing a staff-written FAQ entry does, so that it
+        is answered at once without reading, let alone embedding, the rest of the knowledge base."""
+        batches = self.by_part(loaded.documents if loaded else [])
+        batch = max(self.settings.embedding_batch_size, 64)
+        deltas = {name: part.replace_file(path, batches[name], batch) for name, part in self.parts.items()}
+        self.generation += 1
+        self.deltas[self.generation] = deltas
+        self.deltas.pop(self.generation - KEPT_DELTAS, None)
+        return deltas
+
     def sync(
-        self, kb_dir: Path, *, reset: bool = False, progress: Callable[[int, int], None] | None = None
+        self,
+        kb_dir: Path,
+        *,
+        reset: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+        curated: Curated | None = None,
     ) -> SyncReport:
-        """Make the index hold exactly the loadable content of ``kb_dir`` (failed files keep their old chunks)."""
+        """Make the index hold exactly the loadable content of ``kb_dir`` and, given ``curated``, what staff
+        wrote (failed files keep their old chunks)."""
         for part in self.parts.values():
             if reset:
                 part.reset()
@@ -256,11 +319,11 @@ class KnowledgeIndex:
                 part.forget_lost()
         before = self.indexed_files()
         loaded = load_knowledge_base(kb_dir, self.settings.max_file_bytes)
+        if curated is not None:
+            loaded.files += curated(loaded)
         kept_paths = sorted(p for p in loaded.failures if p in before)
         where = {"path": {"$in": kept_paths}} if kept_paths else None
-        batches: dict[str, list[Document]] = {name: [] for name in self.parts}
-        for document in loaded.documents:
-            batches[_PART_OF_KIND[document.metadata["kind"]]].append(document)
+        batches = self.by_part(loaded.documents)
         if where:
             for name, part in self.parts.items():
                 batches[name] += part.get(where)

@@ -148,6 +148,60 @@ MIGRATIONS: list[Migration] = [
             "CREATE INDEX eval_runs_by_start ON eval_runs(started_at)",
         ]
     ),
+    # Staff curation (bot/store/curation.py): entries written on /staff, alternates added to the repository's
+    # entries, what staff did with each gap and suggestion, the audit log; and, on each answer, the FAQ entry
+    # that came closest and the one served (hit counts, suggestions of alternates).
+    Migration(
+        [
+            "ALTER TABLE messages ADD COLUMN faq_candidate TEXT",
+            "ALTER TABLE messages ADD COLUMN faq_score {double}",
+            "ALTER TABLE messages ADD COLUMN served_entry TEXT",
+            "CREATE INDEX messages_by_candidate ON messages(faq_candidate)",
+            "CREATE INDEX messages_by_served_entry ON messages(served_entry)",
+            """CREATE TABLE curated_entries (
+                id TEXT PRIMARY KEY,
+                lang TEXT NOT NULL CHECK (lang IN ('fr', 'en')),
+                programme TEXT NOT NULL,
+                question TEXT NOT NULL,
+                answer TEXT NOT NULL,
+                alternates TEXT NOT NULL,
+                tags TEXT NOT NULL,
+                source TEXT NOT NULL,
+                pair_id TEXT,
+                published INTEGER NOT NULL,
+                revision INTEGER NOT NULL,
+                created_by TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                updated_by TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            )""",
+            """CREATE TABLE extra_alternates (
+                entry_id TEXT PRIMARY KEY,
+                alternates TEXT NOT NULL,
+                revision INTEGER NOT NULL,
+                updated_by TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            )""",
+            """CREATE TABLE triage (
+                message_id TEXT NOT NULL,
+                entry_id TEXT NOT NULL,
+                outcome TEXT NOT NULL CHECK (outcome IN ('dismissed', 'answered', 'attached', 'accepted', 'rejected')),
+                reason TEXT,
+                actor TEXT NOT NULL,
+                at TEXT NOT NULL,
+                PRIMARY KEY (message_id, entry_id)
+            )""",
+            """CREATE TABLE audit_log (
+                id {serial},
+                at TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                action TEXT NOT NULL,
+                entry_id TEXT NOT NULL,
+                before TEXT,
+                after TEXT
+            )""",
+        ]
+    ),
 ]
 
 

@@ -84,7 +84,8 @@ class Store:
         with self.engine.connect().execution_options(**{READ_ONLY: True}) as db:
             return list(db.execute(text(sql), dict(params or {})).mappings())
 
-    def _now(self) -> str:
+    def now(self) -> str:
+        """The present moment as rows are stamped with it (the store's clock)."""
         return stamp(self._clock())
 
     def ensure_session(self, session_id: str | None) -> str:
@@ -92,7 +93,7 @@ class Store:
         with self.transaction() as db:
             db.execute(
                 text("INSERT INTO sessions (id, created_at) VALUES (:id, :at) ON CONFLICT (id) DO NOTHING"),
-                {"id": session_id, "at": self._now()},
+                {"id": session_id, "at": self.now()},
             )
         return session_id
 
@@ -111,24 +112,32 @@ class Store:
         mode: AnswerMode,
         refused: bool,
         citations: Sequence[Citation],
+        faq: tuple[str, float] | None = None,
     ) -> str:
         """Store a question (redacted) and its answer; answers are built from the knowledge base and the
-        redacted question, so they hold nothing personal of their own."""
+        redacted question, so they hold nothing personal of their own. ``faq``: the FAQ entry that came closest
+        and its score, which staff curation reads (hit counts, suggested alternates)."""
         message_id = uuid.uuid4().hex
         insert = text(
-            "INSERT INTO messages (id, session_id, role, content, mode, refused, citations, created_at) "
-            "VALUES (:id, :s, :role, :content, :mode, :refused, :citations, :at)"
+            "INSERT INTO messages (id, session_id, role, content, mode, refused, citations, created_at, "
+            "faq_candidate, faq_score, served_entry) "
+            "VALUES (:id, :s, :role, :content, :mode, :refused, :citations, :at, :candidate, :score, :served)"
         )
+        served = citations[0].source_id if mode == "faq" and citations else None
+        closest = {"candidate": faq[0], "score": faq[1]} if faq else {"candidate": None, "score": None}
         with self.transaction() as db:  # one statement each: the question must get the lower seq
             db.execute(
                 insert,
                 {"id": uuid.uuid4().hex, "s": session_id, "role": "user", "content": redact(question)}
-                | {"mode": None, "refused": None, "citations": None, "at": self._now()},
+                | {"mode": None, "refused": None, "citations": None, "at": self.now()}
+                | {"candidate": None, "score": None, "served": None},
             )
             db.execute(
                 insert,
                 {"id": message_id, "s": session_id, "role": "assistant", "content": answer, "mode": mode}
-                | {"refused": int(refused), "citations": json.dumps([asdict(c) for c in citations]), "at": self._now()},
+                | {"refused": int(refused), "citations": json.dumps([asdict(c) for c in citations]), "at": self.now()}
+                | closest
+                | {"served": served},
             )
         return message_id
 
@@ -168,7 +177,7 @@ class Store:
                 ),
                 {"id": message_id, "s": session_id, "rating": rating, "comment": redact_optional(comment)}
                 | {"question": question or "", "answer": answer["content"], "sources": answer["citations"] or "[]"}
-                | {"at": self._now()},
+                | {"at": self.now()},
             )
         return True
 
@@ -238,7 +247,7 @@ class Store:
 
         A run id already recorded (ids carry the second a run started) is started afresh, as its folder is
         written afresh: the record says what the folder holds."""
-        run = EvalRun(run_id=run_id, dataset=dataset, started_at=self._now())
+        run = EvalRun(run_id=run_id, dataset=dataset, started_at=self.now())
         with self.transaction() as db:
             db.execute(
                 text(
@@ -259,12 +268,12 @@ class Store:
         self._update_eval_run(
             run_id,
             "state = 'done', summary = :summary, finished_at = :at",
-            {"summary": json.dumps(summary), "at": self._now()},
+            {"summary": json.dumps(summary), "at": self.now()},
         )
 
     def fail_eval_run(self, run_id: str, error: str) -> None:
         self._update_eval_run(
-            run_id, "state = 'failed', error = :error, finished_at = :at", {"error": error, "at": self._now()}
+            run_id, "state = 'failed', error = :error, finished_at = :at", {"error": error, "at": self.now()}
         )
 
     def _update_eval_run(self, run_id: str, assignments: str, values: Mapping[str, object]) -> None:
