@@ -17,6 +17,7 @@ from functools import partial
 from bot.answering.chat import ChatService
 from bot.config import Settings
 from bot.conversation import Conversation
+from bot.curation.accounts import StaffAccounts
 from bot.curation.entries import curated_files
 from bot.curation.service import Curation
 from bot.indexing.embeddings import load_embeddings, queued_queries
@@ -43,6 +44,7 @@ class Runtime:
         self.settings = settings
         self.store = Store(settings.store_url)
         self.curation = Curation(self.store, self.service)
+        self.accounts = StaffAccounts.from_settings(settings)  # who may use /staff and /api/admin/*
         self.chat: ChatService | None = None
         self.tutor: TutorService | None = None
         self.pipeline: Conversation | None = None
