@@ -299,3 +299,12 @@ def test_what_staff_may_write_is_checked_with_a_clear_message(change: dict, mess
     draft = {"id": "faq-staff-x", "lang": "fr", "question": "Une question ?", "answer": "Une réponse."}
     with pytest.raises(ValueError, match=message):
         EntryDraft.model_validate({**draft, **change})
+
+
+def test_a_linked_translation_must_exist_in_the_other_language(runtime: Runtime) -> None:
+    with pytest.raises(ValueError, match="does not exist"):
+        runtime.curation.create(EntryContent(**{**PARKING.__dict__, "pair_id": "faq-en-nothing"}), "alice")
+    with pytest.raises(ValueError, match="in fr too"):
+        runtime.curation.create(EntryContent(**{**PARKING.__dict__, "pair_id": "faq-test-002"}), "alice")
+    runtime.curation.create(EntryContent(**{**PARKING.__dict__, "pair_id": "faq-en-test-001"}), "alice")
+    assert runtime.curation.records.entry(PARKING.id).content.pair_id == "faq-en-test-001"

@@ -168,7 +168,9 @@ class Curation:
         asked = self.records.asked(message_ids)
         if not asked:
             raise UnknownEntryError("none of these answers exists (any more)")
-        audit = {"reason": reason, "questions": [q.question for q in asked]}
+        # The log keeps which answers, not what was asked: a conversation erased or past its retention must
+        # not live on in the audit log.
+        audit = {"reason": reason, "answers": [q.message_id for q in asked]}
         self.records.triage([q.message_id for q in asked], "dismissed", actor, reason=reason, audit=audit)
         return len(asked)
 
@@ -210,7 +212,7 @@ class Curation:
             if not d.metadata["path"].startswith(ENTRIES_FOLDER + "/")
         ]
         if not found:
-            raise UnknownEntryError(entry_id)
+            raise UnknownEntryError(f"no entry '{entry_id}'")
         return found[0]
 
     def _check_new_id(self, entry_id: str) -> None:
@@ -218,8 +220,23 @@ class Curation:
         if index.passages.get(where={"source_id": entry_id}):
             raise DuplicateEntryError(f"'{entry_id}' is already the id of a knowledge-base source: choose another id")
 
+    def _check_pair(self, content: EntryContent) -> None:
+        """The linked translation must exist and be in the other language: the pair is what keeps the two
+        versions of an answer in step."""
+        if not content.pair_id:
+            return
+        try:
+            pair = self.entry_info(content.pair_id)
+        except UnknownEntryError:
+            raise ValueError(f"the linked translation '{content.pair_id}' does not exist") from None
+        if pair.lang == content.lang:
+            raise ValueError(
+                f"the linked translation '{content.pair_id}' is in {pair.lang} too: link the other language"
+            )
+
     def create(self, content: EntryContent, actor: str, gap_ids: Sequence[str] = ()) -> Published:
         started = time.perf_counter()
+        self._check_pair(content)
         with self._lock:
             self._check_new_id(content.id)
             entry = self.records.create(content, actor)
@@ -230,6 +247,7 @@ class Curation:
         started = time.perf_counter()
         if content.id != entry_id:
             raise ValueError(f"the entry's id cannot change ('{entry_id}' → '{content.id}'): create a new entry")
+        self._check_pair(content)
         with self._lock:
             _, after = self.records.update(entry_id, revision, actor, "edit", content=content)
             if after.published:
@@ -354,11 +372,14 @@ class Curation:
     def decide_suggestion(
         self, entry_id: str, message_id: str, accept: bool, revision: int, actor: str
     ) -> Published | None:
+        self.entry_info(entry_id)
         asked = self.records.asked([message_id])
         if not asked:
             raise UnknownEntryError(f"no answer '{message_id}'")
+        # Attached first: a refused attach (a colleague's edit since) leaves the suggestion to decide again.
+        published = self.attach(entry_id, [asked[0].question], revision, actor) if accept else None
         self.records.triage([message_id], "accepted" if accept else "rejected", actor, entry_id=entry_id)
-        return self.attach(entry_id, [asked[0].question], revision, actor) if accept else None
+        return published
 
     def uses(self) -> dict[str, EntryUse]:
         return self.records.uses()
