@@ -44,6 +44,7 @@ from bot.web.pages import look
 from bot.web.pages.chat import CSS, TEXTS, build_ui
 from bot.web.pages.staff import build_staff_ui
 from bot.web.routes.chat import router
+from bot.web.routes.curation import router as curation_router
 from bot.web.routes.metrics import router as metrics_router
 from bot.web.routes.openai import router as openai_router
 from bot.web.routes.staff import router as admin_router
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, background_start: bool = Tru
     )
     app.include_router(router)
     app.include_router(admin_router)
+    app.include_router(curation_router)
     app.include_router(openai_router)
     app.include_router(tutor_router)
     app.include_router(metrics_router)

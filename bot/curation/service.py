@@ -50,6 +50,7 @@ log = logging.getLogger("tutor.curation")
 # with the full decision for whether the draft would take them over.
 CONFLICT_SCREEN_MARGIN = 0.1
 MAX_CONFLICT_CHECKS = 40
+MAX_KEPT_VECTORS = 5000  # query vectors kept for the inbox: 15 MB at 768 dimensions
 SUGGESTION_MARGIN = 0.1  # suggested alternates: an entry's near misses down to this far below the same-question level
 
 
@@ -119,6 +120,8 @@ class Curation:
         self._chat = chat  # the running app's service, once it is ready (``Runtime.service``)
         self._lock = threading.Lock()  # one publication at a time in this process
         self._similarity: tuple[int, float] | None = None  # (index generation, same-question similarity)
+        self._known_vectors: dict[str, np.ndarray] = {}  # question -> its query vector, oldest first
+        self._vectors_lock = threading.Lock()
         self._seen = self.records.version()
 
     # -- keeping the index and the chat service in step
@@ -155,9 +158,21 @@ class Curation:
         return self._similarity[1]
 
     def _vectors(self, questions: Sequence[str]) -> np.ndarray:
+        """Query vectors, kept: the inbox is read again and again over mostly the same questions (embedding its
+        500 each time took 2 to 3 s a read on the 2-core machine)."""
         if not questions:
             return np.zeros((0, 0), dtype=np.float32)
-        return np.asarray(self._chat().index.embeddings.embed(list(questions), is_query=True), dtype=np.float32)
+        with self._vectors_lock:
+            known = {q: self._known_vectors[q] for q in questions if q in self._known_vectors}
+        missing = list(dict.fromkeys(q for q in questions if q not in known))
+        if missing:
+            embedded = self._chat().index.embeddings.embed(missing, is_query=True)
+            known.update(zip(missing, embedded, strict=True))
+            with self._vectors_lock:
+                self._known_vectors.update(zip(missing, embedded, strict=True))
+                for oldest in list(self._known_vectors)[: max(0, len(self._known_vectors) - MAX_KEPT_VECTORS)]:
+                    del self._known_vectors[oldest]
+        return np.stack([known[q] for q in questions]).astype(np.float32, copy=False)
 
     def gaps(self, limit: int = 500) -> list[QuestionGroup]:
         """Refused and down-rated answers not dealt with yet, grouped by meaning, most asked then newest first."""

@@ -113,7 +113,10 @@ class EntryUse:
 
 
 class UnknownEntryError(KeyError):
-    """No curated entry has this id."""
+    """No curated entry has this id (or no stored answer, that one)."""
+
+    def __str__(self) -> str:  # KeyError's would quote its argument, a message for staff
+        return str(self.args[0]) if self.args else ""
 
 
 class DuplicateEntryError(ValueError):
@@ -204,7 +207,7 @@ class CurationRecords:
     def entry(self, entry_id: str) -> StoredEntry:
         rows = self.store.query(f"SELECT {ENTRY_COLUMNS} FROM curated_entries WHERE id = :id", {"id": entry_id})
         if not rows:
-            raise UnknownEntryError(entry_id)
+            raise UnknownEntryError(f"no entry '{entry_id}'")
         return _entry(rows[0])
 
     def create(self, content: EntryContent, actor: str) -> StoredEntry:
@@ -241,7 +244,7 @@ class CurationRecords:
             ).mappings()
             found = rows.first()
             if found is None:
-                raise UnknownEntryError(entry_id)
+                raise UnknownEntryError(f"no entry '{entry_id}'")
             before = _entry(found)
             if before.revision != revision:
                 raise RevisionConflictError(before)

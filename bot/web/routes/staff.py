@@ -1,7 +1,8 @@
-"""Staff routes (``/api/admin/*``): analytics, feedback export, evaluation runs, behind the admin token.
+"""Staff routes (``/api/admin/*``): analytics, feedback export, evaluation runs, behind a staff account.
 
-Without ``TUTOR_ADMIN_TOKEN`` these routes are off (403), never open; with it, they need
-``Authorization: Bearer <token>``, compared in constant time.
+Without an account (``TUTOR_STAFF_ACCOUNTS``, or ``TUTOR_ADMIN_TOKEN``: the account ``admin``) these routes are
+off (403), never open; with one, they need ``Authorization: Bearer <token>``, and the token says who is calling
+(``StaffDep``), so that what staff change is logged under their name.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 from pydantic import BaseModel, Field
 
+from bot.curation.accounts import StaffAccounts
 from bot.store import EvalRun
 from bot.web.deps import RuntimeDep
 from evals.jobs import EvalJobs
@@ -26,20 +28,26 @@ def token_matches(configured: str | None, given: str | None) -> bool:
     return hmac.compare_digest(configured.encode(), given.encode())
 
 
-def require_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    configured = request.app.state.runtime.settings.admin_token
-    if not configured:
-        raise HTTPException(403, "staff endpoints are off: set TUTOR_ADMIN_TOKEN to enable them")
+def require_staff(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
+    """The name of the staff account the bearer token belongs to."""
+    accounts: StaffAccounts = request.app.state.runtime.accounts
+    if not accounts.enabled:
+        raise HTTPException(403, "staff endpoints are off: set TUTOR_ADMIN_TOKEN or TUTOR_STAFF_ACCOUNTS")
     scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token_matches(configured, token.strip()):
-        raise HTTPException(401, "a valid admin bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+    name = accounts.identify(token.strip()) if scheme.lower() == "bearer" else None
+    if name is None:
+        raise HTTPException(401, "a valid staff bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+    return name
+
+
+StaffDep = Annotated[str, Depends(require_staff)]
 
 
 def get_jobs(request: Request) -> EvalJobs:
     return request.app.state.evals
 
 
-router = APIRouter(prefix="/api/admin", tags=["staff"], dependencies=[Depends(require_admin)])
+router = APIRouter(prefix="/api/admin", tags=["staff"], dependencies=[Depends(require_staff)])
 JobsDep = Annotated[EvalJobs, Depends(get_jobs)]
 
 
@@ -89,14 +97,17 @@ def feedback_csv(rows: list[dict]) -> str:
     return buffer.getvalue()
 
 
+def attachment(text: str, media_type: str, filename: str) -> PlainTextResponse:
+    """An export, saved as a file by the browser rather than shown."""
+    return PlainTextResponse(
+        text, media_type=media_type, headers={"Content-Disposition": f"attachment; filename={filename}"}
+    )
+
+
 @router.get("/feedback.csv", response_class=PlainTextResponse)
 def feedback_export(runtime: RuntimeDep) -> PlainTextResponse:
     """All feedback as CSV (newest first)."""
-    return PlainTextResponse(
-        feedback_csv(runtime.store.feedback()),
-        media_type="text/csv",
-        headers={"Content-Disposition": "attachment; filename=feedback.csv"},
-    )
+    return attachment(feedback_csv(runtime.store.feedback()), "text/csv", "feedback.csv")
 
 
 @router.get("/datasets")
