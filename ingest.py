@@ -13,7 +13,6 @@ import argparse
 import os
 import sys
 import time
-from functools import partial
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -24,11 +23,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bot.config import get_settings
-from bot.curation.entries import curated_files
+from bot.curation.entries import staff_content
 from bot.indexing.index import KnowledgeIndex, StoreBusyError, SyncReport
 from bot.models.embedding import ModelNotReadyError
-from bot.store import Store
-from bot.store.curation import CurationRecords
 
 console = Console(stderr=True)
 
@@ -72,9 +69,7 @@ def run(kb: Path, collection: str | None, reset: bool) -> SyncReport:
             kb,
             reset=reset,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
-            curated=partial(curated_files, CurationRecords(Store(settings.store_url)))
-            if knowledge.collection == settings.collection
-            else None,
+            curated=staff_content(settings, knowledge.collection),
         )
     return report
 

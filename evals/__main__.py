@@ -190,6 +190,7 @@ def cmd_tutor(args: argparse.Namespace) -> int:
 def cmd_answerability(args: argparse.Namespace) -> int:
     from bot.answering.answerability import Answerability, model_path
     from bot.answering.chat import ChatService
+    from bot.curation.entries import staff_content
     from bot.indexing.index import KnowledgeIndex
     from evals.answerability_fit import FIT_DATASETS, calibrate, collect, load_items, outcomes
 
@@ -198,7 +199,7 @@ def cmd_answerability(args: argparse.Namespace) -> int:
     items = load_items(datasets)
     index = KnowledgeIndex(settings)
     if index.count() == 0:
-        index.sync(settings.kb_dir)
+        index.sync(settings.kb_dir, curated=staff_content(settings, index.collection))
     chat = ChatService(settings, index)
     with Progress(
         TextColumn("[bold]Searching[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console

@@ -20,6 +20,7 @@ from bot.answering.chat import ChatService
 from bot.answering.grounding import lowercase_vocabulary
 from bot.config import PROJECT_ROOT, Settings
 from bot.conversation import Conversation, Done, TokenEvent, TurnRequest
+from bot.curation.entries import staff_content
 from bot.indexing.index import KnowledgeIndex, SyncReport
 from bot.safety.privacy import redact
 from bot.schema import Turn
@@ -111,7 +112,7 @@ def run_dataset(
             if on_ingest:
                 on_ingest(report)
         elif index.count() == 0:
-            index.sync(settings.kb_dir)
+            index.sync(settings.kb_dir, curated=staff_content(settings, index.collection))
         conversation = Conversation(ChatService(settings, index))
     index = conversation.chat.index
     texts = source_texts(index)

@@ -16,11 +16,13 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import asdict
+from functools import partial
 from typing import Literal
 
 from langchain_core.documents import Document
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot.config import Settings
 from bot.indexing.documents import (
     FaqEntry,
     LoadedFile,
@@ -29,6 +31,8 @@ from bot.indexing.documents import (
     phrasing_documents,
     with_sentences,
 )
+from bot.indexing.index import Curated
+from bot.store import Store
 from bot.store.curation import CurationRecords, EntryContent
 
 log = logging.getLogger("tutor.curation")
@@ -160,3 +164,11 @@ def curated_files(records: CurationRecords, loaded: LoadReport) -> list[LoadedFi
             )
             files.append(alternates_file(passage, extra.alternates, own))
     return files
+
+
+def staff_content(settings: Settings, collection: str) -> Curated | None:
+    """What staff wrote, for a full sync of ``collection`` (``KnowledgeIndex.sync(curated=...)``): the served
+    collection's only; another collection (an evaluation's own knowledge base) has none."""
+    if collection != settings.collection:
+        return None
+    return partial(curated_files, CurationRecords(Store(settings.store_url)))
