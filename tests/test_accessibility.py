@@ -1,5 +1,6 @@
 """Accessibility of the Gradio pages (RGAA, built on WCAG 2.1 AA) in a real browser: an axe-core audit of `/`, its
-Quiz tab and `/staff` (unlocked) in French and English, a question–answer–feedback turn with the keyboard only,
+Quiz tab and `/staff` (unlocked, with its curation tabs: gaps, the entries editor filled from a gap, the audit
+log) in French and English, a question–answer–feedback turn with the keyboard only,
 and the page at 320 px with reduced motion. The widget has its own audit in tests/test_widget.py.
 
 axe-core comes inside the PyPI package ``axe-playwright-python``: nothing is fetched at run time."""
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
@@ -24,6 +26,8 @@ QUESTIONS = {
     "fr": "Faut-il passer un concours pour entrer à l'école test ?",
     "en": "How long does the test school's programme last?",
 }
+UNANSWERED = "Où peut-on garer sa voiture à l'école test ?"  # a gap in the staff's inbox
+CURATION_TABS = {"fr": ["Lacunes", "Entrées", "Journal"], "en": ["Gaps", "Entries", "Audit log"]}
 
 
 @pytest.fixture(scope="module")
@@ -60,21 +64,39 @@ def test_axe_finds_no_serious_violation_on_any_page(site: str, browser, lang: st
     audit(page, f"/ ({lang}, after an answer)", found)
     page.get_by_role("tab", name="Quiz").click()
     page.locator("#quiz-new").wait_for(timeout=30_000)
+    # The progress chart draws after the tab opens, and look.HEAD hides its marks from screen readers in the frame
+    # after that: audit what users get, not a frame in between.
+    page.locator("#quiz-chart svg[aria-hidden]").first.wait_for(state="attached", timeout=30_000)
     audit(page, f"/ Quiz ({lang})", found)
 
+    refused = httpx.post(f"{site}/api/chat", json={"message": UNANSWERED}, timeout=60).json()
+    assert refused["refused"], refused
     page.goto(f"{site}/staff/")
     page.locator("#token input").wait_for(timeout=30_000)
     choose_language(page, lang)
+    page.locator("#staff-name input").fill("admin")
     page.locator("#token input").fill(TOKEN)
     page.locator("#unlock").click()
     page.get_by_text({"fr": "Déverrouillé.", "en": "Unlocked."}[lang]).wait_for(timeout=30_000)
     audit(page, f"/staff ({lang}, unlocked)", found)
+    gaps, entries, log = CURATION_TABS[lang]
+    page.get_by_role("tab", name=gaps).click()
+    page.locator("#gaps-questions").get_by_text(UNANSWERED).first.wait_for(timeout=30_000)
+    audit(page, f"/staff {gaps} ({lang})", found)
+    page.locator("#gaps-answer").click()  # the editor, filled from the gap
+    page.wait_for_function("document.querySelector('#entry-question textarea')?.value", timeout=30_000)
+    audit(page, f"/staff {entries} ({lang})", found)
+    page.get_by_role("tab", name=log).click()
+    page.locator("#audit-table").wait_for(timeout=30_000)
+    audit(page, f"/staff {log} ({lang})", found)
     page.close()
 
     for name, counts in found.items():
         figure(f"axe {name}: {sum(counts.values())} nodes {dict(counts) or ''}")
     blocking = {name: [rule for rule in counts if rule.split(":")[0] in BLOCKING] for name, counts in found.items()}
     assert not any(blocking.values()), blocking
+    curation = {name: dict(found[name]) for name in (f"/staff {tab} ({lang})" for tab in CURATION_TABS[lang])}
+    assert not any(curation.values()), f"the curation tabs have violations of some impact: {curation}"
 
 
 def test_a_whole_turn_with_the_keyboard_only(site: str, browser) -> None:

@@ -103,12 +103,16 @@ def test_admin_routes_are_off_without_a_configured_token(plain: str) -> None:
     assert endpoints["named_endpoints"] == {}, f"the staff page exposes functions: {endpoints['named_endpoints']}"
 
 
-def staff_endpoints(url: str) -> dict[str, int]:
-    """The staff page's functions as Gradio exposes them: name -> number of inputs (the token comes first)."""
+def staff_endpoints(url: str) -> dict[str, list]:
+    """The staff page's functions as Gradio exposes them: name -> the values of their inputs after the staff name
+    and token (which come first), each its field's default."""
     from gradio_client import Client
 
     info = Client(f"{url}/staff/", verbose=False).view_api(print_info=False, return_format="dict")
-    return {name.lstrip("/"): len(endpoint["parameters"]) for name, endpoint in info["named_endpoints"].items()}
+    return {
+        name.lstrip("/"): [p.get("parameter_default") for p in endpoint["parameters"][2:]]
+        for name, endpoint in info["named_endpoints"].items()
+    }
 
 
 def test_staff_page_gives_nothing_without_the_token(guarded) -> None:
@@ -135,16 +139,18 @@ def test_staff_page_gives_nothing_without_the_token(guarded) -> None:
         text = httpx.get(f"{url}{page}", follow_redirects=True).text
         assert SECRET_COMMENT not in text and "fixture.jsonl" not in text, page
     endpoints = staff_endpoints(url)
-    assert {"unlock", "analytics", "export_feedback"} <= endpoints.keys(), endpoints
+    assert {"unlock", "analytics", "export_feedback", "gaps", "publish_entry", "export_audit"} <= endpoints.keys()
     client = Client(f"{url}/staff/", verbose=False)
     for name, inputs in endpoints.items():
-        for token in ("", "wrong", TOKEN[:-1]):
-            with pytest.raises(AppError, match="Wrong or missing admin token"):
-                client.predict(token, *[None] * (inputs - 1), api_name=f"/{name}")
+        # no token, a wrong one, the right token under a name that is not its account's
+        for staff, token in (("admin", ""), ("admin", TOKEN[:-1]), ("alice", TOKEN)):
+            with pytest.raises(AppError, match="Wrong or missing name or token"):
+                client.predict(staff, token, *inputs, api_name=f"/{name}")
 
-    exported = Path(client.predict(TOKEN, api_name="/export_feedback"))
+    exported = Path(client.predict("admin", TOKEN, api_name="/export_feedback"))
     assert SECRET_COMMENT in exported.read_text(encoding="utf-8"), exported
-    assert not exported.is_relative_to(data_dir), f"the export {exported} is served from the data folder"
+    for export in (exported, Path(client.predict("admin", TOKEN, "fr", api_name="/export_audit"))):
+        assert not export.is_relative_to(data_dir), f"the export {export} is served from the data folder"
     for guess in (data_dir / "exports" / "feedback.csv", data_dir / "store.sqlite"):
         for prefix in ("/staff", ""):
             response = httpx.get(f"{url}{prefix}/gradio_api/file={guess}")
@@ -266,6 +272,7 @@ def test_chat_and_staff_pages_work_under_the_content_security_policy(guarded, br
     assert "pas de concours" in answer, answer
     assert page.evaluate("window.__csp") == [], f"CSP violations on the chat page: {page.evaluate('window.__csp')}"
     page.goto(f"{url}/staff/")
+    page.locator("#staff-name input").fill("admin")
     page.locator("#token input").fill(TOKEN)
     page.locator("#unlock").click()
     page.get_by_text("Déverrouillé.").wait_for(timeout=10_000)

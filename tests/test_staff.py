@@ -1,5 +1,5 @@
-"""Staff features behind the admin token: evaluation runs over the admin API and on the staff page (a real
-uvicorn server in this process, over a copy of the fixture KB's index)."""
+"""Staff features behind the admin token (the account ``admin``): evaluation runs over the admin API and on the
+staff page (a real uvicorn server in this process, over a copy of the fixture KB's index)."""
 
 from __future__ import annotations
 
@@ -137,12 +137,14 @@ def test_unknown_run_is_404(staff_server: str) -> None:
 def test_staff_page_runs_an_evaluation_in_the_browser(staff_server: str, browser) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 1800})
     page.goto(f"{staff_server}/staff/")
+    page.locator("#staff-name input").fill("admin")
     page.locator("#token input").fill("wrong")
     page.locator("#unlock").click()
-    page.get_by_text("Wrong or missing admin token").first.wait_for(timeout=10_000)
+    page.get_by_text("Wrong or missing name or token").first.wait_for(timeout=10_000)
     page.locator("#token input").fill(TOKEN)
     page.locator("#unlock").click()
-    page.get_by_text("Déverrouillé.").wait_for(timeout=10_000)
+    page.get_by_text("Connecté·e en tant que admin").wait_for(timeout=10_000)
+    page.get_by_role("tab", name="Évaluation").click()
     page.locator("#run").click()
     page.get_by_text("terminée").wait_for(timeout=120_000)
     summary = page.locator("#summary").inner_text()
@@ -189,6 +191,7 @@ def test_analytics_list_gaps_and_export_feedback(staff_server: str, browser) -> 
 
     page = browser.new_page(viewport={"width": 1280, "height": 1400})
     page.goto(f"{staff_server}/staff/")
+    page.locator("#staff-name input").fill("admin")
     page.locator("#token input").fill(TOKEN)
     page.locator("#unlock").click()
     page.get_by_text("Déverrouillé.").wait_for(timeout=10_000)
