@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
+from functools import lru_cache
 
 _STOPWORDS = set(
     """a ai alors au aux avec c ca ce ces cet cette d dans de des du elle elles en est et etre eu il ils j je
@@ -35,7 +36,14 @@ def fold(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    return _WORD.findall(fold(text))
+    return list(_words(text))
+
+
+# The knowledge base's texts are read again each time a staff entry is published (``ChatService.refresh``):
+# remembered, only the new entry's words are computed then. Questions are repeated too.
+@lru_cache(maxsize=16_384)
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(fold(text)))
 
 
 def stem(word: str) -> str:
@@ -47,7 +55,12 @@ def stem(word: str) -> str:
 
 
 def content_words(text: str) -> set[str]:
-    return {stem(w) for w in words(text) if w not in _STOPWORDS and (len(w) > 2 or w.isdigit())}
+    return set(_content_words(text))
+
+
+@lru_cache(maxsize=16_384)
+def _content_words(text: str) -> frozenset[str]:
+    return frozenset(stem(w) for w in _words(text) if w not in _STOPWORDS and (len(w) > 2 or w.isdigit()))
 
 
 class WordWeights:
