@@ -5,6 +5,9 @@ and PostgreSQL (``store_url``), with revisions guarding concurrent edits and eve
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import shutil
 import threading
 from functools import partial
@@ -32,6 +35,7 @@ from bot.store.curation import (
     EntryContent,
     RevisionConflictError,
 )
+from bot.web.exports import audit_csv, feedback_csv
 from tests.conftest import FIXTURE_KB, run_cli
 
 PARKING = EntryContent(
@@ -308,3 +312,22 @@ def test_a_linked_translation_must_exist_in_the_other_language(runtime: Runtime)
         runtime.curation.create(EntryContent(**{**PARKING.__dict__, "pair_id": "faq-test-002"}), "alice")
     runtime.curation.create(EntryContent(**{**PARKING.__dict__, "pair_id": "faq-en-test-001"}), "alice")
     assert runtime.curation.records.entry(PARKING.id).content.pair_id == "faq-en-test-001"
+
+
+def test_exports_never_hand_a_spreadsheet_a_formula(store_url: str) -> None:
+    records = CurationRecords(Store(store_url))
+    attack = '=HYPERLINK("http://evil.example","clic")'
+    records.create(EntryContent(id="faq-staff-f", lang="fr", question="Une question ?", answer=attack), "-bob")
+    rows = list(csv.DictReader(io.StringIO(audit_csv(records.audit()))))
+    assert rows[0]["actor"] == "'-bob" and json.loads(rows[0]["after"])["answer"] == attack, rows
+    feedback = feedback_csv(
+        [{"created_at": "t", "rating": "down", "comment": "@SUM(A1)", "question": "+1", "answer": "a", "sources": []}]
+    )
+    assert next(iter(csv.DictReader(io.StringIO(feedback)))) == {
+        "created_at": "t",
+        "rating": "down",
+        "comment": "'@SUM(A1)",
+        "question": "'+1",
+        "answer": "a",
+        "sources": "",
+    }

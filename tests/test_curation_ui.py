@@ -193,4 +193,4 @@ def test_refusals_a_dismissal_and_alternates_through_the_pages_functions(site: s
     exported = Path(bob.predict("bob", BOB, api_name="/export_entries")).read_text(encoding="utf-8")
     assert "- id: faq-staff-cafeteria" in exported and "au rez-de-chaussée" in exported, exported
     log_csv = Path(bob.predict("bob", BOB, "en", api_name="/export_audit")).read_text(encoding="utf-8")
-    assert log_csv.startswith("at,actor,action,entry_id,change,before,after") and ",bob,attach,faq-test-001," in log_csv
+    assert log_csv.startswith("at,actor,action,entry_id,before,after") and ",bob,attach,faq-test-001," in log_csv

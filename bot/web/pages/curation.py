@@ -12,10 +12,7 @@ other language's headers (its cells follow at the next refresh).
 
 from __future__ import annotations
 
-import csv
 import html
-import io
-import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -39,6 +36,7 @@ from bot.store.curation import (
     UnknownEntryError,
 )
 from bot.text import fold
+from bot.web.exports import audit_csv
 
 SHORT_CHARS = 160  # an answer or a value in a table cell; the whole text is in the editor
 ID_PREFIX = "faq-staff-"
@@ -393,16 +391,6 @@ def change_summary(record: AuditRecord, texts: dict[str, str]) -> str:
 
 def seconds(published: Published, texts: dict[str, str]) -> str:
     return f"{published.seconds:.1f}".replace(".", texts["decimal"])
-
-
-def audit_csv(records: Sequence[AuditRecord], texts: dict[str, str]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["at", "actor", "action", "entry_id", "change", "before", "after"])
-    for r in records:
-        snapshots = [json.dumps(s, ensure_ascii=False) if s is not None else "" for s in (r.before, r.after)]
-        writer.writerow([r.at, r.actor, r.action, r.entry_id, change_summary(r, texts), *snapshots])
-    return buffer.getvalue()
 
 
 def validation_message(exc: ValidationError, texts: dict[str, str]) -> str:
@@ -826,7 +814,7 @@ class CurationTabs:
     def export_audit(self, name: str, token: str, language: str | None) -> str:
         self.sign_in.check(name, token)
         path = self.exports / "audit.csv"
-        path.write_text(audit_csv(self.runtime.curation.audit(limit=1_000_000), texts_for(language)), encoding="utf-8")
+        path.write_text(audit_csv(self.runtime.curation.audit(limit=1_000_000)), encoding="utf-8")
         return str(path)
 
     # -- wiring

@@ -16,9 +16,9 @@ from pathlib import Path
 import gradio as gr
 
 from bot.runtime import NotReadyError, Runtime
+from bot.web.exports import feedback_csv
 from bot.web.pages.curation import CurationTabs, SignIn, offer_file
 from bot.web.pages.look import SET_LANG_JS, header_html
-from bot.web.routes.staff import feedback_csv
 from evals.jobs import EvalJobs
 from evals.metrics import SUMMARY_KEYS, shown, summary_rows
 from evals.report import skipped_notes

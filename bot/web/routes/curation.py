@@ -8,9 +8,6 @@ revision the editor read, so that a colleague's change in between is refused (40
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -25,6 +22,7 @@ from bot.curation.service import Curation, EntryInfo, Published
 from bot.runtime import NotReadyError
 from bot.store.curation import DuplicateEntryError, EntryUse, RevisionConflictError, UnknownEntryError
 from bot.web.deps import ID_MAX_LENGTH, ID_PATTERN, RuntimeDep, not_ready
+from bot.web.exports import audit_csv
 from bot.web.routes.staff import StaffDep, attachment, require_staff
 
 router = APIRouter(prefix="/api/admin", tags=["curation"], dependencies=[Depends(require_staff)])
@@ -224,9 +222,6 @@ class AuditOut(Out):
     after: dict | None
 
 
-AUDIT_COLUMNS = ["at", "actor", "action", "entry_id", "before", "after"]
-
-
 # -- the gap inbox
 
 
@@ -382,19 +377,7 @@ def audit(
     return [AuditOut.model_validate(r) for r in curation.audit(limit, entry_id)]
 
 
-def audit_csv(curation: Curation) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=AUDIT_COLUMNS, extrasaction="ignore")
-    writer.writeheader()
-    for record in curation.audit(limit=1_000_000):
-        row = asdict(record)
-        writer.writerow(
-            {**row, **{k: json.dumps(row[k], ensure_ascii=False) if row[k] else "" for k in ("before", "after")}}
-        )
-    return buffer.getvalue()
-
-
 @router.get("/audit.csv", response_class=PlainTextResponse)
 def audit_export(curation: CurationDep) -> PlainTextResponse:
     """The whole audit log as CSV, newest first (before and after as JSON)."""
-    return attachment(audit_csv(curation), "text/csv", "audit.csv")
+    return attachment(audit_csv(curation.audit(limit=1_000_000)), "text/csv", "audit.csv")

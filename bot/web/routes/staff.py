@@ -7,9 +7,7 @@ off (403), never open; with one, they need ``Authorization: Bearer <token>``, an
 
 from __future__ import annotations
 
-import csv
 import hmac
-import io
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
@@ -19,6 +17,7 @@ from pydantic import BaseModel, Field
 from bot.curation.accounts import StaffAccounts
 from bot.store import EvalRun
 from bot.web.deps import RuntimeDep
+from bot.web.exports import feedback_csv
 from evals.jobs import EvalJobs
 
 
@@ -76,9 +75,6 @@ def _known(jobs: EvalJobs, run_id: str) -> None:
         raise HTTPException(404, f"no finished run '{run_id}'") from None
 
 
-FEEDBACK_COLUMNS = ["created_at", "rating", "comment", "question", "answer", "sources"]
-
-
 @router.get("/analytics")
 def analytics(runtime: RuntimeDep) -> dict:
     """What to fill in the knowledge base: refused questions, answers rated down, most cited sources."""
@@ -87,14 +83,6 @@ def analytics(runtime: RuntimeDep) -> dict:
         "thumbs_down": runtime.store.feedback("down"),
         "topics": runtime.store.topics(),
     }
-
-
-def feedback_csv(rows: list[dict]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=FEEDBACK_COLUMNS)
-    writer.writeheader()
-    writer.writerows({**row, "sources": " ".join(row["sources"])} for row in rows)
-    return buffer.getvalue()
 
 
 def attachment(text: str, media_type: str, filename: str) -> PlainTextResponse:
