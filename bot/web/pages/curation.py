@@ -12,9 +12,7 @@ other language's headers (its cells follow at the next refresh).
 
 from __future__ import annotations
 
-import html
-import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,388 +21,30 @@ from typing import Any
 import gradio as gr
 from pydantic import ValidationError
 
-from bot.curation.entries import EntryDraft
-from bot.curation.grouping import QuestionGroup
-from bot.curation.service import AnswerShown, Published
 from bot.language import detect_language
 from bot.runtime import NotReadyError, Runtime
 from bot.store.curation import (
-    AuditRecord,
     DuplicateEntryError,
     EntryContent,
     RevisionConflictError,
     UnknownEntryError,
 )
-from bot.text import fold
 from bot.web.exports import audit_csv
-
-SHORT_CHARS = 160  # an answer or a value in a table cell; the whole text is in the editor
-ID_PREFIX = "faq-staff-"
-FIELDS = ("id", "lang", "programme", "question", "alternates", "answer", "tags", "source", "pair_id")
-
-TEXTS: dict[str, dict[str, str]] = {
-    "fr": {
-        "gaps_tab": "Lacunes",
-        "gaps_title": "## Lacunes : questions sans bonne réponse",
-        "gaps_help": "Questions refusées ou jugées pas utiles, regroupées quand elles demandent la même chose, "
-        "les plus posées d'abord.",
-        "gaps_refresh": "Actualiser les lacunes",
-        "gaps_table": "Groupes de questions",
-        "group": "Groupe choisi",
-        "questions": "Questions du groupe (décochez celles à laisser de côté)",
-        "reason": "Motif pour écarter",
-        "dismiss": "Écarter ces questions",
-        "answer_new": "Répondre par une nouvelle entrée",
-        "attach_id": "Identifiant d'une entrée existante",
-        "attach": "Ajouter ces questions comme formulations de l'entrée",
-        "times": "{n}×",
-        "refused": "refusée",
-        "rated_down": "jugée pas utile",
-        "dismissed": "{n} question(s) écartée(s).",
-        "answers_count": "{n} réponse(s)",
-        "attached": "Questions ajoutées à **{id}** : en ligne en {seconds} s.",
-        "choose_questions": "Choisissez un groupe et au moins une de ses questions.",
-        "give_reason": "Donnez un motif pour écarter ces questions.",
-        "give_attach_id": "Donnez l'identifiant de l'entrée à compléter.",
-        "entries_tab": "Entrées",
-        "entries_title": "## Entrées écrites par l'équipe",
-        "entries_table": "Entrées, leur usage et leur dernière modification",
-        "entries_refresh": "Actualiser la liste",
-        "choose_entry": "Ouvrir une entrée dans l'éditeur",
-        "editor_title": "## Éditeur",
-        "id": "Identifiant",
-        "lang": "Langue",
-        "programme": "Programme",
-        "question": "Question",
-        "alternates": "Autres formulations (une par ligne)",
-        "answer": "Réponse (servie telle quelle)",
-        "tags": "Mots-clés (séparés par des virgules)",
-        "source": "Source (adresse ou document)",
-        "pair_id": "Identifiant de la traduction liée",
-        "new": "Nouvelle entrée",
-        "preview": "Prévisualiser",
-        "publish": "Publier",
-        "save": "Enregistrer les modifications",
-        "unpublish": "Dépublier",
-        "restore": "Republier",
-        "preview_title": "## Aperçu",
-        "preview_answers": "Réponses du bot : maintenant et avec cette entrée",
-        "conflicts": "Conflits : questions qu'une autre entrée sert aujourd'hui",
-        "conflict_warning": "⚠️ **Attention : {n} conflit(s).** Cette entrée prendrait la place d'autres entrées "
-        "(voir le tableau des conflits).",
-        "no_conflict": "Aucun conflit : cette entrée ne prend la place d'aucune autre.",
-        "live": "✅ **{id}** est en ligne (révision {revision}), publiée en {seconds} s.",
-        "saved": "✅ Modifications de **{id}** en ligne (révision {revision}), en {seconds} s.",
-        "unpublished": "**{id}** est dépubliée (révision {revision}) : le bot ne la sert plus.",
-        "restored": "✅ **{id}** est republiée (révision {revision}).",
-        "answered_now": "Le bot répond maintenant :",
-        "loaded": "**{id}** ouverte (révision {revision}, {state}).",
-        "published_state": "publiée",
-        "unpublished_state": "dépubliée",
-        "cleared": "Éditeur vidé : nouvelle entrée.",
-        "from_gap": "Nouvelle entrée pour {n} question(s) : écrivez la réponse, prévisualisez, puis publiez.",
-        "not_loaded": "Ouvrez d'abord une entrée enregistrée (liste ci-dessus).",
-        "suggestions_title": "## Suggestions pour l'entrée ouverte",
-        "suggestions": "Questions d'utilisateurs proches de cette entrée",
-        "accept": "Accepter comme formulation",
-        "reject": "Rejeter",
-        "accepted": "Formulation ajoutée à **{id}** (révision {revision}).",
-        "rejected": "Suggestion rejetée.",
-        "choose_suggestion": "Choisissez une suggestion.",
-        "export": "Exporter les entrées (YAML)",
-        "export_file": "Entrées de l'équipe (YAML)",
-        "audit_tab": "Journal",
-        "audit_title": "## Journal des modifications",
-        "audit_refresh": "Actualiser le journal",
-        "audit_table": "Modifications, les plus récentes d'abord",
-        "audit_export": "Exporter le journal (CSV)",
-        "audit_file": "Journal (CSV)",
-        "invalid": "Entrée invalide",
-        "changed_meanwhile": "Un·e collègue a modifié cette entrée entre-temps",
-        "refusal": "refus",
-        "decimal": ",",
-        "colon": " : ",
-        # the entry's fields as the audit log names them (others by their own name)
-        "field_id": "identifiant",
-        "field_lang": "langue",
-        "field_alternates": "formulations",
-        "field_answer": "réponse",
-        "field_tags": "mots-clés",
-        "field_pair_id": "traduction liée",
-        "field_published": "publiée",
-        "yes": "oui",
-        "no": "non",
-        "traffic": "question d'utilisateur",
-        "phrasing": "formulation d'une autre entrée",
-        "create": "création",
-        "edit": "modification",
-        "unpublish_action": "dépublication",
-        "restore_action": "republication",
-        "attach_action": "formulations ajoutées",
-        "dismiss_action": "questions écartées",
-        "id_pattern": "minuscules, chiffres, « . », « _ » ou « - », de 3 à 80 caractères",
-        "programme_pattern": "minuscules, chiffres ou « - », 40 caractères au plus",
-        "too_short": "trop court, {min_length} caractère(s) au moins",
-        "too_long": "trop long, {max_length} caractères au plus",
-        "too_many": "{max_length} au plus",
-    },
-    "en": {
-        "gaps_tab": "Gaps",
-        "gaps_title": "## Gaps: questions without a good answer",
-        "gaps_help": "Questions refused or rated not helpful, grouped when they ask the same thing, most asked first.",
-        "gaps_refresh": "Refresh gaps",
-        "gaps_table": "Groups of questions",
-        "group": "Chosen group",
-        "questions": "The group's questions (untick those to leave aside)",
-        "reason": "Reason to dismiss",
-        "dismiss": "Dismiss these questions",
-        "answer_new": "Answer with a new entry",
-        "attach_id": "Id of an existing entry",
-        "attach": "Add these questions as the entry's phrasings",
-        "times": "{n}×",
-        "refused": "refused",
-        "rated_down": "rated not helpful",
-        "dismissed": "{n} question(s) dismissed.",
-        "answers_count": "{n} answer(s)",
-        "attached": "Questions added to **{id}**: live in {seconds} s.",
-        "choose_questions": "Choose a group and at least one of its questions.",
-        "give_reason": "Give a reason to dismiss these questions.",
-        "give_attach_id": "Give the id of the entry to add them to.",
-        "entries_tab": "Entries",
-        "entries_title": "## Entries written by staff",
-        "entries_table": "Entries, their use and their last change",
-        "entries_refresh": "Refresh the list",
-        "choose_entry": "Open an entry in the editor",
-        "editor_title": "## Editor",
-        "id": "Id",
-        "lang": "Language",
-        "programme": "Programme",
-        "question": "Question",
-        "alternates": "Other phrasings (one per line)",
-        "answer": "Answer (served verbatim)",
-        "tags": "Tags (comma-separated)",
-        "source": "Source (URL or document)",
-        "pair_id": "Id of the linked translation",
-        "new": "New entry",
-        "preview": "Preview",
-        "publish": "Publish",
-        "save": "Save changes",
-        "unpublish": "Unpublish",
-        "restore": "Restore",
-        "preview_title": "## Preview",
-        "preview_answers": "The bot's answers: now and with this entry",
-        "conflicts": "Conflicts: questions another entry serves today",
-        "conflict_warning": "⚠️ **Warning: {n} conflict(s).** This entry would take the place of other entries "
-        "(see the conflicts table).",
-        "no_conflict": "No conflict: this entry takes the place of no other.",
-        "live": "✅ **{id}** is live (revision {revision}), published in {seconds} s.",
-        "saved": "✅ Changes to **{id}** are live (revision {revision}), in {seconds} s.",
-        "unpublished": "**{id}** is unpublished (revision {revision}): the bot no longer serves it.",
-        "restored": "✅ **{id}** is published again (revision {revision}).",
-        "answered_now": "The bot now answers:",
-        "loaded": "**{id}** opened (revision {revision}, {state}).",
-        "published_state": "published",
-        "unpublished_state": "unpublished",
-        "cleared": "Editor cleared: a new entry.",
-        "from_gap": "A new entry for {n} question(s): write the answer, preview, then publish.",
-        "not_loaded": "First open a saved entry (list above).",
-        "suggestions_title": "## Suggestions for the open entry",
-        "suggestions": "Users' questions close to this entry",
-        "accept": "Accept as a phrasing",
-        "reject": "Reject",
-        "accepted": "Phrasing added to **{id}** (revision {revision}).",
-        "rejected": "Suggestion rejected.",
-        "choose_suggestion": "Choose a suggestion.",
-        "export": "Export entries (YAML)",
-        "export_file": "Staff entries (YAML)",
-        "audit_tab": "Audit log",
-        "audit_title": "## Audit log",
-        "audit_refresh": "Refresh the log",
-        "audit_table": "Changes, newest first",
-        "audit_export": "Export the log (CSV)",
-        "audit_file": "Audit log (CSV)",
-        "invalid": "Invalid entry",
-        "changed_meanwhile": "A colleague changed this entry meanwhile",
-        "refusal": "refusal",
-        "decimal": ".",
-        "colon": ": ",
-        "field_id": "id",
-        "field_lang": "language",
-        "field_alternates": "phrasings",
-        "field_answer": "answer",
-        "field_tags": "tags",
-        "field_pair_id": "linked translation",
-        "field_published": "published",
-        "yes": "yes",
-        "no": "no",
-        "traffic": "users' question",
-        "phrasing": "another entry's phrasing",
-        "create": "created",
-        "edit": "edited",
-        "unpublish_action": "unpublished",
-        "restore_action": "restored",
-        "attach_action": "phrasings added",
-        "dismiss_action": "questions dismissed",
-        "id_pattern": "lower case letters, digits, '.', '_' or '-', 3 to 80 characters",
-        "programme_pattern": "lower case letters, digits or '-', at most 40 characters",
-        "too_short": "too short, at least {min_length} character(s)",
-        "too_long": "too long, at most {max_length} characters",
-        "too_many": "at most {max_length}",
-    },
-}
-HEADERS: dict[str, dict[str, list[str]]] = {
-    "fr": {
-        "gaps": [
-            "n°",
-            "fois",
-            "question",
-            "autres formulations",
-            "dernière fois",
-            "réponse du bot",
-            "sources",
-            "motif",
-        ],
-        "entries": [
-            "identifiant",
-            "langue",
-            "question",
-            "publiée",
-            "servie",
-            "jugée utile",
-            "pas utile",
-            "modifiée par",
-            "le",
-        ],
-        "answers": ["question", "réponse maintenant", "réponse avec cette entrée"],
-        "conflicts": ["question", "entrée qui la sert aujourd'hui", "type", "similarité"],
-        "audit": ["quand", "qui", "action", "entrée", "changement"],
-    },
-    "en": {
-        "gaps": ["no.", "times", "question", "other phrasings", "latest", "bot's answer", "sources", "why"],
-        "entries": ["id", "language", "question", "published", "served", "rated up", "rated down", "changed by", "at"],
-        "answers": ["question", "answer now", "answer with this entry"],
-        "conflicts": ["question", "entry serving it today", "kind", "similarity"],
-        "audit": ["when", "who", "action", "entry", "change"],
-    },
-}
-LIMIT_ERRORS = {"string_too_short": "too_short", "string_too_long": "too_long", "too_long": "too_many"}
-ACTIONS = {"create": "create", "edit": "edit", "unpublish": "unpublish_action", "restore": "restore_action"}
-ACTIONS |= {"attach": "attach_action", "dismiss": "dismiss_action"}
-
-
-def texts_for(language: str | None) -> dict[str, str]:
-    return TEXTS["en" if language == "en" else "fr"]
-
-
-def headers_for(language: str | None, table: str) -> list[str]:
-    return HEADERS["en" if language == "en" else "fr"][table]
-
-
-def table(language: str | None, name: str, rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
-    return {"headers": headers_for(language, name), "data": [list(r) for r in rows]}
-
-
-def short(value: Any, texts: dict[str, str] | None = None) -> str:
-    if isinstance(value, bool) and texts is not None:
-        return texts["yes" if value else "no"]
-    if isinstance(value, list | tuple):
-        value = " · ".join(str(v) for v in value)
-    text = " ".join(str(value if value is not None else "").split())
-    return text if len(text) <= SHORT_CHARS else text[: SHORT_CHARS - 1] + "…"
-
-
-def when(at: str) -> str:
-    """The store's UTC timestamps to the minute, as staff read them."""
-    return at[:16].replace("T", " ")
-
-
-def suggested_id(question: str, taken: set[str]) -> str:
-    """An id that says what the entry is about (its question's first longer words), not taken yet."""
-    words = [w for w in re.findall(r"[a-z0-9]+", fold(question)) if len(w) > 3][:4] or ["entree"]
-    base = (ID_PREFIX + "-".join(words))[:72].rstrip("-")
-    candidate, n = base, 2
-    while candidate in taken:
-        candidate, n = f"{base}-{n}", n + 1
-    return candidate
-
-
-def answer_cell(shown: AnswerShown, texts: dict[str, str]) -> str:
-    """An answer with where it comes from first: a refusal, a curated entry, or the passages it cites."""
-    if shown.refused:
-        origin = texts["refusal"]
-    elif shown.entry_id:
-        origin = shown.entry_id
-    else:
-        origin = f"{shown.mode}: {', '.join(shown.sources)}"
-    return f"[{origin}] {short(shown.answer)}"
-
-
-def answers_markdown(published: Published, texts: dict[str, str]) -> str:
-    if not published.answers:
-        return ""
-    lines = [f"- « {html.escape(a.question)} » → {html.escape(answer_cell(a, texts))}" for a in published.answers]
-    return "\n\n" + texts["answered_now"] + "\n" + "\n".join(lines)
-
-
-def gap_row(n: int, group: QuestionGroup, texts: dict[str, str]) -> list[Any]:
-    first = group.questions[0]
-    refused = sum(q.refused for q in group.questions)
-    down = sum(q.rating == "down" for q in group.questions)
-    why = [f"{texts['refused']} ×{refused}"] if refused else []
-    why += [f"{texts['rated_down']} ×{down}"] if down else []
-    comments = [q.comment for q in group.questions if q.comment]
-    return [
-        n,
-        len(group.questions),
-        first.question,
-        short([q.question for q in group.questions[1:]]),
-        when(group.latest),
-        f"[{texts['refusal']}]" if first.refused else short(first.answer),  # the refusal is the same text each time
-        " ".join(first.sources),
-        short([", ".join(why), *comments]),
-    ]
-
-
-def field_change(before: Any, after: Any, texts: dict[str, str]) -> str:
-    """A field's change: a list's items added and removed (a new phrasing among thirty), else before → after."""
-    if isinstance(before, list) or isinstance(after, list):
-        added = [v for v in after or [] if v not in (before or [])]
-        removed = [v for v in before or [] if v not in (after or [])]
-        return " ".join([f"+ {short(added)}"] * bool(added) + [f"− {short(removed)}"] * bool(removed))
-    return f"{short(before, texts)} → {short(after, texts)}"
-
-
-def change_summary(record: AuditRecord, texts: dict[str, str]) -> str:
-    """What a change did, in a line: the fields that differ."""
-    before, after = record.before or {}, record.after or {}
-    if record.action == "dismiss":
-        answers = texts["answers_count"].format(n=len(after.get("answers", [])))  # ids: the log keeps no question
-        return f"{texts['reason']}{texts['colon']}{short(after.get('reason'))} — {answers}"
-    if record.action == "create":
-        return f"« {short(after.get('question'))} » → « {short(after.get('answer'))} »"
-    changed = sorted(k for k in before.keys() | after.keys() if k != "revision" and before.get(k) != after.get(k))
-    return "; ".join(
-        f"{texts.get('field_' + k, k)}{texts['colon']}{field_change(before.get(k), after.get(k), texts)}"
-        for k in changed
-    )
-
-
-def seconds(published: Published, texts: dict[str, str]) -> str:
-    return f"{published.seconds:.1f}".replace(".", texts["decimal"])
-
-
-def validation_message(exc: ValidationError, texts: dict[str, str]) -> str:
-    """Pydantic's errors named by the fields' labels; a pattern is explained in words."""
-    said = []
-    for error in exc.errors():
-        field = str(error["loc"][0]) if error["loc"] else ""
-        message = error["msg"]
-        if error["type"] == "string_pattern_mismatch":
-            message = texts["programme_pattern" if field == "programme" else "id_pattern"]
-        elif error["type"] in LIMIT_ERRORS:
-            message = texts[LIMIT_ERRORS[error["type"]]].format(**error.get("ctx", {}))
-        said.append(f"{texts.get(field, field)}{texts['colon']}{message}")
-    return f"{texts['invalid']} — " + " ; ".join(said)
+from bot.web.pages.curation_cells import (
+    FIELDS,
+    answer_cell,
+    answers_markdown,
+    change_summary,
+    draft_of,
+    fields_of,
+    gap_row,
+    seconds,
+    suggested_id,
+    table,
+    validation_message,
+    when,
+)
+from bot.web.pages.curation_texts import ACTIONS, TEXTS, headers_for, texts_for
 
 
 @contextmanager
@@ -419,34 +59,6 @@ def shown_errors(language: str | None) -> Iterator[dict[str, str]]:
         raise gr.Error(f"{texts['changed_meanwhile']}{texts['colon']}{exc}") from None
     except (UnknownEntryError, DuplicateEntryError, ValueError, NotReadyError) as exc:
         raise gr.Error(str(exc)) from None
-
-
-def draft_of(values: Sequence[Any]) -> EntryDraft:
-    """The editor's fields (in ``FIELDS`` order) as an entry draft, validated."""
-    given = dict(zip(FIELDS, values, strict=True))
-    return EntryDraft.model_validate(
-        {
-            **{k: (given[k] or "") for k in ("id", "lang", "question", "answer", "source")},
-            "programme": given["programme"] or "general",
-            "alternates": (given["alternates"] or "").splitlines(),
-            "tags": (given["tags"] or "").split(","),
-            "pair_id": given["pair_id"] or None,
-        }
-    )
-
-
-def fields_of(content: EntryContent) -> list[Any]:
-    return [
-        content.id,
-        content.lang,
-        content.programme,
-        content.question,
-        "\n".join(content.alternates),
-        content.answer,
-        ", ".join(content.tags),
-        content.source,
-        content.pair_id or "",
-    ]
 
 
 def offer_file(export: Any, file: gr.File) -> None:
