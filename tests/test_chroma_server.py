@@ -19,8 +19,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.config import PROJECT_ROOT
+from bot.config import PROJECT_ROOT, Settings
+from bot.runtime import CURATION_CHECK_S, Runtime
 from tests.conftest import FIXTURE_KB, PROCESS_PROFILE, free_port, serve
+from tests.test_curation import PARKING
 
 pytestmark = pytest.mark.slow
 
@@ -158,3 +160,28 @@ def test_chat_keeps_answering_while_an_ingest_of_a_changed_kb_runs(deployment: d
         # The running worker sees the new page at once: the index is the server's, not a copy in the process.
         after = ask(url, "Les apprenants de l'école test font-ils un stage ?")
         assert "ecole/stages" in sources(after), after
+
+
+def test_an_entry_staff_publish_on_one_worker_is_answered_by_the_others(chroma_url: str, tmp_path: Path) -> None:
+    """Two workers in this process (the default profile, a collection of their own on the server), one store
+    and one record manager between them, as the deployment guide sets them up."""
+    shared = Settings(
+        chroma_url=chroma_url,
+        collection="curation",
+        kb_dir=FIXTURE_KB,
+        database_url=f"sqlite:///{tmp_path / 'store.sqlite'}",
+        record_db_url=f"sqlite:///{tmp_path / 'records.sqlite'}",
+    )
+    workers = [Runtime(shared.model_copy(update={"data_dir": folder(tmp_path / name)})) for name in ("a", "b")]
+    for worker in workers:
+        worker.start(background=False)
+        assert worker.ready, worker.error
+    first, other = workers
+    first.curation.create(PARKING, "alice")
+    answer = other.conversation().ask(PARKING.question)
+    assert answer.mode == "faq" and answer.citations[0].source_id == PARKING.id, answer
+    # The other worker's derived copies (the character-level FAQ match here) follow within its next check.
+    deadline = time.monotonic() + CURATION_CHECK_S * 4
+    while PARKING.id not in dict(other.service().faq_chars.best(PARKING.alternates[0], "fr", k=3)):
+        assert time.monotonic() < deadline, "the other worker never rebuilt its copies after the publication"
+        time.sleep(0.5)

@@ -127,14 +127,19 @@ class Curation:
     # -- keeping the index and the chat service in step
 
     def _sync(self, loaded: LoadedFile | None, path: str) -> None:
+        """The file into the index, this worker's copies rebuilt, then the sync recorded for the others: they
+        rebuild theirs once the index holds it, never before."""
         chat = self._chat()
+        before = self.records.version()
         chat.index.replace_file(loaded, path)
         chat.refresh()
-        self._seen = self.records.version()
+        own = self.records.index_synced(path)
+        if before == self._seen and own == before + 1:  # nobody else synced meanwhile: nothing left to follow
+            self._seen = own
 
     def refresh_if_changed(self) -> bool:
-        """Rebuild this worker's derived copies when another worker changed the curated content (the vectors
-        themselves are shared through the Chroma server)."""
+        """Rebuild this worker's derived copies when another worker synced curated content into the shared index
+        (the vectors themselves are the Chroma server's)."""
         version = self.records.version()
         if version == self._seen:
             return False

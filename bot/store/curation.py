@@ -432,6 +432,16 @@ class CurationRecords:
             for row in rows
         ]
 
+    def index_synced(self, path: str) -> int:
+        """Record that a curated file is now in the index; its number is the new ``version``."""
+        with self.store.transaction() as db:
+            db.execute(
+                text("INSERT INTO index_syncs (path, at) VALUES (:path, :at)"), {"path": path, "at": self.store.now()}
+            )
+            return int(db.execute(text("SELECT MAX(id) FROM index_syncs")).scalar() or 0)
+
     def version(self) -> int:
-        """The last change's number: workers compare it to know that the curated content changed."""
-        return int(self.store.query("SELECT MAX(id) AS v FROM audit_log")[0]["v"] or 0)
+        """The last curated file synced into the index: workers sharing a Chroma server compare it to know when
+        to rebuild their copies. Recorded after the sync, not with the change (the audit log), so that a worker
+        never rebuilds from an index that does not hold the change yet."""
+        return int(self.store.query("SELECT MAX(id) AS v FROM index_syncs")[0]["v"] or 0)

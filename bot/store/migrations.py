@@ -149,8 +149,9 @@ MIGRATIONS: list[Migration] = [
         ]
     ),
     # Staff curation (bot/store/curation.py): entries written on /staff, alternates added to the repository's
-    # entries, what staff did with each gap and suggestion, the audit log; and, on each answer, the FAQ entry
-    # that came closest and the one served (hit counts, suggestions of alternates).
+    # entries, what staff did with each gap and suggestion, the audit log, the curated files synced into the index
+    # (what other workers follow); and, on each answer, the FAQ entry that came closest and the one served (hit
+    # counts, suggestions of alternates).
     Migration(
         [
             "ALTER TABLE messages ADD COLUMN faq_candidate TEXT",
@@ -200,6 +201,7 @@ MIGRATIONS: list[Migration] = [
                 before TEXT,
                 after TEXT
             )""",
+            "CREATE TABLE index_syncs (id {serial}, path TEXT NOT NULL, at TEXT NOT NULL)",
         ]
     ),
 ]
