@@ -21,7 +21,7 @@ import ingest
 from bot.answering.retrieval import InMemoryCollection
 from bot.config import Settings
 from bot.curation.accounts import LEGACY_ACCOUNT, StaffAccounts, hash_token
-from bot.curation.entries import EntryDraft, curated_files, entry_file, entry_path
+from bot.curation.entries import MAX_ALTERNATES, EntryDraft, curated_files, entry_file, entry_path
 from bot.curation.grouping import group_questions, same_question_similarity
 from bot.indexing.documents import load_faq
 from bot.indexing.index import record_key
@@ -332,3 +332,11 @@ def test_exports_never_hand_a_spreadsheet_a_formula(store_url: str) -> None:
         "answer": "a",
         "sources": "",
     }
+
+
+def test_alternates_stop_at_the_limit_an_editor_can_save(runtime: Runtime) -> None:
+    runtime.curation.create(PARKING, "alice")
+    many = [f"variante numéro {n} de la question du parking ?" for n in range(MAX_ALTERNATES)]
+    with pytest.raises(ValueError, match=f"at most {MAX_ALTERNATES}"):
+        runtime.curation.attach(PARKING.id, many, 1, "bob")
+    assert runtime.curation.records.entry(PARKING.id).revision == 1, "a refused attach changed the entry"

@@ -19,10 +19,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import yaml
+from langchain_core.documents import Document
 
 from bot.answering.chat import ChatAnswer, ChatService
 from bot.curation.entries import (
     ENTRIES_FOLDER,
+    MAX_ALTERNATES,
     alternates_file,
     alternates_path,
     as_faq_entry,
@@ -224,7 +226,7 @@ class Curation:
             extra.revision,
         )
 
-    def _repository_passage(self, entry_id: str):
+    def _repository_passage(self, entry_id: str) -> Document:
         index = self._chat().index
         found = [
             d
@@ -295,6 +297,11 @@ class Curation:
             for a in dict.fromkeys(" ".join(a.split()) for a in alternates)
             if a and a.casefold() not in {x.casefold() for x in (info.question, *info.alternates)}
         ]
+        if len(info.alternates) + len(new) > MAX_ALTERNATES:
+            raise ValueError(
+                f"'{entry_id}' would have {len(info.alternates) + len(new)} alternates (at most {MAX_ALTERNATES}): "
+                "keep the phrasings that differ most"
+            )
         with self._lock:
             if info.origin == ENTRIES_FOLDER:
                 entry = self.records.entry(entry_id)
