@@ -7,7 +7,7 @@ Scores are cosine similarities in [-1, 1] (the collections use the cosine space)
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -146,20 +146,17 @@ class InMemoryCollection:
     def with_file(self, path: str, documents: list[Document], vectors: np.ndarray) -> InMemoryCollection:
         """A copy in which the file ``path`` holds ``documents`` (with their ``vectors``) instead of what it
         holds now: searched like this one, it shows what a publication would change, changing nothing."""
-        vectors_now, documents_now, _, _ = self._current()
-        kept = [row for row, d in enumerate(documents_now) if d.metadata.get("path") != path]
+        _, documents_now, _, _ = self._current()
         copy = InMemoryCollection(self.index, self.part)
-        parts = [vectors_now[kept]] if kept else []
-        copy._load(
-            {
-                "ids": [documents_now[row].id for row in kept] + [_row_id(d) for d in documents],
-                "documents": [documents_now[row].page_content for row in kept] + [d.page_content for d in documents],
-                "metadatas": [documents_now[row].metadata for row in kept] + [d.metadata for d in documents],
-                "embeddings": np.vstack(parts + ([vectors] if len(documents) else [])) if parts or documents else [],
-            }
-        )
+        copy._vectors, copy._documents = self._vectors, documents_now
+        copy._replace_rows(lambda d: d.metadata.get("path") == path, documents, vectors)
         copy.frozen = True
         return copy
+
+    def rows(self) -> tuple[list[Document], np.ndarray]:
+        """Every row and its vector, as of now (row ``i``'s vector is line ``i``)."""
+        vectors, documents, _, _ = self._current()
+        return documents, vectors
 
     def _current(self) -> tuple[np.ndarray, list[Document], dict[str, np.ndarray], dict[str, int]]:
         with self._lock:
@@ -186,21 +183,31 @@ class InMemoryCollection:
     def _apply(self, delta: Delta) -> None:
         if not delta.removed and not delta.added:
             return
-        kept = [row for row, d in enumerate(self._documents) if d.id not in delta.removed]
-        got: Mapping = {"ids": [], "documents": [], "metadatas": [], "embeddings": []}
+        added: list[Document] = []
+        vectors = np.zeros((0, 0), dtype=np.float32)
         if delta.added:
             got = self.index.parts[self.part].store.get(
                 ids=sorted(delta.added), include=["documents", "metadatas", "embeddings"]
             )
-        vectors = [self._vectors[kept]] if kept else []
-        if got["ids"]:
-            vectors.append(np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), -1))
+            added = [
+                Document(id=i, page_content=text, metadata=meta)
+                for i, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True)
+            ]
+            if added:  # a later sync may have removed them already: then its own delta finds them gone
+                vectors = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(added), -1)
+        self._replace_rows(lambda d: d.id in delta.removed, added, vectors)
+
+    def _replace_rows(self, removed: Callable[[Document], bool], added: list[Document], vectors: np.ndarray) -> None:
+        """The rows ``removed`` says go out, ``added`` (with their ``vectors``) in: one file's change."""
+        kept = [row for row, d in enumerate(self._documents) if not removed(d)]
+        stacked = ([self._vectors[kept]] if kept else []) + ([vectors] if added else [])
+        documents = [self._documents[row] for row in kept] + added
         self._load(
             {
-                "ids": [self._documents[row].id for row in kept] + list(got["ids"]),
-                "documents": [self._documents[row].page_content for row in kept] + list(got["documents"]),
-                "metadatas": [self._documents[row].metadata for row in kept] + list(got["metadatas"]),
-                "embeddings": np.vstack(vectors) if vectors else [],
+                "ids": [_row_id(d) for d in documents],
+                "documents": [d.page_content for d in documents],
+                "metadatas": [d.metadata for d in documents],
+                "embeddings": np.vstack(stacked) if stacked else [],
             }
         )
 

@@ -22,6 +22,7 @@ import yaml
 from langchain_core.documents import Document
 
 from bot.answering.chat import ChatAnswer, ChatService
+from bot.answering.retrieval import InMemoryCollection
 from bot.curation.entries import (
     ENTRIES_FOLDER,
     MAX_ALTERNATES,
@@ -151,13 +152,17 @@ class Curation:
 
     # -- the gap inbox
 
-    def same_question_similarity(self) -> float:
+    def _phrasings(self) -> tuple[list[Document], np.ndarray]:
+        """Every FAQ phrasing with its vector: the retriever's in-memory copy (read from a Chroma server when
+        there is none)."""
         chat = self._chat()
-        generation = chat.index.generation
+        return (chat.retriever.in_memory.get("phrasings") or InMemoryCollection(chat.index, "phrasings")).rows()
+
+    def same_question_similarity(self) -> float:
+        generation = self._chat().index.generation
         if self._similarity is None or self._similarity[0] != generation:
-            got = chat.index.phrasings.store.get(include=["metadatas", "embeddings"])
-            vectors = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), -1)
-            metas = got["metadatas"]
+            documents, vectors = self._phrasings()
+            metas = [d.metadata for d in documents]
             value = same_question_similarity(
                 [m["source_id"] for m in metas], [m.get("lang", "fr") for m in metas], vectors
             )
@@ -372,20 +377,19 @@ class Curation:
                         )
                     )
         # Other entries' own phrasings that read as the draft's question: the draft duplicates them.
-        got = self._chat().index.phrasings.store.get(
-            where={"lang": content.lang}, include=["documents", "metadatas", "embeddings"]
-        )
-        if got["ids"]:
-            vectors = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(got["ids"]), -1)
-            closeness = (vectors @ draft_vectors.T).max(axis=1)
+        documents, vectors = self._phrasings()
+        rows = [i for i, d in enumerate(documents) if d.metadata.get("lang") == content.lang]
+        if rows:
+            closeness = (vectors[rows] @ draft_vectors.T).max(axis=1)
             seen: set[str] = set()
             for i in np.argsort(-closeness):
-                entry = got["metadatas"][i]["source_id"]
+                phrasing = documents[rows[i]]
+                entry = phrasing.metadata["source_id"]
                 if closeness[i] < similarity:
                     break
                 if entry != content.id and entry not in seen:
                     seen.add(entry)
-                    conflicts.append(Conflict(got["documents"][i], entry, "phrasing", round(float(closeness[i]), 3)))
+                    conflicts.append(Conflict(phrasing.page_content, entry, "phrasing", round(float(closeness[i]), 3)))
         return conflicts
 
     # -- suggestions, use, audit, export

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Literal, TextIO
 from urllib.parse import urlsplit
 
 import chromadb
@@ -218,15 +218,7 @@ class _Part:
         embedding only what is new; the rest of the collection is not read."""
         before = set(self.records.list_keys(group_ids=[path]))
         if documents:
-            sync_index(
-                documents,
-                self.records,
-                self.store,
-                cleanup="incremental",
-                source_id_key="path",
-                key_encoder=record_key,
-                batch_size=batch_size,
-            )
+            self._index(documents, "incremental", batch_size)
         elif before:
             self.store.delete(ids=sorted(before))
             self.records.delete_keys(sorted(before))
@@ -241,11 +233,18 @@ class _Part:
         keys = {record_key(d) for d in documents}
         if keys == set(self.records.list_keys()):
             return {"num_added": 0, "num_updated": 0, "num_skipped": len(documents), "num_deleted": 0}
+        return self._index(documents, "full", batch_size)
+
+    def _index(
+        self, documents: list[Document], cleanup: Literal["full", "incremental"], batch_size: int
+    ) -> IndexingResult:
+        """LangChain's ``index()`` with the project's keys, files as its groups (``path``): ``full`` makes the
+        collection hold exactly ``documents``, ``incremental`` only their files."""
         return sync_index(
             documents,
             self.records,
             self.store,
-            cleanup="full",
+            cleanup=cleanup,
             source_id_key="path",
             key_encoder=record_key,
             batch_size=batch_size,
