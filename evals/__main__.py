@@ -220,8 +220,11 @@ def cmd_answerability(args: argparse.Namespace) -> int:
             *(str(v) for v in (figures.right, figures.wrong_faq, figures.declined_wrongly, figures.answered_wrongly)),
         )
     console.print(table)
-    if model_path(settings.embedding_profile).is_file():
-        shipped = Answerability.for_profile(settings.embedding_profile)
+    path = model_path(settings.embedding_profile)
+    shipped = Answerability.for_profile(settings.embedding_profile) if path.is_file() else None
+    if shipped and shipped.model.features != model.features:
+        console.print("the shipped model reads other features: not compared")
+    elif shipped:
         given = [shipped.model.probabilities(e.features.values()) for e in examples]
         figures = outcomes(examples, given, shipped.faq_min_probability)
         console.print(f"the shipped model on these items (in sample when it was fitted on them): {figures}")

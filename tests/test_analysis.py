@@ -194,6 +194,21 @@ def test_a_statement_without_question_mark_or_interrogative_is_other() -> None:
             "en",
             ("How many Café IA debates have been held?", "who runs Café IA?"),
         ),
+        (  # the second clause puts its interrogative after the verb
+            "Combien coûte Objectif IA et ça dure combien de temps ?",
+            "fr",
+            ("Combien coûte Objectif IA ?", "Objectif IA dure combien de temps ?"),
+        ),
+        (  # a comma alone between two questions, and a last part that has words of its own besides "it"
+            "About Objectif IA: who is it for, what language is it in, and how long is it?",
+            "en",
+            ("About Objectif IA: who is it for?", "what language is Objectif IA in?", "how long is Objectif IA?"),
+        ),
+        (
+            "Qu'est-ce que l'AI Act, quand est-il entré en vigueur et quelle amende prévoit-il ?",
+            "fr",
+            ("Qu'est-ce que l'AI Act ?", "quand est entré en vigueur l'AI Act ?", "quelle amende prévoit l'AI Act ?"),
+        ),
     ],
 )
 def test_a_message_of_several_questions_is_cut_into_parts_that_stand_alone(
@@ -250,6 +265,9 @@ def test_a_part_that_names_its_own_subject_is_left_as_it_is() -> None:
         ("Quels sont les avantages et inconvénients du deep learning ?", "fr"),
         ("C'est quoi la data et l'IA ?", "fr"),
         ("Qu'est-ce que l'École de la data et de l'IA ?", "fr"),
+        ("Pour les salariés, combien de temps dure la formation ?", "fr"),  # a comma after a clause that asks nothing
+        ("Si je rate, est-ce que je peux recommencer ?", "fr"),
+        ("Objectif IA est gratuit et il dure six heures, non ?", "fr"),
         ("Data scientist et data analyst, ça se ressemble : qu'est-ce qui les distingue vraiment ?", "fr"),
         ("What's the difference between machine learning and deep learning?", "en"),
         ("Can you explain precision and recall using a spam filter?", "en"),
@@ -460,6 +478,37 @@ def test_focus_terms_are_content_words_as_the_rest_of_the_code_has_them() -> Non
 def test_without_weights_named_entities_come_first() -> None:
     focus = analyse("Qui enseigne le machine learning chez Openvalue ?", "fr").focus
     assert focus[0] == "openvalu"
+
+
+@pytest.mark.parametrize(
+    ("question", "lang", "names", "attribute"),
+    [
+        ("Quel est le taux d'abandon à l'École de la data ?", "fr", [{"ecol"}], {"taux", "abandon", "data"}),
+        (
+            "How do I apply to the master's at Université Paris-Saclay?",
+            "en",
+            [{"universit", "pari", "saclay"}],
+            {"apply", "master"},
+        ),
+        ("Who chairs the CNIL today?", "en", [{"cnil"}], {"chair", "today"}),
+        ("Combien coûte la formation ?", "fr", [], {"cout"}),
+        # a place the user would study in is no name asked about
+        ("L'École est-elle située à Paris ou en région ?", "fr", [{"ecol"}], {"situe", "region", "pari"}),
+        # personal context before the question sentence is left out
+        ("J'habite à Lyon. Je travaille chez Renault. Combien coûte Objectif IA ?", "fr", [{"objectif"}], {"cout"}),
+    ],
+)
+def test_the_names_a_question_gives_and_what_it_asks_of_them(
+    question: str, lang: Lang, names: list[set[str]], attribute: set[str]
+) -> None:
+    analysis = analyse(question, lang, WEIGHTS)
+    assert [set(name) for name in analysis.names] == names
+    assert set(analysis.attribute) == attribute
+    assert set(analysis.attribute) <= set(analysis.focus)
+
+
+def test_the_field_acronyms_and_months_are_no_names() -> None:
+    assert analyse("L'IA, en mars, c'est quoi ?", "fr", WEIGHTS).names == ()
 
 
 # --- focus_coverage ----------------------------------------------------------------------------------------

@@ -59,7 +59,12 @@ class QuestionAnalysis:
     """What a question expects. ``focus``: the content words (``bot.text.content_words``) an answer must be
     about, rarest first; ``parts``: the sub-questions, each standing alone, ``(question,)`` for one;
     ``premise``: for a yes/no question, the statement whose truth is asked, else None; ``negated_premise``:
-    that statement is negative ("Il n'y a pas de concours, si ?")."""
+    that statement is negative ("Il n'y a pas de concours, si ?"). Read from the question sentences alone (a
+    long message's personal context left out): ``names``, the content words of each name they ask about (an
+    organisation, a product; not a place put after "à" or "in"), since a text about something else names
+    none of them; ``attribute``,
+    their focus terms outside those names, what is asked *of* the named thing ("directeur", "abandon" in "le
+    taux d'abandon de l'école"), which a passage found for the name alone does not hold."""
 
     question: str
     lang: Lang
@@ -68,6 +73,8 @@ class QuestionAnalysis:
     parts: tuple[str, ...]
     premise: str | None
     negated_premise: bool
+    names: tuple[frozenset[str], ...] = ()
+    attribute: tuple[str, ...] = ()
 
 
 # --- Text forms ---------------------------------------------------------------------------------------------
@@ -104,6 +111,17 @@ def _asked(flat: str) -> str:
     """The question sentence: what follows the last sentence boundary ("J'ai 52 ans : y a-t-il …")."""
     pieces = [p for p in _BOUNDARY.split(flat.strip()) if re.search(r"\w", p)]
     return pieces[-1].strip() if pieces else flat.strip()
+
+
+def _question_sentences(text: str) -> str:
+    """The sentences that ask, in their own case: each question's last sentence ("Je suis factrice en
+    Bretagne. Puis-je candidater ?" → "Puis-je candidater")."""
+    asked = []
+    for chunk in _questions(text):
+        flat = _flat(chunk)
+        ends = [m.end() for m in _BOUNDARY.finditer(flat) if re.search(r"\w", flat[m.end() :])]
+        asked.append(chunk[ends[-1] if ends else 0 :])
+    return " ".join(asked)
 
 
 def _leading_filler(flat: str) -> int:
@@ -416,9 +434,14 @@ _NEXT_WH = (
     r"c'est (?:quoi|qui|quand|combien|où)|qu'est-ce|que (?:veut|signifie|fait)\b|est-ce\b|y a-t-il|"
     r"\w+-(?:t-)?(?:je|tu|il|elle|on|nous|vous|ils|elles)\b|how\b|what\b|what's|whats|when\b|where\b|who\b|"
     r"whom\b|whose\b|which\b|why\b|(?:is|are|do|does|did|can|should) (?:it|they|there|i|you|we|he|she|the|a|an|"
-    r"this|that)\b|(?:in|on|at|for|from|since|with|by|to) (?:what|which|whom?)\b)"
+    r"this|that)\b|(?:in|on|at|for|from|since|with|by|to) (?:what|which|whom?)\b|"
+    # a clause that puts its interrogative after the verb: "… et ça dure combien de temps ?"
+    r"(?:ca|sa|c'est|il|elle|on|ils|elles|it|they)\s+(?:[\w'-]+\s+){0,3}?"
+    r"(?:combien|cb|quand|kan|où|comment|quel(?:le)?s?|qui|ki|quoi|koi|how long|how much|when|where)\b)"
 )
-_COORDINATION = re.compile(rf"(?:\s*[,;]\s*|\s+)(?:et|and|mais|but|puis|then)\s+(?={_NEXT_WH})")
+_COORDINATION = re.compile(
+    rf"(?:\s*[,;]\s*(?:(?:et|and|mais|but|puis|then)\s+)?|\s+(?:et|and|mais|but|puis|then)\s+)(?={_NEXT_WH})"
+)
 _ASKS = re.compile(
     r"\b(?:combien|cb|cmb|quand|kan|qui|ki|comment|pourquoi|quel(?:le)?s?|kel(?:le)?s?|lequel|quoi|koi|how|what|"
     r"whats|when|where|who|whom|whose|which|why)\b|où|\bqu'est-ce\b"
@@ -472,7 +495,7 @@ def _predicate(part: str) -> str:
 def _bare(part: str) -> bool:
     """A part made of its interrogative alone: "…, et où ?", "and when?", "En quelle année et …"."""
     lead = _WH_LEAD.match(_flat(part))
-    return bool(lead) and not content_words(part[lead.end() :] if lead else part)
+    return bool(lead) and not words(part[lead.end() :] if lead else part)
 
 
 def _completed(pieces: list[str]) -> list[str]:
@@ -754,6 +777,16 @@ def _focus(text: str, weights: WordWeights | None) -> tuple[str, ...]:
 # --- Public API ---------------------------------------------------------------------------------------------
 
 
+_LOCATIVE = re.compile(r"(?i:\b(?:à|a|en|in|near|vers|près de|pres de)\s+)(?P<word>[A-ZÀ-ÖØ-Þ][\w'’-]*)")
+
+
+def _asked_names(asked: str) -> list[_Name]:
+    """The names a question asks about: not a place it is put in ("à Paris", "in Lyon"), which says where the
+    user lives or would study, and which an answer on the programmes' location need not name."""
+    places = {m.start("word") for m in _LOCATIVE.finditer(asked)}
+    return [n for n in _real_names(asked) if n.start not in places]
+
+
 def analyse(question: str, lang: Lang, weights: WordWeights | None = None) -> QuestionAnalysis:
     """What ``question`` expects (see the module's docstring); ``weights`` ranks the focus by rarity."""
     pieces = _parts(question, lang, weights)
@@ -761,6 +794,8 @@ def analyse(question: str, lang: Lang, weights: WordWeights | None = None) -> Qu
     answer_type = _answer_type(pieces[0] + marked) if words(question) else "other"
     premise = _premise(pieces[0]) if answer_type == "yes_no" else None
     mark = " ?" if lang == "fr" else "?"
+    asked = _question_sentences(question)
+    names = tuple(dict.fromkeys(found for n in _asked_names(asked) if (found := frozenset(content_words(n.text)))))
     return QuestionAnalysis(
         question=question,
         lang=lang,
@@ -769,6 +804,8 @@ def analyse(question: str, lang: Lang, weights: WordWeights | None = None) -> Qu
         parts=tuple(f"{p.rstrip(' ?')}{mark}" for p in pieces) if len(pieces) > 1 else (question,),
         premise=premise or None,
         negated_premise=bool(premise) and _main_clause_negated(premise or ""),
+        names=names,
+        attribute=tuple(w for w in _focus(asked, weights) if not any(w in name for name in names)),
     )
 
 

@@ -53,6 +53,10 @@ class Features:
     passage_focus: float  # share of the focus terms in the best passages
     sentence_focus: float  # … in the best sentence
     sentence_type: float  # 1 when one of the best sentences holds the expected answer type
+    attribute_sentences: float  # share (rarity-weighted) of the focus terms outside names in the best
+    # sentences: what is asked of the named thing ("le directeur de l'école") and not the name alone
+    names_unknown: float  # share of the names the question asks about that the knowledge base never uses: a
+    # question on another organisation, place or product ("le master de Bordeaux", "Colissimo")
     focus_unknown: float  # share of the focus terms the knowledge base never uses ("colis", "Bordeaux")
     missing_rare: float  # rarity of the rarest focus term neither the passages nor the entry mention, over the
     # rarity of a word the knowledge base never uses: "directeur" asked, and no passage names one
@@ -111,6 +115,10 @@ def features(
         " ".join([*(p.body for p in passages), *(f"{m.question} {m.answer}" for m in retrieval.faq[:1])])
     )
     missing = max((weights([w]) for w in focus if w not in found), default=0.0) / weights.unseen
+    attribute = [w for w in analysis.attribute if weights.seen(w)]  # an unknown word is ``focus_unknown``'s
+    in_sentences = content_words(" ".join(text for _, text in best))
+    total = weights(attribute)
+    names = analysis.names
     return Features(
         **_faq_side(retrieval, analysis, weights, faq_chars),
         passage_score=max((p.dense for p in passages), default=0.0),
@@ -118,6 +126,8 @@ def features(
         passage_focus=focus_coverage(analysis, " ".join(p.body for p in passages), weights),
         sentence_focus=focus_coverage(analysis, best[0][1], weights) if best else 0.0,
         sentence_type=float(any(holds_type(text, analysis.answer_type) for _, text in best)),
+        attribute_sentences=weights(set(attribute) & in_sentences) / total if total > 0 else 1.0,
+        names_unknown=sum(not any(map(weights.seen, name)) for name in names) / len(names) if names else 0.0,
         focus_unknown=unknown,
         missing_rare=missing,
         focus_terms=math.log1p(len(focus)),
