@@ -25,6 +25,10 @@ fraction of a millisecond, no model. Both languages' patterns always apply (user
   its interrogative alone ("…, et où ?") takes the predicate of the other part; a part whose subject is a
   pronoun or missing takes the first part's subject (a topic put first, "X, c'est …"; a French inversion's
   subject; the longest name; else the rarest focus words), so that each part can be searched alone.
+- **names** and **attribute**: in the question sentences (a long message's personal context left out), the
+  names asked about (not a place after "à"/"in": where the user lives) and the focus terms outside them, what
+  is asked of the named thing; the answerability model checks the knowledge base knows the names and the
+  best sentences hold the attribute.
 - **premise**: for a yes/no question, the statement whose truth is asked: tag, "est-ce que" and fillers
   removed, a simple inversion undone ("Peut-on financer …" → "On peut financer …", "Is there …" → "There
   is …"), a topic put back as subject ("L'école, c'est …" → "L'école est …"); ``negated_premise`` when its
@@ -62,9 +66,9 @@ class QuestionAnalysis:
     that statement is negative ("Il n'y a pas de concours, si ?"). Read from the question sentences alone (a
     long message's personal context left out): ``names``, the content words of each name they ask about (an
     organisation, a product; not a place put after "à" or "in"), since a text about something else names
-    none of them; ``attribute``,
-    their focus terms outside those names, what is asked *of* the named thing ("directeur", "abandon" in "le
-    taux d'abandon de l'école"), which a passage found for the name alone does not hold."""
+    none of them; ``attribute``, their focus terms outside those names, what is asked *of* the named thing
+    ("directeur", "abandon" in "le taux d'abandon de l'école"), which a passage found for the name alone
+    does not hold."""
 
     question: str
     lang: Lang
@@ -73,8 +77,8 @@ class QuestionAnalysis:
     parts: tuple[str, ...]
     premise: str | None
     negated_premise: bool
-    names: tuple[frozenset[str], ...] = ()
-    attribute: tuple[str, ...] = ()
+    names: tuple[frozenset[str], ...]
+    attribute: tuple[str, ...]
 
 
 # --- Text forms ---------------------------------------------------------------------------------------------

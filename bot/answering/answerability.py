@@ -5,12 +5,14 @@ for?" got the entry on La Poste's employees) and answered questions near the top
 its words and answer nothing. What tells them apart is not one score but how several agree: the FAQ entry's
 similarity and its lead over the next entry, how much of the question's focus terms (rare words, acronyms,
 names: ``bot.answering.analysis``) the entry's own question and answer cover, whether its answer holds what
-the question expects (a number, a date, a name…), the same for the best passages and sentences, and a
-character-level match of the FAQ phrasings that survives SMS spelling.
+the question expects (a number, a date, a name…), the same for the best passages and sentences, a
+character-level match of the FAQ phrasings that survives SMS spelling, and two signs of a question *near*
+the topic: it names an organisation or product the knowledge base never mentions ("le master de Hetic"), or
+the best sentences hold the names it asks about but not what it asks of them ("le *directeur* de l'école").
 
 A multinomial logistic model (``bot.linear_model``) weighs them into calibrated probabilities of three
 outcomes: serve the top FAQ entry (``faq``), answer from the passages (``passages``), decline (``decline``).
-It is fitted by ``python -m evals answerability --fit --save`` on the *fit* part of the understanding set
+It is fitted by ``python -m evals answerability --save`` on the *fit* part of the understanding set
 (items labelled with the sources that answer them, split from the test part by topic) and kept per embedding
 profile in ``bot/answering/answerability_models/PROFILE.json``, with the figures it measured on data it did
 not see. ``bot.answering.policy`` turns the probabilities into the decision.
