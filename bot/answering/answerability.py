@@ -58,7 +58,7 @@ class Features:
     attribute_sentences: float  # share (rarity-weighted) of the focus terms outside names in the best
     # sentences: what is asked of the named thing ("le directeur de l'école") and not the name alone
     names_unknown: float  # share of the names the question asks about that the knowledge base never uses: a
-    # question on another organisation, place or product ("le master de Bordeaux", "Colissimo")
+    # question on another organisation or product ("Hetic", "Le Wagon", "Colissimo")
     focus_unknown: float  # share of the focus terms the knowledge base never uses ("colis", "Bordeaux")
     missing_rare: float  # rarity of the rarest focus term neither the passages nor the entry mention, over the
     # rarity of a word the knowledge base never uses: "directeur" asked, and no passage names one
@@ -117,7 +117,8 @@ def features(
         " ".join([*(p.body for p in passages), *(f"{m.question} {m.answer}" for m in retrieval.faq[:1])])
     )
     missing = max((weights([w]) for w in focus if w not in found), default=0.0) / weights.unseen
-    attribute = [w for w in analysis.attribute if weights.seen(w)]  # an unknown word is ``focus_unknown``'s
+    # A word the knowledge base never uses counts in ``focus_unknown``, not here: misspelt, it would look missing.
+    attribute = [w for w in analysis.attribute if weights.seen(w)]
     in_sentences = content_words(" ".join(text for _, text in best))
     total = weights(attribute)
     names = analysis.names
