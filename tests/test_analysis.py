@@ -268,6 +268,7 @@ def test_a_part_that_names_its_own_subject_is_left_as_it_is() -> None:
         ("Pour les salariés, combien de temps dure la formation ?", "fr"),  # a comma after a clause that asks nothing
         ("Si je rate, est-ce que je peux recommencer ?", "fr"),
         ("Objectif IA est gratuit et il dure six heures, non ?", "fr"),
+        ("whats RAG in chatbots, quick pls", "en"),  # "quick" is no "qui"
         ("Data scientist et data analyst, ça se ressemble : qu'est-ce qui les distingue vraiment ?", "fr"),
         ("What's the difference between machine learning and deep learning?", "en"),
         ("Can you explain precision and recall using a spam filter?", "en"),

@@ -433,8 +433,8 @@ def _answer_type(part: str) -> AnswerType:
 
 _QUESTION_END = re.compile(r"\?+(?=\s|$)")
 _NEXT_WH = (
-    r"(?:combien|cb|cmb|quand(?! meme)|kan|qui|ki|où|comment|pourquoi|quel(?:le)?s?\b|kel(?:le)?s?\b|lequel|"
-    r"laquelle|(?:a|de|en|dans|pour|par|avec|sur|depuis|chez) (?:quoi|qui|quel(?:le)?s?|combien|où)\b|"
+    r"(?:(?:combien|cb|cmb|quand(?! meme)|kan|qui|ki|où|comment|pourquoi|quel(?:le)?s?|kel(?:le)?s?|lequel|"
+    r"laquelle)\b|(?:a|de|en|dans|pour|par|avec|sur|depuis|chez) (?:quoi|qui|quel(?:le)?s?|combien|où)\b|"
     r"c'est (?:quoi|qui|quand|combien|où)|qu'est-ce|que (?:veut|signifie|fait)\b|est-ce\b|y a-t-il|"
     r"\w+-(?:t-)?(?:je|tu|il|elle|on|nous|vous|ils|elles)\b|how\b|what\b|what's|whats|when\b|where\b|who\b|"
     r"whom\b|whose\b|which\b|why\b|(?:is|are|do|does|did|can|should) (?:it|they|there|i|you|we|he|she|the|a|an|"
