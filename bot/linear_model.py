@@ -57,11 +57,9 @@ def fit_logistic(
     classes: Sequence[str],
     regularisation: float,
     fitted_on: dict | None = None,
-    class_weights: Mapping[str, float] | None = None,
 ) -> LogisticModel:
     """Fit on feature rows (by name) and their labels; deterministic (lbfgs from zero), so the same data gives
-    the same weights. Every class must have examples: a model that never saw one could not predict it.
-    ``class_weights`` weighs each item by its label (1 for a class not named)."""
+    the same weights. Every class must have examples: a model that never saw one could not predict it."""
     from sklearn.linear_model import LogisticRegression  # fitting only: the request path never needs it
 
     if missing := [c for c in classes if c not in labels]:
@@ -70,8 +68,7 @@ def fit_logistic(
     x = np.array([[row[n] for n in names] for row in rows], dtype=float)
     y = np.array([classes.index(label) for label in labels])
     mean, scale = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-6)
-    weights = np.array([(class_weights or {}).get(label, 1.0) for label in labels])
-    classifier = LogisticRegression(C=regularisation, max_iter=10_000).fit((x - mean) / scale, y, sample_weight=weights)
+    classifier = LogisticRegression(C=regularisation, max_iter=10_000).fit((x - mean) / scale, y)
     coef, intercept = classifier.coef_, classifier.intercept_
     if len(classes) == 2:  # scikit-learn keeps one row for two classes: the first class's logit is 0
         coef, intercept = np.vstack([np.zeros_like(coef[0]), coef[0]]), np.array([0.0, intercept[0]])

@@ -32,11 +32,6 @@ REGULARISATIONS = (0.03, 0.1, 0.3, 1.0, 3.0)
 FAQ_FLOORS = tuple(round(0.3 + 0.05 * i, 2) for i in range(14))  # 0.30 … 0.95
 MAX_WRONG_FAQ = 0.01  # the share of items a curated answer may be wrong for
 FOLDS = 5
-# The share of questions to decline that the model assumes. How many items of each kind a labelled set holds
-# is how it was written, not what users ask: the fit data grew by near-topic questions to decline, which
-# taught the model what they look like, and must not also teach it to decline more of everything. Items are
-# weighed so that this share holds, the one the understanding set was first written with (75 of 274).
-DECLINE_SHARE = 0.27
 
 
 @dataclass(frozen=True)
@@ -123,19 +118,9 @@ def cross_validated(examples: Sequence[Example], regularisation: float) -> list[
     return predicted
 
 
-def class_weights(labels: Sequence[str]) -> dict[str, float]:
-    """Weights that make ``DECLINE_SHARE`` of the (weighted) items ones to decline."""
-    declines = sum(label == "decline" for label in labels)
-    if not declines or declines == len(labels):
-        return {}
-    share = declines / len(labels)
-    return {"decline": (DECLINE_SHARE / (1 - DECLINE_SHARE)) / (share / (1 - share))}
-
-
 def _fit(examples: Sequence[Example], regularisation: float, fitted_on: dict | None = None) -> LogisticModel:
     rows = [e.features.values() for e in examples]
-    labels = [e.label for e in examples]
-    return fit_logistic(rows, labels, OUTCOMES, regularisation, fitted_on, class_weights(labels))
+    return fit_logistic(rows, [e.label for e in examples], OUTCOMES, regularisation, fitted_on)
 
 
 def faq_floor(examples: Sequence[Example], probabilities: Sequence[dict[str, float]]) -> float:
@@ -170,7 +155,6 @@ def calibrate(examples: Sequence[Example], datasets: Sequence[Path], profile: st
         "datasets": [p.name for p in datasets],
         "digest": digest(datasets),
         "examples": counts,
-        "decline_share": DECLINE_SHARE,
         "regularisation": best,
         "faq_min_probability": floor,
         "cross_validated": {

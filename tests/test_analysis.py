@@ -481,37 +481,6 @@ def test_without_weights_named_entities_come_first() -> None:
     assert focus[0] == "openvalu"
 
 
-@pytest.mark.parametrize(
-    ("question", "lang", "names", "attribute"),
-    [
-        ("Quel est le taux d'abandon à l'École de la data ?", "fr", [{"ecol"}], {"taux", "abandon", "data"}),
-        (
-            "How do I apply to the master's at Université Paris-Saclay?",
-            "en",
-            [{"universit", "pari", "saclay"}],
-            {"apply", "master"},
-        ),
-        ("Who chairs the CNIL today?", "en", [{"cnil"}], {"chair", "today"}),
-        ("Combien coûte la formation ?", "fr", [], {"cout"}),
-        # a place the user would study in is no name asked about
-        ("L'École est-elle située à Paris ou en région ?", "fr", [{"ecol"}], {"situe", "region", "pari"}),
-        # personal context before the question sentence is left out
-        ("J'habite à Lyon. Je travaille chez Renault. Combien coûte Objectif IA ?", "fr", [{"objectif"}], {"cout"}),
-    ],
-)
-def test_the_names_a_question_gives_and_what_it_asks_of_them(
-    question: str, lang: Lang, names: list[set[str]], attribute: set[str]
-) -> None:
-    analysis = analyse(question, lang, WEIGHTS)
-    assert [set(name) for name in analysis.names] == names
-    assert set(analysis.attribute) == attribute
-    assert set(analysis.attribute) <= set(analysis.focus)
-
-
-def test_the_field_acronyms_and_months_are_no_names() -> None:
-    assert analyse("L'IA, en mars, c'est quoi ?", "fr", WEIGHTS).names == ()
-
-
 # --- focus_coverage ----------------------------------------------------------------------------------------
 
 

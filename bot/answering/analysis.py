@@ -25,10 +25,6 @@ fraction of a millisecond, no model. Both languages' patterns always apply (user
   its interrogative alone ("…, et où ?") takes the predicate of the other part; a part whose subject is a
   pronoun or missing takes the first part's subject (a topic put first, "X, c'est …"; a French inversion's
   subject; the longest name; else the rarest focus words), so that each part can be searched alone.
-- **names** and **attribute**: in the question sentences (a long message's personal context left out), the
-  names asked about (not a place after "à"/"in": where the user lives) and the focus terms outside them, what
-  is asked of the named thing; the answerability model checks the knowledge base knows the names and the
-  best sentences hold the attribute.
 - **premise**: for a yes/no question, the statement whose truth is asked: tag, "est-ce que" and fillers
   removed, a simple inversion undone ("Peut-on financer …" → "On peut financer …", "Is there …" → "There
   is …"), a topic put back as subject ("L'école, c'est …" → "L'école est …"); ``negated_premise`` when its
@@ -63,12 +59,7 @@ class QuestionAnalysis:
     """What a question expects. ``focus``: the content words (``bot.text.content_words``) an answer must be
     about, rarest first; ``parts``: the sub-questions, each standing alone, ``(question,)`` for one;
     ``premise``: for a yes/no question, the statement whose truth is asked, else None; ``negated_premise``:
-    that statement is negative ("Il n'y a pas de concours, si ?"). Read from the question sentences alone (a
-    long message's personal context left out): ``names``, the content words of each name they ask about (an
-    organisation, a product; not a place put after "à" or "in"), since a text about something else names
-    none of them; ``attribute``, their focus terms outside those names, what is asked *of* the named thing
-    ("directeur", "abandon" in "le taux d'abandon de l'école"), which a passage found for the name alone
-    does not hold."""
+    that statement is negative ("Il n'y a pas de concours, si ?")."""
 
     question: str
     lang: Lang
@@ -77,8 +68,6 @@ class QuestionAnalysis:
     parts: tuple[str, ...]
     premise: str | None
     negated_premise: bool
-    names: tuple[frozenset[str], ...]
-    attribute: tuple[str, ...]
 
 
 # --- Text forms ---------------------------------------------------------------------------------------------
@@ -115,17 +104,6 @@ def _asked(flat: str) -> str:
     """The question sentence: what follows the last sentence boundary ("J'ai 52 ans : y a-t-il …")."""
     pieces = [p for p in _BOUNDARY.split(flat.strip()) if re.search(r"\w", p)]
     return pieces[-1].strip() if pieces else flat.strip()
-
-
-def _question_sentences(text: str) -> str:
-    """The sentences that ask, in their own case: each question's last sentence ("Je suis factrice en
-    Bretagne. Puis-je candidater ?" → "Puis-je candidater")."""
-    asked = []
-    for chunk in _questions(text):
-        flat = _flat(chunk)
-        ends = [m.end() for m in _BOUNDARY.finditer(flat) if re.search(r"\w", flat[m.end() :])]
-        asked.append(chunk[ends[-1] if ends else 0 :])
-    return " ".join(asked)
 
 
 def _leading_filler(flat: str) -> int:
@@ -781,16 +759,6 @@ def _focus(text: str, weights: WordWeights | None) -> tuple[str, ...]:
 # --- Public API ---------------------------------------------------------------------------------------------
 
 
-_LOCATIVE = re.compile(r"(?i:\b(?:à|a|en|in|near|vers|près de|pres de)\s+)(?P<word>[A-ZÀ-ÖØ-Þ][\w'’-]*)")
-
-
-def _asked_names(asked: str) -> list[_Name]:
-    """The names a question asks about: not a place it is put in ("à Paris", "in Lyon"), which says where the
-    user lives or would study, and which an answer on the programmes' location need not name."""
-    places = {m.start("word") for m in _LOCATIVE.finditer(asked)}
-    return [n for n in _real_names(asked) if n.start not in places]
-
-
 def analyse(question: str, lang: Lang, weights: WordWeights | None = None) -> QuestionAnalysis:
     """What ``question`` expects (see the module's docstring); ``weights`` ranks the focus by rarity."""
     pieces = _parts(question, lang, weights)
@@ -798,8 +766,6 @@ def analyse(question: str, lang: Lang, weights: WordWeights | None = None) -> Qu
     answer_type = _answer_type(pieces[0] + marked) if words(question) else "other"
     premise = _premise(pieces[0]) if answer_type == "yes_no" else None
     mark = " ?" if lang == "fr" else "?"
-    asked = _question_sentences(question)
-    names = tuple(dict.fromkeys(found for n in _asked_names(asked) if (found := frozenset(content_words(n.text)))))
     return QuestionAnalysis(
         question=question,
         lang=lang,
@@ -808,8 +774,6 @@ def analyse(question: str, lang: Lang, weights: WordWeights | None = None) -> Qu
         parts=tuple(f"{p.rstrip(' ?')}{mark}" for p in pieces) if len(pieces) > 1 else (question,),
         premise=premise or None,
         negated_premise=bool(premise) and _main_clause_negated(premise or ""),
-        names=names,
-        attribute=tuple(w for w in _focus(asked, weights) if not any(w in name for name in names)),
     )
 
 

@@ -5,14 +5,12 @@ for?" got the entry on La Poste's employees) and answered questions near the top
 its words and answer nothing. What tells them apart is not one score but how several agree: the FAQ entry's
 similarity and its lead over the next entry, how much of the question's focus terms (rare words, acronyms,
 names: ``bot.answering.analysis``) the entry's own question and answer cover, whether its answer holds what
-the question expects (a number, a date, a name…), the same for the best passages and sentences, a
-character-level match of the FAQ phrasings that survives SMS spelling, and two signs of a question *near*
-the topic: it names an organisation or product the knowledge base never mentions ("le master de Hetic"), or
-the best sentences hold the names it asks about but not what it asks of them ("le *directeur* de l'école").
+the question expects (a number, a date, a name…), the same for the best passages and sentences, and a
+character-level match of the FAQ phrasings that survives SMS spelling.
 
 A multinomial logistic model (``bot.linear_model``) weighs them into calibrated probabilities of three
 outcomes: serve the top FAQ entry (``faq``), answer from the passages (``passages``), decline (``decline``).
-It is fitted by ``python -m evals answerability --save`` on the *fit* part of the understanding set
+It is fitted by ``python -m evals answerability --fit --save`` on the *fit* part of the understanding set
 (items labelled with the sources that answer them, split from the test part by topic) and kept per embedding
 profile in ``bot/answering/answerability_models/PROFILE.json``, with the figures it measured on data it did
 not see. ``bot.answering.policy`` turns the probabilities into the decision.
@@ -55,10 +53,6 @@ class Features:
     passage_focus: float  # share of the focus terms in the best passages
     sentence_focus: float  # … in the best sentence
     sentence_type: float  # 1 when one of the best sentences holds the expected answer type
-    attribute_sentences: float  # share (rarity-weighted) of the focus terms outside names in the best
-    # sentences: what is asked of the named thing ("le directeur de l'école") and not the name alone
-    names_unknown: float  # share of the names the question asks about that the knowledge base never uses: a
-    # question on another organisation or product ("Hetic", "Le Wagon", "Colissimo")
     focus_unknown: float  # share of the focus terms the knowledge base never uses ("colis", "Bordeaux")
     missing_rare: float  # rarity of the rarest focus term neither the passages nor the entry mention, over the
     # rarity of a word the knowledge base never uses: "directeur" asked, and no passage names one
@@ -117,11 +111,6 @@ def features(
         " ".join([*(p.body for p in passages), *(f"{m.question} {m.answer}" for m in retrieval.faq[:1])])
     )
     missing = max((weights([w]) for w in focus if w not in found), default=0.0) / weights.unseen
-    # A word the knowledge base never uses counts in ``focus_unknown``, not here: misspelt, it would look missing.
-    attribute = [w for w in analysis.attribute if weights.seen(w)]
-    in_sentences = content_words(" ".join(text for _, text in best))
-    total = weights(attribute)
-    names = analysis.names
     return Features(
         **_faq_side(retrieval, analysis, weights, faq_chars),
         passage_score=max((p.dense for p in passages), default=0.0),
@@ -129,8 +118,6 @@ def features(
         passage_focus=focus_coverage(analysis, " ".join(p.body for p in passages), weights),
         sentence_focus=focus_coverage(analysis, best[0][1], weights) if best else 0.0,
         sentence_type=float(any(holds_type(text, analysis.answer_type) for _, text in best)),
-        attribute_sentences=weights(set(attribute) & in_sentences) / total if total > 0 else 1.0,
-        names_unknown=sum(not any(map(weights.seen, name)) for name in names) / len(names) if names else 0.0,
         focus_unknown=unknown,
         missing_rare=missing,
         focus_terms=math.log1p(len(focus)),

