@@ -8,7 +8,8 @@ always map to the sources shown.
 - ``FaqGenerator``: the curated answer of the matched FAQ entry, verbatim, then its citation.
 - ``ExtractiveGenerator``: the sentences of the passages that best answer the question, the passage with the
   best one first, each followed by its citations (a fact two passages state is said once, citing both); the
-  best one comes with its neighbours in its passage (a section that announces a list goes on to give it). No
+  best one comes with its neighbours in its passage (a section that announces a list goes on to give it),
+  unless the question asks for something other than a list and a better sentence further on answers it. No
   model: fast, and it cannot say what the knowledge base does not say.
 
 Neither ever quotes an instruction planted in the knowledge base (``bot.safety.guard.is_planted_instruction``).
@@ -20,6 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from bot.answering.analysis import analyse
 from bot.answering.retrieval import Passage
 from bot.safety.guard import is_planted_instruction, without_planted_instructions
 from bot.schema import AnswerMode, Lang, Turn
@@ -139,6 +141,17 @@ def _units(passage: Passage) -> list[tuple[int, str, float]]:
     return kept
 
 
+def _telling(asked: set[str], units: Sequence[set[str]], weights: WordWeights) -> dict[str, float]:
+    """How much each word of the question tells about which of these sentences answers it: its rarity in
+    the knowledge base, scaled by the share of the sentences that lack it. The passages were found for the
+    question's subject, so the subject's words are in most of their sentences ("cross-validation", all
+    through its section) and the sentence that answers is the one with the word the others lack ("Its
+    drawback is computing time" for "what is the main drawback of cross-validation?")."""
+    if not units:
+        return dict.fromkeys(asked, 0.0)
+    return {w: weights([w]) * (1 - sum(w in words for words in units) / len(units)) for w in asked}
+
+
 class ExtractiveGenerator:
     name: AnswerMode = "extractive"
 
@@ -146,26 +159,32 @@ class ExtractiveGenerator:
         self.weights = weights
         self.max_sentences = max_sentences
 
-    def select(self, question: str, passages: Sequence[Passage], history: Sequence[Turn] = ()) -> list[_Candidate]:
+    def select(
+        self, question: str, passages: Sequence[Passage], history: Sequence[Turn] = (), lists: bool = False
+    ) -> list[_Candidate]:
         """The sentences closest in meaning to the question (cosine, from vectors computed at ingest) that
-        best cover its words, each word weighted by its rarity in the knowledge base, favouring better
-        passages and the opening sentence of a section (usually the one that states its point). In a
-        follow-up, the previous question's words count too, but less: "et le rythme ?" is about the rhythm."""
+        best cover its words, each word weighted by its rarity in the knowledge base and among these sentences
+        (``_telling``), favouring better passages and the opening sentence of a section (usually the one that
+        states its point). In a follow-up, the previous question's words count too, but less: "et le rythme ?"
+        is about the rhythm. ``lists``: the question asks for a list, which follows its best sentence."""
         asked = content_words(question)
         previous = [t.content for t in history if t.role == "user"]
         context = content_words(previous[-1]) - asked if previous else set()
-        total = max(self.weights(asked) + CONTEXT_WEIGHT * self.weights(context), 1e-9)
+        units = [
+            (rank, unit, content_words(unit[1])) for rank, passage in enumerate(passages) for unit in _units(passage)
+        ]
+        weight = _telling(asked | context, [words for _, _, words in units], self.weights)
+        total = max(sum(weight[w] for w in asked) + CONTEXT_WEIGHT * sum(weight[w] for w in context), 1e-9)
         candidates = []
-        for rank, passage in enumerate(passages):
-            for position, sentence, meaning in _units(passage):
-                words = content_words(sentence)
-                coverage = (self.weights(asked & words) + CONTEXT_WEIGHT * self.weights(context & words)) / total
-                prior = RANK_PRIOR / (rank + 1) + (OPENING_PRIOR if position == 0 else 0.0)
-                candidates.append(_Candidate(rank, position, sentence, MEANING_WEIGHT * meaning + coverage + prior))
+        for rank, (position, sentence, meaning), words in units:
+            covered = sum(weight[w] for w in asked & words) + CONTEXT_WEIGHT * sum(weight[w] for w in context & words)
+            prior = RANK_PRIOR / (rank + 1) + (OPENING_PRIOR if position == 0 else 0.0)
+            candidates.append(_Candidate(rank, position, sentence, MEANING_WEIGHT * meaning + covered / total + prior))
         if not candidates:
             return []
         ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
-        if passages[0].metadata.get("kind") == "faq":
+        whole = passages[0].metadata.get("kind") == "faq"
+        if whole:
             # A FAQ entry ranked first was written to be read whole ("not known here; ask the official
             # channels"): keep all of its answer, then add the best sentences of the other passages.
             chosen = [c for c in candidates if c.passage == 0]
@@ -173,6 +192,11 @@ class ExtractiveGenerator:
             chosen = self._in_context(ranked[0], [c for c in candidates if c.passage == 0])
         else:
             chosen = [ranked[0]]
+        # The sentences after the best one were read on for their context, unless the question asks for a
+        # list (they are the list): a better sentence of the same passage may take the place of the last of
+        # them ("Its drawback is computing time", four sentences on, answers "what is the drawback of
+        # cross-validation?" better than the third sentence describing the method).
+        following = [] if whole or lists else [c for c in chosen[1:] if c.position > chosen[0].position]
         length = sum(len(c.text) for c in chosen)
         taken = {(c.passage, c.position) for c in chosen}
         for candidate in ranked:
@@ -183,6 +207,15 @@ class ExtractiveGenerator:
                 if candidate.passage not in chosen[said].sources:
                     chosen[said] = replace(chosen[said], also=(*chosen[said].also, candidate.passage))
                 continue
+            while (
+                following
+                and candidate.passage == following[-1].passage
+                and following[-1].score < candidate.score
+                and (len(chosen) >= self.max_sentences or length + len(candidate.text) > MAX_ANSWER_CHARS)
+            ):
+                dropped = following.pop()
+                chosen.remove(dropped)
+                length -= len(dropped.text)
             if len(chosen) >= self.max_sentences or length + len(candidate.text) > MAX_ANSWER_CHARS:
                 continue  # a shorter, slightly weaker sentence may still fit, or repeat one chosen
             chosen.append(candidate)
@@ -208,7 +241,7 @@ class ExtractiveGenerator:
     def generate(
         self, question: str, passages: Sequence[Passage], history: Sequence[Turn], lang: Lang
     ) -> Iterator[str]:
-        chosen = self.select(question, passages, history)
+        chosen = self.select(question, passages, history, analyse(question, lang).answer_type == "list")
         if chosen and all(passages[c.passage].lang != lang for c in chosen):
             yield OTHER_LANGUAGE_NOTE[lang]
         for index, candidate in enumerate(chosen):

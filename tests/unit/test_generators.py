@@ -172,3 +172,27 @@ def test_a_faq_entry_that_answers_a_neighbouring_question_comes_after_the_answer
     )
     text = extract("Je suis en reconversion, est-ce que je peux postuler ?", [entry, page])
     assert text.startswith("Oui, l'école vise aussi des personnes en reconversion"), text
+
+
+VALIDATION = (
+    "La validation croisée évalue un modèle sur plusieurs découpages des données. "
+    "On découpe le jeu de données en cinq parts égales. "
+    "On entraîne le modèle sur quatre parts et on l'évalue sur la cinquième. "
+    "On répète l'opération cinq fois et on fait la moyenne des scores. "
+    "Son inconvénient est le temps de calcul, car il faut entraîner le modèle cinq fois."
+)
+
+
+def test_a_better_sentence_further_on_takes_the_place_of_the_context_read_after_the_best() -> None:
+    cross = passage("validation", VALIDATION, 0.8, 0.4, 0.2, 0.2, 0.7)
+    chosen = ExtractiveGenerator(WEIGHTS).select("Quel est l'inconvénient de la validation croisée ?", [cross])
+    assert [c.position for c in chosen] == [0, 1, 4], [c.text for c in chosen]
+
+
+def test_a_question_asking_for_a_list_keeps_the_sentences_after_the_best() -> None:
+    cross = passage("validation", VALIDATION, 0.8, 0.4, 0.2, 0.2, 0.7)
+    question = "Quelles sont les étapes de la validation croisée ?"
+    chosen = ExtractiveGenerator(WEIGHTS).select(question, [cross], lists=True)
+    assert [c.position for c in chosen] == [0, 1, 2], [c.text for c in chosen]
+    assert extract(question, [cross]).startswith("La validation croisée évalue"), "generate reads the type itself"
+    assert "inconvénient" not in extract(question, [cross])
