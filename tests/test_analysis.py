@@ -209,6 +209,28 @@ def test_a_statement_without_question_mark_or_interrogative_is_other() -> None:
             "fr",
             ("Qu'est-ce que l'AI Act ?", "quand est entré en vigueur l'AI Act ?", "quelle amende prévoit l'AI Act ?"),
         ),
+        (  # a last question typed without its "?", in SMS spelling
+            "C'est quoi un transformer ? et pk on en parle autant",
+            "fr",
+            ("C'est quoi un transformer ?", "un transformer : pk on en parle autant ?"),
+        ),
+        (
+            "Faut-il un diplôme pour entrer à l'École de la data et de l'IA ? et la sélection se fait comment",
+            "fr",
+            (
+                "Faut-il un diplôme pour entrer à l'École de la data et de l'IA ?",
+                "École de la data et de l'IA : la sélection se fait comment ?",
+            ),
+        ),
+        (  # an interrogative after "à partir de" opens a part
+            "Qui a inventé le perceptron, à partir de quelle année a-t-il été utilisé, et c'est quoi un neurone ?",
+            "fr",
+            (
+                "Qui a inventé le perceptron ?",
+                "à partir de quelle année a-t-il été utilisé ?",
+                "c'est quoi un neurone ?",
+            ),
+        ),
     ],
 )
 def test_a_message_of_several_questions_is_cut_into_parts_that_stand_alone(
@@ -281,8 +303,16 @@ def test_et_and_inside_a_noun_phrase_or_a_clause_does_not_split(question: str, l
     assert analyse(question, lang).parts == (question,)
 
 
-def test_a_single_question_keeps_the_message_as_its_only_part() -> None:
-    message = "C'est quand la prochaine rentrée ? J'aimerais candidater cette année."
+@pytest.mark.parametrize(
+    "message",
+    [
+        "C'est quand la prochaine rentrée ? J'aimerais candidater cette année.",
+        "Combien coûte Objectif IA ? merci d'avance",  # a courtesy
+        "Combien coûte Objectif IA ? J'aimerais savoir comment m'inscrire",  # the writer speaks of themself
+        "How long is Objectif IA? Thanks, I wonder how it works.",  # a sentence ended by "."
+    ],
+)
+def test_a_single_question_keeps_the_message_as_its_only_part(message: str) -> None:
     assert analyse(message, "fr").parts == (message,)
 
 

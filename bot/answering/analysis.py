@@ -342,7 +342,7 @@ _YES_NO_START = re.compile(
     rf"(?:^|[,:;]\s*){_FILLER}(?:est[- ]ce|estce|esque|eske|y'?\s?a[- ]t[- ]il|ya[- ]t[- ]il|faut[- ]il|"
     rf"\w+-(?:t-)?(?:je|tu|il|elle|on|nous|vous|ils|elles)\b|(?:{_AUXILIARY})\b)"
 )
-_REASON = re.compile(rf"^{_FILLER}(?:pourquoi|why|pour quelle raison|for what reason)\b")
+_REASON = re.compile(rf"^{_FILLER}(?:pourquoi|pk|pq|pkoi|why|pour quelle raison|for what reason)\b")
 _ELLIPTIC = re.compile(r"^(?:et|and|mais|but|ok|so|alors|sinon)\b|^(?:what|how) about\b")
 _VERB_HINT = re.compile(
     r"\b(?:est|sont|c'est|c|il|elle|on|je|j'|tu|ya|y a|faut|peut|peux|puis|dois|doit|a|ai|as|ont|avait|is|are|"
@@ -411,9 +411,10 @@ def _answer_type(part: str) -> AnswerType:
 
 _QUESTION_END = re.compile(r"\?+(?=\s|$)")
 _NEXT_WH = (
-    r"(?:(?:combien|cb|cmb|quand(?! meme)|kan|qui|ki|où|comment|pourquoi|quel(?:le)?s?|kel(?:le)?s?|lequel|"
-    r"laquelle)\b|(?:a|de|en|dans|pour|par|avec|sur|depuis|chez) (?:quoi|qui|quel(?:le)?s?|combien|où)\b|"
-    r"c'est (?:quoi|qui|quand|combien|où)|qu'est-ce|que (?:veut|signifie|fait)\b|est-ce\b|y a-t-il|"
+    r"(?:(?:combien|cb|cmb|quand(?! meme)|kan|qui|ki|où|comment|pourquoi|pk|pq|pkoi|quel(?:le)?s?|kel(?:le)?s?|"
+    r"lequel|laquelle)\b|(?:a|de|en|dans|pour|par|avec|sur|depuis|chez|a partir de|jusqu'a) "
+    r"(?:quoi|qui|quel(?:le)?s?|combien|où)\b|"
+    r"c'est (?:quoi|qui|quand|combien|où)|qu'est-ce|que (?:veut|signifie|fait)\b|est-ce\b|y a-t-il|y a\b|ya\b|"
     r"\w+-(?:t-)?(?:je|tu|il|elle|on|nous|vous|ils|elles)\b|how\b|what\b|what's|whats|when\b|where\b|who\b|"
     r"whom\b|whose\b|which\b|why\b|(?:is|are|do|does|did|can|should) (?:it|they|there|i|you|we|he|she|the|a|an|"
     r"this|that)\b|(?:in|on|at|for|from|since|with|by|to) (?:what|which|whom?)\b|"
@@ -425,8 +426,8 @@ _COORDINATION = re.compile(
     rf"(?:\s*[,;]\s*(?:(?:et|and|mais|but|puis|then)\s+)?|\s+(?:et|and|mais|but|puis|then)\s+)(?={_NEXT_WH})"
 )
 _ASKS = re.compile(
-    r"\b(?:combien|cb|cmb|quand|kan|qui|ki|comment|pourquoi|quel(?:le)?s?|kel(?:le)?s?|lequel|quoi|koi|how|what|"
-    r"whats|when|where|who|whom|whose|which|why)\b|où|\bqu'est-ce\b"
+    r"\b(?:combien|cb|cmb|quand|kan|qui|ki|comment|pourquoi|pk|pq|pkoi|quel(?:le)?s?|kel(?:le)?s?|lequel|quoi|koi|"
+    r"how|what|whats|when|where|who|whom|whose|which|why)\b|où|\bqu'est-ce\b|\b(?:ou pas|or not)\s*$"
 )
 _WH_LEAD = re.compile(
     rf"^\s*{_FILLER}(?:(?:en|a|de|dans|depuis|pour|par|avec|sur|chez|in|on|at|for|from|since|with|by|to|until)\s+)?"
@@ -443,14 +444,31 @@ def _asks(flat: str) -> bool:
 
 
 def _questions(text: str) -> list[str]:
-    """The "?"-ended questions of a message (the statements after the last one left out), else the message."""
+    """The "?"-ended questions of a message, and a last one typed without its "?" ("… ? et la sélection elle
+    se fait comment"); the statements after the last question are left out. Else the message."""
     chunks, start = [], 0
     for match in _QUESTION_END.finditer(text):
         chunk = text[start : match.start()].strip()
         if words(chunk):
             chunks.append(chunk)
         start = match.end()
+    rest = text[start:].strip()
+    if chunks and _unmarked_question(rest):
+        chunks.append(rest)
     return chunks or [text.strip().rstrip("?").strip()]
+
+
+_FIRST_PERSON = re.compile(r"(?:je|j'|i|i'm|i've|my|mon|ma|mes|moi|me|nous|we|our)\b")
+
+
+def _unmarked_question(rest: str) -> bool:
+    """Whether what follows a message's last "?" is one more question: it asks (an interrogative, an "ou
+    pas"), is not a sentence ended by "." or "!" and does not speak of the writer ("J'aimerais savoir
+    comment…" is context, "merci !" a courtesy)."""
+    flat = _flat(rest)
+    if not words(rest) or flat.endswith((".", "!")):
+        return False
+    return _asks(flat) and not _FIRST_PERSON.match(flat, _leading_filler(flat))
 
 
 def _coordinated(question: str) -> list[str]:
