@@ -17,7 +17,7 @@ from bot.answering.citations import CITATION, Renumbering
 from bot.answering.policy import Decision
 from bot.answering.retrieval import Passage
 from bot.schema import Lang
-from bot.text import fold
+from bot.text import fold, sentences
 
 MIN_REPEAT_CHARS = 25  # a piece this long is a sentence (the extractive generator streams sentences)
 UNANSWERED = {
@@ -53,7 +53,8 @@ def merged_passages(answers: Sequence[PartAnswer]) -> tuple[tuple[Passage, ...],
 
 def reply(answers: Sequence[PartAnswer], numberings: Sequence[dict[int, int]], lang: Lang) -> Iterator[str]:
     """The parts' answers in the order asked, one paragraph each, citing the merged passages. A sentence an
-    earlier part said already is not said again (two parts often share a passage)."""
+    earlier part said already is not said again (two parts often share a passage), whether it came alone or
+    within a curated answer quoted whole."""
     said: set[str] = set()
     for index, (answer, numbering) in enumerate(zip(answers, numberings, strict=True)):
         if index:
@@ -66,9 +67,12 @@ def reply(answers: Sequence[PartAnswer], numberings: Sequence[dict[int, int]], l
             text = renumbering.feed(piece) if piece is not None else renumbering.flush()
             if not text:
                 continue
-            key = fold(CITATION.sub("", text))
+            plain = CITATION.sub("", text)
+            key = fold(plain)
             if len(key) >= MIN_REPEAT_CHARS:  # a sentence, not a streamed word that may well recur
-                if key in said:
+                # A curated answer comes whole, an extract sentence by sentence: compared sentence by sentence
+                spoken = {fold(s) for s in sentences(plain)} | {key}
+                if key in said or spoken <= said:
                     continue
-                said.add(key)
+                said |= spoken
             yield text

@@ -114,3 +114,19 @@ def test_a_curated_answer_written_for_this_very_question_keeps_its_own_yes_or_no
     analysis = yes_no("Faut-il passer un concours pour entrer à l'école ?")
     answer = "Non, il n'y a pas de concours : l'admission se fait sur entretien. [1]"
     assert framed(analysis, answer, "fr", own_polarity=True) == answer
+
+
+def test_a_sentence_of_a_curated_answer_an_earlier_part_quoted_whole_is_not_said_again() -> None:
+    curated = "Ce sont deux tâches supervisées. La classification prédit une catégorie."
+    answers = [
+        part("a ?", ["faq"], [f"{curated} [1]"]),
+        part(
+            "b ?",
+            ["faq", "clustering"],
+            ["Ce sont deux tâches supervisées. [1]", " Le clustering est non supervisé [2]."],
+        ),
+    ]
+    _passages, numberings = merged_passages(answers)
+    text = "".join(reply(answers, numberings, "fr"))
+    assert text.count("Ce sont deux tâches supervisées.") == 1, text
+    assert text.endswith("Le clustering est non supervisé [2].")
