@@ -257,6 +257,11 @@ def test_a_topic_put_first_is_the_subject_carried_to_the_next_question() -> None
     )
 
 
+def test_a_possessor_is_not_the_subject_carried_to_the_next_part() -> None:
+    parts = analyse("Who runs La Poste's school, and where is it?", "en").parts
+    assert parts == ("Who runs La Poste's school?", "where is it?"), "left to be read with the first part"
+
+
 def test_an_impersonal_il_is_not_replaced_by_the_subject() -> None:
     parts = analyse(
         "Comment se déroule l'évaluation finale d'Objectif IA, et quelle note faut-il obtenir ?", "fr"

@@ -580,7 +580,9 @@ def _subject(first: str) -> str | None:
     for found in (_topic(first), _inverted_subject(first), _defined(first)):
         if found:
             return found
-    names = sorted(_real_names(first), key=lambda n: (n.tokens, len(n.text)), reverse=True)
+    # A possessor is not the subject: "the first cohort of La Poste's school", not "La Poste"
+    held = [n for n in _real_names(first) if not re.match(r"['’]s\b", first[n.start + len(n.text) :])]
+    names = sorted(held, key=lambda n: (n.tokens, len(n.text)), reverse=True)
     return names[0].text if names else None
 
 
