@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import time
 
+import pytest
+
 from bot.answering.chat import REFUSAL, AnswerDraft, ChatService
 from bot.answering.followup import conversation_topic
 from bot.answering.generators import AnswerStream, ExtractiveGenerator
@@ -64,6 +66,22 @@ def test_follow_up_is_searched_with_the_previous_question() -> None:
     assert topic is not None and topic.context == previous, topic
     standalone = conversation_topic("Quel diplôme obtient-on à la fin de la formation ?", history)
     assert standalone is None, f"a standalone question was taken for a follow-up of {standalone!r}"
+
+
+@pytest.mark.parametrize(
+    ("message", "follows"),
+    [
+        ("Would my neighbour, who is 70 and only uses email, manage it?", True),  # many words, and "it"
+        ("et ça s'applique aussi aux entreprises américaines ?", True),
+        ("Peut-elle se suivre entièrement à distance depuis l'étranger ?", True),
+        ("Faut-il avoir un diplôme de mathématiques pour entrer à l'école ?", False),  # an impersonal "il"
+        ("Is Objectif IA available to people living outside France?", False),  # names its own subject
+    ],
+)
+def test_a_message_that_speaks_of_what_it_does_not_name_is_a_follow_up(message: str, follows: bool) -> None:
+    history = [Turn("user", "C'est quoi Objectif IA ?"), Turn("assistant", "Un cours en ligne gratuit.")]
+    topic = conversation_topic(message, history)
+    assert (topic is not None) == follows, topic
 
 
 def test_follow_up_gets_an_answer_in_context(fixture_chat: ChatService) -> None:

@@ -586,14 +586,23 @@ def _subject(first: str) -> str | None:
     return names[0].text if names else None
 
 
+def _personal_inversion(flat: str) -> re.Match[str] | None:
+    """The first inverted pronoun that stands for someone or something ("dure-t-il"), not an impersonal one
+    ("faut-il", "y a-t-il")."""
+    return next(
+        (m for m in _INVERTED_PRONOUN.finditer(flat) if not _IMPERSONAL.search(flat[max(0, m.start() - 12) : m.end()])),
+        None,
+    )
+
+
 def _with_subject(part: str, subject: str, lang: Lang) -> str:
     """``part`` with ``subject`` where it lacks one: for a French inverted pronoun, after the verb (at the end:
     "combien de temps dure Objectif IA"), for another pronoun, in its place ("how long does Objectif IA take"),
     and before a part that names nothing of its own ("Objectif IA : qui peut s'inscrire")."""
     flat = _flat(part)
-    for match in _INVERTED_PRONOUN.finditer(flat):
-        if not _IMPERSONAL.search(flat[max(0, match.start() - 12) : match.end()]):
-            return f"{part[: match.start()]}{part[match.end() :]} {subject}"
+    inverted = _personal_inversion(flat)
+    if inverted:
+        return f"{part[: inverted.start()]}{part[inverted.end() :]} {subject}"
     pronoun = _PRONOUN.search(flat)
     if pronoun:
         said = f"{subject}'s" if pronoun.group("possessive") else subject
@@ -601,6 +610,14 @@ def _with_subject(part: str, subject: str, lang: Lang) -> str:
     if content_words(part) & content_words(subject) or _real_names(part):
         return part
     return f"{subject}{_SEPARATOR[lang]}{part}"
+
+
+def refers_back(message: str) -> bool:
+    """Whether a message speaks of something it does not name: a pronoun ("manage it", "ça s'applique aux
+    boîtes américaines ?", not an impersonal "il faut") and no name of its own. Such a message is about what
+    the conversation named before, however many words of its own it has."""
+    flat = _flat(message)
+    return bool(_PRONOUN.search(flat) or _personal_inversion(flat)) and not _real_names(message)
 
 
 def _parts(question: str, lang: Lang, weights: WordWeights | None) -> list[str]:
