@@ -6,7 +6,8 @@
 Each item of the fit data is searched as the chat service searches it, and labelled from what it expects:
 ``decline`` when it should be declined, ``faq`` when the top FAQ entry retrieved is among its expected
 sources (its curated answer would be right), ``passages`` otherwise. The regularisation and the least
-``P(faq)`` at which a curated answer is served are chosen by cross-validation *by topic* (folds never split
+``P(faq)`` at which a curated answer is served are chosen by cross-validation *by topic* (the strongest
+regularisation within one standard error of the best share of right decisions; folds never split
 the paraphrases of one subject), so the figures printed are those of questions on subjects the fold's model
 did not see; then the model is refitted on all the fit data. The same data gives the same weights (lbfgs from
 zero, folds in a fixed order). The test part is never read here: ``python -m evals run`` reports on it.
@@ -15,6 +16,7 @@ zero, folds in a fixed order). The test part is never read here: ``python -m eva
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -131,6 +133,11 @@ def faq_floor(examples: Sequence[Example], probabilities: Sequence[dict[str, flo
     )
 
 
+def standard_error(share: float, n: int) -> float:
+    """The standard error of a share measured on ``n`` items."""
+    return math.sqrt(share * (1 - share) / n) if n else 0.0
+
+
 def digest(paths: Sequence[Path]) -> str:
     """Which data the weights come from: a refit on changed data shows as a changed digest."""
     sha = hashlib.sha256()
@@ -140,14 +147,19 @@ def digest(paths: Sequence[Path]) -> str:
 
 
 def calibrate(examples: Sequence[Example], datasets: Sequence[Path], profile: str) -> tuple[LogisticModel, dict]:
-    """Choose the regularisation (best cross-validated share of right decisions at its own FAQ floor), then
+    """Choose the regularisation: among those whose FAQ floor keeps wrong curated answers within
+    ``MAX_WRONG_FAQ`` (all when none does), the strongest whose cross-validated share of right decisions is
+    within one standard error of the best (the "one standard error" rule: differences of a few items are
+    noise, and the smaller weights of a stronger regularisation carry better to another knowledge base); then
     refit on everything; ``fitted_on`` records the data, the choices and the cross-validated figures."""
     measured = {}
     for c in REGULARISATIONS:
         probabilities = cross_validated(examples, c)
         floor = faq_floor(examples, probabilities)
         measured[c] = (outcomes(examples, probabilities, floor), floor)
-    best = max(REGULARISATIONS, key=lambda c: (measured[c][0].right, -measured[c][0].wrong_faq, -c))
+    allowed = [c for c in REGULARISATIONS if measured[c][0].wrong_faq <= MAX_WRONG_FAQ] or list(REGULARISATIONS)
+    top = max(measured[c][0].right for c in allowed)
+    best = min(c for c in allowed if measured[c][0].right >= top - standard_error(top, len(examples)))
     figures, floor = measured[best]
     counts = {o: sum(e.label == o for e in examples) for o in OUTCOMES}
     fitted_on = {

@@ -59,7 +59,9 @@ class QuestionAnalysis:
     """What a question expects. ``focus``: the content words (``bot.text.content_words``) an answer must be
     about, rarest first; ``parts``: the sub-questions, each standing alone, ``(question,)`` for one;
     ``premise``: for a yes/no question, the statement whose truth is asked, else None; ``negated_premise``:
-    that statement is negative ("Il n'y a pas de concours, si ?")."""
+    that statement is negative ("Il n'y a pas de concours, si ?"); ``names``: the content words of each
+    name the question sentences ask about (an organisation, a product; not a place put after "à" or "in",
+    nor a name in a long message's personal context), since a text about something else names none of them."""
 
     question: str
     lang: Lang
@@ -68,6 +70,7 @@ class QuestionAnalysis:
     parts: tuple[str, ...]
     premise: str | None
     negated_premise: bool
+    names: tuple[frozenset[str], ...] = ()
 
 
 # --- Text forms ---------------------------------------------------------------------------------------------
@@ -461,6 +464,17 @@ def _questions(text: str) -> list[str]:
 _FIRST_PERSON = re.compile(r"(?:je|j'|i|i'm|i've|my|mon|ma|mes|moi|me|nous|we|our)\b")
 
 
+def _question_sentences(text: str) -> str:
+    """The sentences that ask, in their own case: each question's last sentence ("Je suis factrice en
+    Bretagne. Puis-je candidater ?" → "Puis-je candidater")."""
+    asked = []
+    for chunk in _questions(text):
+        flat = _flat(chunk)
+        ends = [m.end() for m in _BOUNDARY.finditer(flat) if re.search(r"\w", flat[m.end() :])]
+        asked.append(chunk[ends[-1] if ends else 0 :])
+    return " ".join(asked)
+
+
 def _unmarked_question(rest: str) -> bool:
     """Whether what follows a message's last "?" is one more question: it asks (an interrogative, an "ou
     pas"), is not a sentence ended by "." or "!" and does not speak of the writer ("J'aimerais savoir
@@ -795,6 +809,17 @@ def _focus(text: str, weights: WordWeights | None) -> tuple[str, ...]:
 
 # --- Public API ---------------------------------------------------------------------------------------------
 
+_LOCATIVE = re.compile(r"(?i:\b(?:à|a|en|in|near|vers|près de|pres de)\s+)(?P<word>[A-ZÀ-ÖØ-Þ][\w'’-]*)")
+
+
+def _asked_names(question: str) -> tuple[frozenset[str], ...]:
+    """The content words of each name the question sentences ask about: not a place they are put in ("à
+    Paris", "in Lyon"), which says where the user lives or would study."""
+    asked = _question_sentences(question)
+    places = {m.start("word") for m in _LOCATIVE.finditer(asked)}
+    found = (frozenset(content_words(n.text)) for n in _real_names(asked) if n.start not in places)
+    return tuple(dict.fromkeys(name for name in found if name))
+
 
 def analyse(question: str, lang: Lang, weights: WordWeights | None = None) -> QuestionAnalysis:
     """What ``question`` expects (see the module's docstring); ``weights`` ranks the focus by rarity."""
@@ -811,6 +836,7 @@ def analyse(question: str, lang: Lang, weights: WordWeights | None = None) -> Qu
         parts=tuple(f"{p.rstrip(' ?')}{mark}" for p in pieces) if len(pieces) > 1 else (question,),
         premise=premise or None,
         negated_premise=bool(premise) and _main_clause_negated(premise or ""),
+        names=_asked_names(question),
     )
 
 

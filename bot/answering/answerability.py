@@ -53,7 +53,11 @@ class Features:
     passage_focus: float  # share of the focus terms in the best passages
     sentence_focus: float  # … in the best sentence
     sentence_type: float  # 1 when one of the best sentences holds the expected answer type
-    focus_unknown: float  # share of the focus terms the knowledge base never uses ("colis", "Bordeaux")
+    # share of the names asked about (``QuestionAnalysis.names``) none of whose words the knowledge base uses:
+    # another school, a product, an organisation ("le bachelor de Hetic"). Not the share of all unknown focus
+    # words: on a small knowledge base most words are unknown, and a misspelt answerable question has some,
+    # so its weight changed sign from one fit to the next.
+    names_unknown: float
     missing_rare: float  # rarity of the rarest focus term neither the passages nor the entry mention, over the
     # rarity of a word the knowledge base never uses: "directeur" asked, and no passage names one
     focus_terms: float  # log(1 + number of focus terms): a question with none is vague or small talk
@@ -106,7 +110,6 @@ def features(
     passages = retrieval.passages[:TOP_PASSAGES]
     best = _best_sentences(passages)
     focus = analysis.focus
-    unknown = weights([w for w in focus if not weights.seen(w)]) / weights(focus) if focus else 0.0
     found = content_words(
         " ".join([*(p.body for p in passages), *(f"{m.question} {m.answer}" for m in retrieval.faq[:1])])
     )
@@ -118,7 +121,11 @@ def features(
         passage_focus=focus_coverage(analysis, " ".join(p.body for p in passages), weights),
         sentence_focus=focus_coverage(analysis, best[0][1], weights) if best else 0.0,
         sentence_type=float(any(holds_type(text, analysis.answer_type) for _, text in best)),
-        focus_unknown=unknown,
+        names_unknown=(
+            sum(not any(map(weights.seen, name)) for name in analysis.names) / len(analysis.names)
+            if analysis.names
+            else 0.0
+        ),
         missing_rare=missing,
         focus_terms=math.log1p(len(focus)),
         follow_up=float(retrieval.condensed),
