@@ -146,20 +146,25 @@ def digest(paths: Sequence[Path]) -> str:
     return sha.hexdigest()[:16]
 
 
+def chosen_regularisation(measured: dict[float, Outcomes], n: int) -> float:
+    """Among the regularisations whose FAQ floor keeps wrong curated answers within ``MAX_WRONG_FAQ`` (all
+    when none does), the strongest (least ``C``) whose cross-validated share of right decisions is within one
+    standard error of the best: the "one standard error" rule. Differences of a few items are noise, and the
+    smaller weights of a stronger regularisation carry better to another knowledge base."""
+    allowed = [c for c in measured if measured[c].wrong_faq <= MAX_WRONG_FAQ] or list(measured)
+    top = max(measured[c].right for c in allowed)
+    return min(c for c in allowed if measured[c].right >= top - standard_error(top, n))
+
+
 def calibrate(examples: Sequence[Example], datasets: Sequence[Path], profile: str) -> tuple[LogisticModel, dict]:
-    """Choose the regularisation: among those whose FAQ floor keeps wrong curated answers within
-    ``MAX_WRONG_FAQ`` (all when none does), the strongest whose cross-validated share of right decisions is
-    within one standard error of the best (the "one standard error" rule: differences of a few items are
-    noise, and the smaller weights of a stronger regularisation carry better to another knowledge base); then
+    """Choose the regularisation (``chosen_regularisation``) and its FAQ floor by cross-validation, then
     refit on everything; ``fitted_on`` records the data, the choices and the cross-validated figures."""
     measured = {}
     for c in REGULARISATIONS:
         probabilities = cross_validated(examples, c)
         floor = faq_floor(examples, probabilities)
         measured[c] = (outcomes(examples, probabilities, floor), floor)
-    allowed = [c for c in REGULARISATIONS if measured[c][0].wrong_faq <= MAX_WRONG_FAQ] or list(REGULARISATIONS)
-    top = max(measured[c][0].right for c in allowed)
-    best = min(c for c in allowed if measured[c][0].right >= top - standard_error(top, len(examples)))
+    best = chosen_regularisation({c: figures for c, (figures, _) in measured.items()}, len(examples))
     figures, floor = measured[best]
     counts = {o: sum(e.label == o for e in examples) for o in OUTCOMES}
     fitted_on = {

@@ -257,6 +257,28 @@ def test_a_topic_put_first_is_the_subject_carried_to_the_next_question() -> None
     )
 
 
+@pytest.mark.parametrize(
+    ("question", "lang", "names"),
+    [
+        ("Le bachelor de Hetic coûte combien ?", "fr", ({"hetic"},)),
+        ("Does Hetic run a bachelor in web development?", "en", ({"hetic"},)),
+        ("Je vis à Lyon, puis-je suivre Objectif IA ?", "fr", ({"objectif"},)),  # where the user lives: no name
+        # a long message's personal context is not what it asks about
+        (
+            "J'habite en Bretagne depuis dix ans avec ma famille. Quelle est la durée d'Objectif IA ?",
+            "fr",
+            ({"objectif"},),
+        ),
+        ("I live near Lille. Can I join La Poste's school?", "en", ({"post"},)),
+        ("Combien de temps dure la formation ?", "fr", ()),
+    ],
+)
+def test_the_names_asked_about_are_read_from_the_question_sentences(
+    question: str, lang: Lang, names: tuple[set[str], ...]
+) -> None:
+    assert analyse(question, lang).names == tuple(frozenset(n) for n in names)
+
+
 def test_a_possessor_is_not_the_subject_carried_to_the_next_part() -> None:
     parts = analyse("Who runs La Poste's school, and where is it?", "en").parts
     assert parts == ("Who runs La Poste's school?", "where is it?"), "left to be read with the first part"

