@@ -74,6 +74,8 @@ def test_follow_up_is_searched_with_the_previous_question() -> None:
         ("Would my neighbour, who is 70 and only uses email, manage it?", True),  # many words, and "it"
         ("et ça s'applique aussi aux entreprises américaines ?", True),
         ("Peut-elle se suivre entièrement à distance depuis l'étranger ?", True),
+        ("And which one is quicker to finish for someone who works full time?", True),  # "which one"
+        ("Lequel des deux parcours demande le moins de temps chaque semaine ?", True),
         ("Faut-il avoir un diplôme de mathématiques pour entrer à l'école ?", False),  # an impersonal "il"
         ("Is Objectif IA available to people living outside France?", False),  # names its own subject
     ],

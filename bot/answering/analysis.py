@@ -552,6 +552,12 @@ _PRONOUN = re.compile(
     r"\b(?:it|they|them)\b|\b(?P<possessive>its|their)\b|"
     r"(?<!-)\b(?:il|elle|ils|elles|ca)\b(?! (?:faut|y a|y avait|y aura|s'agit|semble))"
 )
+# Pronouns that stand for a noun said before, not for the thing asked about: "the first well-known one", "which
+# one", "celui-ci", "lequel"
+_STAND_IN = re.compile(
+    r"\b(?:which|that|this|the|each|another|other|first|last|best|latest|same|known)\s+ones?\b|"
+    r"\b(?:celui|celle|ceux|celles)(?:-ci|-la)?\b|\b(?:lequel|laquelle|lesquel(?:le)?s)\b"
+)
 _SEPARATOR = {"fr": " : ", "en": ": "}
 
 
@@ -631,7 +637,8 @@ def refers_back(message: str) -> bool:
     boîtes américaines ?", not an impersonal "il faut") and no name of its own. Such a message is about what
     the conversation named before, however many words of its own it has."""
     flat = _flat(message)
-    return bool(_PRONOUN.search(flat) or _personal_inversion(flat)) and not _real_names(message)
+    said_before = _PRONOUN.search(flat) or _STAND_IN.search(flat) or _personal_inversion(flat)
+    return bool(said_before) and not _real_names(message)
 
 
 def _parts(question: str, lang: Lang, weights: WordWeights | None) -> list[str]:
