@@ -461,9 +461,6 @@ def _questions(text: str) -> list[str]:
     return chunks or [text.strip().rstrip("?").strip()]
 
 
-_FIRST_PERSON = re.compile(r"(?:je|j'|i|i'm|i've|my|mon|ma|mes|moi|me|nous|we|our)\b")
-
-
 def _question_sentences(text: str) -> str:
     """The sentences that ask, in their own case: each question's last sentence ("Je suis factrice en
     Bretagne. Puis-je candidater ?" → "Puis-je candidater")."""
@@ -473,6 +470,9 @@ def _question_sentences(text: str) -> str:
         ends = [m.end() for m in _BOUNDARY.finditer(flat) if re.search(r"\w", flat[m.end() :])]
         asked.append(chunk[ends[-1] if ends else 0 :])
     return " ".join(asked)
+
+
+_FIRST_PERSON = re.compile(r"(?:je|j'|i|i'm|i've|my|mon|ma|mes|moi|me|nous|we|our)\b")
 
 
 def _unmarked_question(rest: str) -> bool:
