@@ -279,7 +279,9 @@ class ChatService:
         # after a question on hallucinations tends to answer the earlier question again.
         if name == "llm" and retrieval.standalone:
             message, history = retrieval.standalone, []
-        pieces = self.generators[name].generate(message, decision.passages, history, retrieval.lang)
+        pieces = self.generators[name].generate(
+            message, decision.passages, history, retrieval.lang, examined.analysis.answer_type
+        )
         if isinstance(pieces, AnswerStream):
             return pieces
         if examined.analysis.premise is not None:  # whole, to be read before its first word is shown

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from bot.answering.analysis import analyse
+from bot.answering.analysis import AnswerType, analyse
 from bot.answering.retrieval import Passage
 from bot.safety.guard import is_planted_instruction, without_planted_instructions
 from bot.schema import AnswerMode, Lang, Turn
@@ -45,10 +45,18 @@ class AnswerStream:
 
 
 class Generator(Protocol):
+    """``answer_type``: what the question expects, from the chat's analysis (``bot.answering.analysis``),
+    so that a generator need not read the question again."""
+
     name: AnswerMode
 
     def generate(
-        self, question: str, passages: Sequence[Passage], history: Sequence[Turn], lang: Lang
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        history: Sequence[Turn],
+        lang: Lang,
+        answer_type: AnswerType | None = None,
     ) -> Iterator[str]: ...
 
 
@@ -56,7 +64,12 @@ class FaqGenerator:
     name: AnswerMode = "faq"
 
     def generate(
-        self, question: str, passages: Sequence[Passage], history: Sequence[Turn], lang: Lang
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        history: Sequence[Turn],
+        lang: Lang,
+        answer_type: AnswerType | None = None,
     ) -> Iterator[str]:
         yield without_planted_instructions(passages[0].body)
         yield " [1]"
@@ -239,9 +252,15 @@ class ExtractiveGenerator:
         return chosen
 
     def generate(
-        self, question: str, passages: Sequence[Passage], history: Sequence[Turn], lang: Lang
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        history: Sequence[Turn],
+        lang: Lang,
+        answer_type: AnswerType | None = None,
     ) -> Iterator[str]:
-        chosen = self.select(question, passages, history, analyse(question, lang).answer_type == "list")
+        expected = answer_type or analyse(question, lang).answer_type  # read here when no caller analysed it
+        chosen = self.select(question, passages, history, expected == "list")
         if chosen and all(passages[c.passage].lang != lang for c in chosen):
             yield OTHER_LANGUAGE_NOTE[lang]
         for index, candidate in enumerate(chosen):

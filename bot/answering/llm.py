@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Sequence
 
+from bot.answering.analysis import AnswerType
 from bot.answering.generators import AnswerStream, ExtractiveGenerator
 from bot.answering.grounding import GroundingCheck, last_sentence, restates, split_complete
 from bot.answering.llm_backends import LlmClient, Stopped, timed_stream
@@ -102,13 +103,26 @@ class LlmGenerator:
         self.max_tokens = settings.llm_max_tokens
         self.time_budget_s = settings.llm_time_budget_s
 
-    def generate(self, question: str, passages: Sequence[Passage], history: Sequence[Turn], lang: Lang) -> AnswerStream:
+    def generate(
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        history: Sequence[Turn],
+        lang: Lang,
+        answer_type: AnswerType | None = None,
+    ) -> AnswerStream:
         stream = AnswerStream(mode=self.name)
-        stream.pieces = self._pieces(question, passages, history, lang, stream)
+        stream.pieces = self._pieces(question, passages, history, lang, stream, answer_type)
         return stream
 
     def _pieces(
-        self, question: str, passages: Sequence[Passage], history: Sequence[Turn], lang: Lang, stream: AnswerStream
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        history: Sequence[Turn],
+        lang: Lang,
+        stream: AnswerStream,
+        answer_type: AnswerType | None,
     ) -> Iterator[str]:
         messages = self.prompt(question, passages, history, lang, self.budget_chars)
         check = GroundingCheck([p.body for p in passages], lang, self.vocabulary)
@@ -135,7 +149,7 @@ class LlmGenerator:
         if problem and not shown:
             log.info("llm answer replaced by the extractive one: %s", problem)
             stream.mode, stream.note = self.fallback.name, f"{FALLBACK_NOTE}: {problem}"
-            yield from self.fallback.generate(question, passages, history, lang)
+            yield from self.fallback.generate(question, passages, history, lang, answer_type)
         elif problem:
             log.info("llm answer cut after %d sentences: %s", len(shown), problem)
             stream.note = f"llm answer cut: {problem}"
