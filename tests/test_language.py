@@ -19,6 +19,12 @@ from bot.language import detect_language
         ("RGPD", "fr"),
         ("Can you give me a quick overview of the École de la data et de l'IA run by La Poste?", "en"),
         ("Quelle est la durée de l'École de la data et de l'IA ?", "fr"),
+        # an acronym does not vote: "AI" is not French "ai" (j'ai)
+        ("AI Act: are high-risk AI systems banned?", "en"),
+        ("Hetic courses cost around 9,000 euros, right?", "en"),  # no stop word: the tag and "around" tell
+        ("ur AI classes r online?", "en"),  # English SMS forms
+        ("J'AI UNE QUESTION SUR LE RGPD", "fr"),  # all in capitals: every word is read
+        ("kel est le prix", "fr"),
     ],
 )
 def test_detects_french_and_english(text: str, lang: str) -> None:
