@@ -38,12 +38,16 @@ def kind(question: str, lang: Lang) -> AnswerType:
     ("question", "lang", "expected"),
     [
         # number
-        ("Combien coûte Objectif IA ?", "fr", "number"),
-        ("cb coute l'ecole data ia", "fr", "number"),
+        ("Combien coûte Objectif IA ?", "fr", "money"),
+        ("cb coute l'ecole data ia", "fr", "money"),
         ("ya combien de meufs ds la 1ere promo", "fr", "number"),
-        ("Quels sont les frais de scolarité de l'École ?", "fr", "number"),
+        ("Quels sont les frais de scolarité de l'École ?", "fr", "money"),
         ("kel age max pr postuler ?", "fr", "number"),
-        ("How much does Objectif IA cost?", "en", "number"),
+        ("How much does Objectif IA cost?", "en", "money"),
+        ("Ça gagne combien, un data analyst ?", "fr", "money"),
+        ("Quel est le salaire moyen d'un data engineer ?", "fr", "money"),
+        ("How much would an apprentice there be paid?", "en", "money"),
+        ("What's the annual revenue of the group?", "en", "money"),
         ("How many learners were in the first cohort?", "en", "number"),
         ("la poste data school 1st batch = how many students", "en", "number"),
         # duration: "combien"/"how many" followed by a time word
@@ -145,7 +149,7 @@ def test_a_tag_makes_a_yes_no_question_of_a_statement_that_holds_a_type_cue() ->
 
 
 def test_a_multi_part_question_has_its_first_part_type() -> None:
-    assert kind("Combien coûte Objectif IA et combien de temps dure-t-il ?", "fr") == "number"
+    assert kind("Combien coûte Objectif IA et combien de temps dure-t-il ?", "fr") == "money"
     assert kind("How long does it take and how much does Objectif IA cost?", "en") == "duration"
     assert kind("Qui a créé l'École de la data et de l'IA, et quand ?", "fr") == "person"
 
@@ -446,6 +450,9 @@ def test_a_negative_premise_is_flagged(question: str, lang: Lang, negated: bool)
         ("number", "La formation coûte 5000 euros."),
         ("number", "Elle a accueilli douze apprenants."),
         ("number", "Twenty learners joined the first cohort."),
+        ("money", "La formation coûte 5000 euros."),
+        ("money", "Tuition is €6,500 a year."),
+        ("money", "Objectif IA est une formation gratuite."),  # the price of nothing
         ("duration", "La formation dure de 3 à 12 mois."),
         ("duration", "Comptez une quarantaine d'heures."),
         ("duration", "Le rythme est de trois semaines en entreprise."),
@@ -472,6 +479,9 @@ def test_holds_type_finds_a_value_of_the_type(answer_type: AnswerType, text: str
     [
         ("number", "La formation est gratuite."),  # "free" is the lead's call, not a number
         ("number", "Un entretien individuel est prévu."),  # "un" is an article
+        ("money", "Les alternants sont rémunérés."),  # paid, but how much is not said
+        ("money", "Elle a accueilli douze apprenants."),
+        ("money", "La formation dure 12 mois."),
         ("duration", "Il y a 12 apprenants."),
         ("duration", "La formation est gratuite et en ligne."),
         ("date", "La formation dure 12 mois."),

@@ -78,6 +78,14 @@ def test_follow_up_is_searched_with_the_previous_question() -> None:
         ("Lequel des deux parcours demande le moins de temps chaque semaine ?", True),
         ("Faut-il avoir un diplôme de mathématiques pour entrer à l'école ?", False),  # an impersonal "il"
         ("Is Objectif IA available to people living outside France?", False),  # names its own subject
+        # a short message that says it opens another subject is not an ellipsis of the last question
+        ("Sinon, il y a un parking ?", False),
+        ("Btw, a good laptop?", False),
+        ("Autre question : le RGPD ?", False),
+        ("Et sinon, ça dure combien de temps ?", True),  # a new subject announced, and still "ça"
+        # it carries on from the last question: "et"/"and"/"mais" first, or "then?" last
+        ("Et pour les personnes en situation de handicap, des aménagements sont prévus ?", True),
+        ("What kind of documents should I bring along to the interview, then?", True),
     ],
 )
 def test_a_message_that_speaks_of_what_it_does_not_name_is_a_follow_up(message: str, follows: bool) -> None:

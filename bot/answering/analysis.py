@@ -11,8 +11,8 @@ fraction of a millisecond, no model. Both languages' patterns always apply (user
 - **answer type** (``AnswerType``): from the interrogative form of the question sentence (the text after the
   last ".", "!", ":" or ";", after a polite opener such as "tu sais" / "can you"), checked in this order:
   a yes/no tag at the end ("…, non ?", "…, right?") wins, since it puts a statement up for confirmation;
-  then the interrogatives that name a type (comparison, duration before number, number, date, person,
-  place, list, definition); then a yes/no form (a verb or auxiliary first, "est-ce que", an inversion);
+  then the interrogatives that name a type (comparison, duration before money and number, money, number,
+  date, person, place, list, definition); then a yes/no form (a verb or auxiliary first, "est-ce que", an inversion);
   then any other interrogative ("pourquoi", "comment", "quel", "how", "which"…) says ``other``; a message
   that still ends with "?" is a yes/no question said with the voice ("c'est gratuit ?"); anything else is
   ``other``. A message of several questions has its first question's type.
@@ -46,7 +46,7 @@ from bot.schema import Lang
 from bot.text import WordWeights, content_words, fold, words
 
 AnswerType = Literal[
-    "number", "duration", "date", "person", "place", "yes_no", "definition", "list", "comparison", "other"
+    "number", "money", "duration", "date", "person", "place", "yes_no", "definition", "list", "comparison", "other"
 ]
 MAX_PARTS = 3
 MAX_TOPIC_WORDS = 6  # a topic put first ("Objectif IA, c'est …") is a noun phrase: longer, it is a clause
@@ -269,6 +269,18 @@ _DURATION = (
     rf"\b{_COUNT} (?:de |d')?{_TIME_UNIT}\b|\bhow long\b|\bhow (?:many|much) (?:time|{_TIME_UNIT})\b|"
     rf"\bduree\b|\bduration\b|\bdure(?:nt|ra|ront|rait)? {_COUNT}\b|\b(?:takes?|lasts?) how (?:long|many)\b"
 )
+_MONEY_NOUNS = (
+    r"prix|couts?|tarifs?|montant|frais|salaires?|remunerations?|budget|chiffre d'affaires|paye|paie|prices?|"
+    r"costs?|fees?|salar(?:y|ies)|pay|wages?|revenues?|turnover|tuition"
+)
+_MONEY_VERBS = r"(?:cout(?:e|ent|era|erait)|gagn(?:e|ent|era|erait)|paie|paye|payent|paient|touchent|touche)"
+_MONEY = (
+    rf"\b{_COUNT} (?:(?:ca|cela|il|elle|on|ils|elles|je|tu|vous|le|la|les|un|une|l')\s*)*{_MONEY_VERBS}\b|"
+    rf"\b{_MONEY_VERBS} {_COUNT}\b|"
+    r"\bhow much (?:money\b|(?:\w+ ){0,5}?(?:cost|costs|pay|pays|paid|earn|earns|make|makes|charge|charges)\b)|"
+    rf"{_WHAT_NOUN} (?:(?:est|sont|etait|is|are|was) )?"
+    rf"(?:(?:le|la|l'|les|the|its|their|average|usual|typical|moyen|annuel|annual) ?)*(?:{_MONEY_NOUNS})\b"
+)
 _NUMBER = (
     rf"\b{_COUNT}\b|\bhow (?:many|much)\b|\bhow old\b|\bnombre\b|\bpourcentage\b|\bpercentage\b|"
     rf"{_WHAT_NOUN} (?:(?:est|sont|etait) )?(?:(?:le|la|l'|les|the) ?)?(?:{_NUMBER_NOUNS})\b"
@@ -325,6 +337,7 @@ _PLACE_WORDS = "où ou d par quel quelle quels quelles where which what"
 _TYPED_SOURCES: tuple[tuple[AnswerType, str, str], ...] = (
     ("comparison", _COMPARISON, ""),
     ("duration", _DURATION, ""),
+    ("money", _MONEY, ""),
     ("number", _NUMBER, ""),
     ("date", _DATE, "quand kan quel quelle date deadline when what which depuis"),
     ("person", _PERSON, "qui ki quel quelle quels quelles kel kelle kels kelles who whom whose which what by"),
@@ -641,6 +654,36 @@ def refers_back(message: str) -> bool:
     return bool(said_before) and not _real_names(message)
 
 
+# What people say to open another subject: the words that follow are not an ellipsis of the last question.
+_NEW_SUBJECT = re.compile(
+    r"^(?:(?:et|and|ok|okay|bon|d'accord|alright|right|so|alors|oh)\b[\s,]*)*"
+    r"(?:sinon|au fait|a part ca|rien a voir|hors sujet|autre (?:chose|question|sujet)|(?:pour )?changer de sujet|"
+    r"changement de sujet|changeons de sujet|(?:question|sujet) (?:differente?|a part)|nouvelle question|"
+    r"by the way|btw|unrelated|off topic|on (?:an|a different) (?:other )?note|something else|"
+    r"chang(?:e|ing) (?:the )?(?:subject|topics?)|switching (?:subjects?|topics?)|"
+    r"(?:a |an )?(?:new|different|other|another|separate) (?:question|subject|topic))\b"
+)
+
+
+_GO_ON = re.compile(
+    r"^(?:(?:ok|okay|d'accord|dac|right|alright|bon|oui|yes|cool|super|nice|merci|thanks|great|top)\b[\s,.!]*)*"
+    r"(?:et|and|mais|but|alors|du coup)\b|[,\s](?:then|alors|du coup)\s*\?*\s*$"
+)
+
+
+def goes_on(message: str) -> bool:
+    """Whether a message carries on from the last one: it opens with "et"/"and"/"mais"/"but" ("Et concrètement,
+    sur quel type de projets on travaille ?") or ends with "then?"/"alors ?", and opens no new subject."""
+    flat = _flat(message).strip()
+    return bool(_GO_ON.search(flat)) and not opens_new_subject(message)
+
+
+def opens_new_subject(message: str) -> bool:
+    """Whether a message says it opens another subject ("Sinon, …", "By the way, …", "Autre question : …"):
+    however short, it is not searched with what came before, unless it still speaks of it (``refers_back``)."""
+    return bool(_NEW_SUBJECT.search(_flat(message)))
+
+
 def _parts(question: str, lang: Lang, weights: WordWeights | None) -> list[str]:
     """The questions of a message, each standing alone (without their "?"), at most ``MAX_PARTS``."""
     pieces = [p for chunk in _questions(question) for p in _coordinated(chunk)]
@@ -862,6 +905,12 @@ _UNIT = (
     r"weeks?|mois|months?|ans?|annees?|years?|yrs?|trimestres?|semestres?|semesters?|quarters?)"
 )
 _HOLDS_NUMBER = re.compile(rf"\d|\b(?:{_NUMBER_WORDS})\b")
+# An amount of money, or a price of nothing: "gratuit" answers "combien ça coûte ?"; "rémunéré" alone does not
+# answer "combien ça paie ?".
+_HOLDS_MONEY = re.compile(
+    r"\d\s*(?:k\s*)?(?:€|euros?\b|eur\b)|[€$£]\s*\d|\b\d[\d\s.,]*\s*(?:dollars?|pounds?)\b|"
+    r"\b(?:gratuite?s?|gratuitement|free of charge|for free|(?:is|are|it's) free|sans frais|no fees?|payante?s?)\b"
+)
 _HOLDS_DURATION = re.compile(
     rf"\b{_QUANTITY}(?:\s*(?:a|-|–|to|ou|or|et|and)\s*{_QUANTITY})?[\s-]*(?:de |d'|of )?{_UNIT}\b|"
     r"\b\d+(?:[.,]\d+)?\s*h\b"
@@ -913,6 +962,7 @@ def _holds_place(text: str) -> bool:
 
 _HOLDS: dict[str, Callable[[str], bool]] = {
     "number": lambda text: bool(_HOLDS_NUMBER.search(_flat(text))),
+    "money": lambda text: bool(_HOLDS_MONEY.search(_flat(text))),
     "duration": lambda text: bool(_HOLDS_DURATION.search(_flat(text))),
     "date": _holds_date,
     "person": _holds_person,
@@ -922,8 +972,9 @@ _HOLDS: dict[str, Callable[[str], bool]] = {
 
 def holds_type(text: str, answer_type: AnswerType) -> bool:
     """Whether ``text`` holds something of ``answer_type``: a figure or a number word (not "un"/"one", which
-    are mostly articles; not "gratuit"/"free"), an amount of time, a year, month, weekday or season, a
-    capitalised name or acronym (not IA/AI), a place. The other types constrain nothing: always True."""
+    are mostly articles; not "gratuit"/"free"), an amount of money or "gratuit"/"free", an amount of time, a
+    year, month, weekday or season, a capitalised name or acronym (not IA/AI), a place. The other types
+    constrain nothing: always True."""
     check = _HOLDS.get(answer_type)
     return check(text) if check else True
 

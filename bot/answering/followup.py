@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.answering.analysis import refers_back
+from bot.answering.analysis import goes_on, opens_new_subject, refers_back
 from bot.schema import Turn
 from bot.text import content_words
 
@@ -67,7 +67,8 @@ def programmes_named(text: str) -> set[str]:
 
 
 def is_follow_up(message: str) -> bool:
-    return len(content_words(message)) <= FOLLOW_UP_MAX_CONTENT_WORDS or refers_back(message)
+    short = len(content_words(message)) <= FOLLOW_UP_MAX_CONTENT_WORDS
+    return (short and not opens_new_subject(message)) or refers_back(message) or goes_on(message)
 
 
 def _latest_programme(turns: Sequence[Turn]) -> str | None:
