@@ -92,3 +92,27 @@ def test_concurrent_questions_are_encoded_together_in_arrival_order_with_the_sam
     )
     drift = max(float(np.abs(got[i] - expected[i]).max()) for i in got)
     assert drift < 5e-3, f"a batched vector differs from its own encode by {drift}"
+
+
+def test_questions_prefetched_together_are_encoded_once_and_searched_from_the_cache() -> None:
+    """A multi-part message and its parts: one encode of all of them, after which each part's search finds
+    its vector cached (the same vector an encode of that part alone gives)."""
+    import numpy as np
+
+    from bot.indexing.embeddings import clear_query_cache, load_embeddings
+
+    model = load_embeddings(Settings())
+    parts = ["Combien coûte l'école test et combien de temps dure-t-elle ?", "Combien coûte l'école test ?"]
+    alone = model.embed(parts[1:], is_query=True)[0]
+    clear_query_cache()
+    batches: list[int] = []
+    embed = model.embed
+    model.embed = lambda texts, is_query: batches.append(len(texts)) or embed(texts, is_query)  # counts, then encodes
+    try:
+        model.prefetch_queries(parts)
+        got = model.embed_query_vector(parts[1])
+        model.prefetch_queries(parts)  # all cached: nothing encoded
+    finally:
+        del model.embed
+    assert batches == [2], f"encodes of {batches} questions"
+    assert float(np.abs(got - alone).max()) < 5e-3

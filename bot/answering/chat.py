@@ -211,14 +211,20 @@ class ChatService:
         message = normalise(message, lang, self.vocabulary)
         topic = conversation_topic(message, history)  # what a follow-up is about (``bot.answering.followup``)
         rewritten = self._rewrite(message, topic.context, lang) if topic else None
+        analysis = None
+        embeddings = self.index.embeddings
         if rewritten:  # a standalone question: searched as it is, still judged as a follow-up (stricter FAQ)
             retrieval = replace(self.retriever.search(rewritten, lang, scope), condensed=True, standalone=rewritten)
         elif topic:
+            embeddings.prefetch_queries([message, topic.context])  # the search blends both vectors
             retrieval = self.retriever.search(message, lang, scope, topic.context, topic.programme)
         else:
+            analysis = analyse(message, lang, self.weights)
+            if len(analysis.parts) > 1:  # each part is searched next (``_draft_parts``): one batch for all
+                embeddings.prefetch_queries([message, *(normalise(p, lang, self.vocabulary) for p in analysis.parts)])
             retrieval = self.retriever.search(message, lang, scope)
         asked = retrieval.standalone or message
-        analysis = analyse(asked, retrieval.lang, self.weights)
+        analysis = analysis or analyse(asked, retrieval.lang, self.weights)
         chars = dict(self.faq_chars.best(asked, retrieval.lang, k=len(retrieval.faq) * CHAR_CANDIDATES))
         return Examination(message, retrieval, analysis, features(retrieval, analysis, self.weights, chars))
 
