@@ -8,7 +8,7 @@ import time
 import pytest
 
 from bot.answering.chat import REFUSAL, AnswerDraft, ChatService
-from bot.answering.followup import conversation_topic
+from bot.answering.followup import Naming, conversation_topic, programme_asked
 from bot.answering.generators import AnswerStream, ExtractiveGenerator
 from bot.answering.policy import Decision
 from bot.answering.retrieval import Passage, Retrieval
@@ -171,3 +171,13 @@ def test_a_contradicted_premise_is_answered_no_with_the_fact(fixture_chat: ChatS
     assert not answer.refused, answer.reason
     assert answer.answer.startswith("Non : "), answer.answer
     assert "3 à 12 mois" in answer.answer, answer.answer
+
+
+def test_the_words_naming_the_programme_asked_about_are_found() -> None:
+    assert programme_asked("À l'école de La Poste, on apprend l'éthique ?") == Naming(
+        "ecole-data-ia", ("école de La Poste",)
+    )
+    assert programme_asked("Objectif IA, c'est gratuit ?") == Naming("objectif-ia", ("Objectif IA",))
+    # two programmes, or none: nothing to take out
+    assert programme_asked("Objectif IA ou l'École de la data et de l'IA ?") is None
+    assert programme_asked("C'est quoi le RGPD ?") is None

@@ -90,6 +90,8 @@ def test_faq_and_sentences_kept_in_memory_follow_a_sync_in_the_same_process(
 PROGRAMME_PAGES = [
     "ecole-data-ia/admission.md",
     "ecole-data-ia/duree-et-rythme.md",
+    "ecole-data-ia/ethique.md",
+    "ecole-data-ia/presentation.md",
     "objectif-ia/contenu-et-duree.md",
 ]
 ADMISSION_ANSWER = (
@@ -151,6 +153,23 @@ def test_a_follow_up_finds_objectif_ia_two_turns_back_or_after_a_switch(
     answer = _asked(programmes_chat, message, *turns)
     assert answer.retrieved[0][0].startswith("objectif-ia/"), (answer.query, answer.retrieved)
     assert "six heures" in answer.answer or "six hours" in answer.answer, answer.answer
+
+
+@pytest.mark.slow  # the same index
+def test_the_programme_named_weighs_less_than_what_is_asked_of_it(programmes_chat: ChatService) -> None:
+    """The school's name pulls the page presenting the school forward; what is asked of it, less so."""
+    message = "À l'école de la data de La Poste, on parle des dérives de l'IA comme la surveillance ?"
+    found = programmes_chat.examine(message, [], "fr").retrieval
+    plain = programmes_chat.retriever.search(message, "fr")  # the same search, the name weighing fully
+
+    def ethics_rank(passages: list) -> int:
+        return next((n for n, p in enumerate(passages) if p.source_id == "ecole-data-ia/ethique"), len(passages))
+
+    assert ethics_rank(found.passages) < ethics_rank(plain.passages), (found.passages, plain.passages)
+    # the curated answers and the cosines the answerability model reads are the question's own
+    assert [(m.source_id, m.score) for m in found.faq] == [(m.source_id, m.score) for m in plain.faq]
+    cosine = {p.id: p.dense for p in plain.passages}
+    assert all(abs(p.dense - cosine[p.id]) < 1e-6 for p in found.passages if p.id in cosine)
 
 
 def test_a_refusal_naming_every_programme_sets_no_topic() -> None:

@@ -18,7 +18,7 @@ from langchain_core.documents import Document
 from bot.answering.analysis import QuestionAnalysis, analyse
 from bot.answering.answerability import Answerability, Features, features
 from bot.answering.citations import CitationNumbers
-from bot.answering.followup import conversation_topic
+from bot.answering.followup import conversation_topic, programme_asked
 from bot.answering.generators import AnswerStream, ExtractiveGenerator, FaqGenerator, Generator
 from bot.answering.grounding import lowercase_vocabulary
 from bot.answering.llm import LlmGenerator
@@ -220,9 +220,13 @@ class ChatService:
             retrieval = self.retriever.search(message, lang, scope, topic.context, topic.programme)
         else:
             analysis = analyse(message, lang, self.weights)
-            if len(analysis.parts) > 1:  # each part is searched next (``_draft_parts``): one batch for all
-                embeddings.prefetch_queries([message, *(normalise(p, lang, self.vocabulary) for p in analysis.parts)])
-            retrieval = self.retriever.search(message, lang, scope)
+            named = programme_asked(message)  # its name weighs less in the passages' search
+            naming = named.words if named else ()
+            parts = [normalise(p, lang, self.vocabulary) for p in analysis.parts] if len(analysis.parts) > 1 else []
+            # what is searched next, in one batch: the words naming the programme, each part (``_draft_parts``)
+            embeddings.prefetch_queries([message, *naming, *parts])
+            programme = named.programme if named else None
+            retrieval = self.retriever.search(message, lang, scope, programme=programme, naming=naming)
         asked = retrieval.standalone or message
         analysis = analysis or analyse(asked, retrieval.lang, self.weights)
         chars = dict(self.faq_chars.best(asked, retrieval.lang, k=len(retrieval.faq) * CHAR_CANDIDATES))

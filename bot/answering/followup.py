@@ -66,6 +66,22 @@ def programmes_named(text: str) -> set[str]:
     return {p.id for p in PROGRAMMES if p.names.search(text)}
 
 
+@dataclass(frozen=True)
+class Naming:
+    """The programme a question names, and the words that name it ("l'école de La Poste")."""
+
+    programme: str
+    words: tuple[str, ...]
+
+
+def programme_asked(text: str) -> Naming | None:
+    """The programme ``text`` names, when it names exactly one."""
+    named = [(p.id, m.group(0)) for p in PROGRAMMES for m in p.names.finditer(text)]
+    if len({programme for programme, _ in named}) != 1:
+        return None
+    return Naming(named[0][0], tuple(words for _, words in named))
+
+
 def is_follow_up(message: str) -> bool:
     short = len(content_words(message)) <= FOLLOW_UP_MAX_CONTENT_WORDS
     return (short and not opens_new_subject(message)) or refers_back(message) or goes_on(message)

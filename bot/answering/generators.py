@@ -186,6 +186,10 @@ class ExtractiveGenerator:
         units = [
             (rank, unit, content_words(unit[1])) for rank, passage in enumerate(passages) for unit in _units(passage)
         ]
+        answered = [t.content for t in history if t.role == "assistant"]
+        if answered:  # a follow-up asks for more: what the last answer said is not said again, unless it is all
+            told = content_words(answered[-1])
+            units = [u for u in units if not self._repeats(u[2], told)] or units
         weight = _telling(asked | context, [words for _, _, words in units], self.weights)
         total = max(sum(weight[w] for w in asked) + CONTEXT_WEIGHT * sum(weight[w] for w in context), 1e-9)
         candidates = []
@@ -196,7 +200,7 @@ class ExtractiveGenerator:
         if not candidates:
             return []
         ranked = sorted(candidates, key=lambda c: c.score, reverse=True)
-        whole = passages[0].metadata.get("kind") == "faq"
+        whole = passages[0].metadata.get("kind") == "faq" and any(c.passage == 0 for c in candidates)
         if whole:
             # A FAQ entry ranked first was written to be read whole ("not known here; ask the official
             # channels"): keep all of its answer, then add the best sentences of the other passages.
@@ -235,6 +239,11 @@ class ExtractiveGenerator:
             taken.add((candidate.passage, candidate.position))
             length += len(candidate.text)
         return _answer_first(chosen)
+
+    def _repeats(self, words: set[str], said: set[str]) -> bool:
+        """Whether a sentence of these ``words`` says again what was ``said``: most of its words, each weighted
+        by its rarity, are there (as ``_said_by`` reads a repeat within one answer)."""
+        return bool(words) and self.weights(words & said) >= SAID_ALREADY * self.weights(words)
 
     def _in_context(self, best: _Candidate, own: list[_Candidate]) -> list[_Candidate]:
         """The best sentence of the best passage with its context, in reading order: the sentence before it
