@@ -10,8 +10,9 @@ import math
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from itertools import pairwise
 
 _STOPWORDS = set(
     """a ai alors au aux avec c ca ce ces cet cette d dans de des du elle elles en est et etre eu il ils j je
@@ -73,9 +74,14 @@ class WordWeights:
     def __init__(self, texts: Iterable[str]) -> None:
         counts: Counter[str] = Counter()
         total = 0
+        self._written: set[str] = set()  # every word, short and common ones too
+        self._pairs: set[tuple[str, str]] = set()  # and every two words written one after the other
         for text in texts:
             counts.update(content_words(text))
             total += 1
+            written = _words(text)
+            self._written.update(written)
+            self._pairs.update(pairwise(written))
         self._idf = {word: math.log((total + 1) / (count + 0.5)) for word, count in counts.items()}
         self.unseen = math.log((total + 1) / 0.5)  # the weight of a word the knowledge base never uses
 
@@ -85,6 +91,13 @@ class WordWeights:
     def seen(self, word: str) -> bool:
         """Whether the knowledge base uses this content word at all."""
         return word in self._idf
+
+    def writes(self, name: Sequence[str]) -> bool:
+        """Whether the knowledge base writes these words (``words``) one after the other, as a name: one that
+        says "France" and "travail" apart does not name France Travail."""
+        if len(name) == 1:
+            return name[0] in self._written
+        return all(pair in self._pairs for pair in pairwise(name))
 
 
 def sentences(text: str) -> list[str]:

@@ -29,7 +29,7 @@ from bot.schema import Turn
 from evals.dataset import EvalItem, load_dataset
 
 DATASETS_DIR = Path(__file__).parent / "datasets"
-FIT_DATASETS = (DATASETS_DIR / "understanding-fit.jsonl",)
+FIT_DATASETS = (DATASETS_DIR / "understanding-fit.jsonl", DATASETS_DIR / "understanding-fit-2.jsonl")
 REGULARISATIONS = (0.03, 0.1, 0.3, 1.0, 3.0)
 FAQ_FLOORS = tuple(round(0.3 + 0.05 * i, 2) for i in range(14))  # 0.30 … 0.95
 MAX_WRONG_FAQ = 0.01  # the share of items a curated answer may be wrong for
@@ -77,15 +77,21 @@ def collect(
     return examples
 
 
-def decided(probabilities: dict[str, float], faq_floor: float, decline_above: float = 0.5) -> str:
-    """``bot.answering.policy.decide``'s rule on probabilities alone."""
-    if max(OUTCOMES, key=probabilities.__getitem__) == "faq" and probabilities["faq"] >= faq_floor:
+def decided(
+    probabilities: dict[str, float], faq_floor: float, decline_above: float = 0.5, faq_holds_type: bool = True
+) -> str:
+    """``bot.answering.policy.decide``'s rule on probabilities (and whether the entry's answer holds the
+    expected type of answer)."""
+    if max(OUTCOMES, key=probabilities.__getitem__) == "faq" and probabilities["faq"] >= faq_floor and faq_holds_type:
         return "faq"
     return "decline" if probabilities["decline"] > decline_above else "passages"
 
 
 def outcomes(examples: Sequence[Example], probabilities: Sequence[dict[str, float]], faq_floor: float) -> Outcomes:
-    decisions = [decided(p, faq_floor) for p in probabilities]
+    decisions = [
+        decided(p, faq_floor, faq_holds_type=bool(e.features.faq_type))
+        for p, e in zip(probabilities, examples, strict=True)
+    ]
     labels = [e.label for e in examples]
     n = len(examples)
     right = sum(d == y or (d == "passages" and y == "faq") for d, y in zip(decisions, labels, strict=True))

@@ -264,23 +264,27 @@ def test_a_topic_put_first_is_the_subject_carried_to_the_next_question() -> None
 @pytest.mark.parametrize(
     ("question", "lang", "names"),
     [
-        ("Le bachelor de Hetic coûte combien ?", "fr", ({"hetic"},)),
-        ("Does Hetic run a bachelor in web development?", "en", ({"hetic"},)),
-        ("Je vis à Lyon, puis-je suivre Objectif IA ?", "fr", ({"objectif"},)),  # where the user lives: no name
+        ("Le bachelor de Hetic coûte combien ?", "fr", (("hetic",),)),
+        ("Does Hetic run a bachelor in web development?", "en", (("hetic",),)),
+        ("Je vis à Lyon, puis-je suivre Objectif IA ?", "fr", (("objectif", "ia"),)),  # where the user lives
         # a long message's personal context is not what it asks about
         (
             "J'habite en Bretagne depuis dix ans avec ma famille. Quelle est la durée d'Objectif IA ?",
             "fr",
-            ({"objectif"},),
+            (("objectif", "ia"),),
         ),
-        ("I live near Lille. Can I join La Poste's school?", "en", ({"post"},)),
+        ("I live near Lille. Can I join La Poste's school?", "en", (("poste",),)),
+        ("France Travail peut-il financer ma formation ?", "fr", (("france", "travail"),)),
+        ("Qui a gagné le Tour de France ?", "fr", (("tour", "de", "france"),)),
+        # a span joined through a lower-case word may be a phrase, not a name
+        ("Donne-moi des exemples d'IA que j'utilise sans le savoir", "fr", ()),
         ("Combien de temps dure la formation ?", "fr", ()),
     ],
 )
 def test_the_names_asked_about_are_read_from_the_question_sentences(
-    question: str, lang: Lang, names: tuple[set[str], ...]
+    question: str, lang: Lang, names: tuple[tuple[str, ...], ...]
 ) -> None:
-    assert analyse(question, lang).names == tuple(frozenset(n) for n in names)
+    assert analyse(question, lang).names == names
 
 
 def test_a_possessor_is_not_the_subject_carried_to_the_next_part() -> None:

@@ -59,8 +59,8 @@ class QuestionAnalysis:
     """What a question expects. ``focus``: the content words (``bot.text.content_words``) an answer must be
     about, rarest first; ``parts``: the sub-questions, each standing alone, ``(question,)`` for one;
     ``premise``: for a yes/no question, the statement whose truth is asked, else None; ``negated_premise``:
-    that statement is negative ("Il n'y a pas de concours, si ?"); ``names``: the content words of each
-    name the question sentences ask about (an organisation, a product; not a place put after "à" or "in",
+    that statement is negative ("Il n'y a pas de concours, si ?"); ``names``: the words of each name the
+    question sentences ask about, in order (an organisation, a product; not a place put after "à" or "in",
     nor a name in a long message's personal context), since a text about something else names none of them."""
 
     question: str
@@ -70,7 +70,7 @@ class QuestionAnalysis:
     parts: tuple[str, ...]
     premise: str | None
     negated_premise: bool
-    names: tuple[frozenset[str], ...] = ()
+    names: tuple[tuple[str, ...], ...] = ()
 
 
 # --- Text forms ---------------------------------------------------------------------------------------------
@@ -862,13 +862,23 @@ def _focus(text: str, weights: WordWeights | None) -> tuple[str, ...]:
 _LOCATIVE = re.compile(r"(?i:\b(?:à|a|en|in|near|vers|près de|pres de)\s+)(?P<word>[A-ZÀ-ÖØ-Þ][\w'’-]*)")
 
 
-def _asked_names(question: str) -> tuple[frozenset[str], ...]:
-    """The content words of each name the question sentences ask about: not a place they are put in ("à
-    Paris", "in Lyon"), which says where the user lives or would study."""
+def _asked_names(question: str) -> tuple[tuple[str, ...], ...]:
+    """The words (``bot.text.words``) of each name the question sentences ask about, in order: not a place
+    they are put in ("à Paris", "in Lyon"), which says where the user lives or would study, nor a span joined
+    through a lower-case word ("Donne-moi des exemples d'IA", "École de la data et de l'IA"), which may be
+    a phrase rather than a name."""
     asked = _question_sentences(question)
     places = {m.start("word") for m in _LOCATIVE.finditer(asked)}
-    found = (frozenset(content_words(n.text)) for n in _real_names(asked) if n.start not in places)
+    found = (
+        tuple(words(_LEADING_ARTICLE.sub("", n.text)))
+        for n in _real_names(asked)
+        if n.start not in places and not _joined_through_lower_case(n.text)
+    )
     return tuple(dict.fromkeys(name for name in found if name))
+
+
+def _joined_through_lower_case(name: str) -> bool:
+    return any(not _capital(t) and t.lower() not in _CONNECTORS for t in _TOKEN.findall(name))
 
 
 def analyse(question: str, lang: Lang, weights: WordWeights | None = None) -> QuestionAnalysis:

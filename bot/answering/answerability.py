@@ -53,10 +53,11 @@ class Features:
     passage_focus: float  # share of the focus terms in the best passages
     sentence_focus: float  # … in the best sentence
     sentence_type: float  # 1 when one of the best sentences holds the expected answer type
-    # share of the names asked about (``QuestionAnalysis.names``) none of whose words the knowledge base uses:
-    # another school, a product, an organisation ("le bachelor de Hetic"). Not the share of all unknown focus
-    # words: on a small knowledge base most words are unknown, and a misspelt answerable question has some,
-    # so its weight changed sign from one fit to the next.
+    # share of the names asked about (``QuestionAnalysis.names``) the knowledge base does not write: another
+    # school, a product, an organisation ("France Travail", "l'Université Paris-Saclay"), the words of a name
+    # written one after the other, not apart ("France", "travail"). Not the share of all unknown focus words:
+    # on a small knowledge base most words are unknown, and a misspelt answerable question has some, so its
+    # weight changed sign from one fit to the next.
     names_unknown: float
     missing_rare: float  # rarity of the rarest focus term neither the passages nor the entry mention, over the
     # rarity of a word the knowledge base never uses: "directeur" asked, and no passage names one
@@ -122,9 +123,7 @@ def features(
         sentence_focus=focus_coverage(analysis, best[0][1], weights) if best else 0.0,
         sentence_type=float(any(holds_type(text, analysis.answer_type) for _, text in best)),
         names_unknown=(
-            sum(not any(map(weights.seen, name)) for name in analysis.names) / len(analysis.names)
-            if analysis.names
-            else 0.0
+            sum(not weights.writes(name) for name in analysis.names) / len(analysis.names) if analysis.names else 0.0
         ),
         missing_rare=missing,
         focus_terms=math.log1p(len(focus)),

@@ -7,8 +7,10 @@ fitted on labelled questions and kept per embedding profile):
 1. **faq** — the top FAQ entry's curated answer is served verbatim when the question is one of its phrasings
    (cosine ``>= SAME_WORDING``), or when ``P(faq)`` is the most likely outcome
    *and* at least the model's ``faq_min_probability`` (chosen at fit time, by cross-validation on the fit
-   data, as the lowest probability that keeps wrong curated answers at or under 1 %): a curated answer on a
-   neighbouring subject looks official, so it must be surer than an extract;
+   data, as the lowest probability that keeps wrong curated answers at or under 1 %) *and* the entry's answer
+   holds the type of answer the question expects (``Features.faq_type``: "how long?" is not answered by an
+   entry that gives no duration, however close its wording): a curated answer on a neighbouring subject looks
+   official, so it must be surer than an extract;
 2. **extractive** (or another grounded generator) — otherwise, unless ``P(decline)`` is above
    ``decline_above`` (0.5 by default: declining is more likely than answering); the answer is built from the
    passages ranking within ``PASSAGE_WINDOW`` of the best, only those in the user's language when there are
@@ -73,7 +75,10 @@ def decide(retrieval: Retrieval, judgement: Judgement, limits: Limits, mode: str
     p = judgement.probabilities
     why = judgement.describe()
     faq = retrieval.faq[0] if retrieval.faq and mode not in ("extractive", "llm") else None
-    if faq and (faq.score >= SAME_WORDING or (judgement.outcome == "faq" and p["faq"] >= limits.faq_min_probability)):
+    likely = judgement.outcome == "faq" and p["faq"] >= limits.faq_min_probability
+    # a curated answer that does not hold what the question asks for (a duration, a figure, a date…) answers
+    # another question: it is quoted among the passages where it ranks, never served as the answer
+    if faq and (faq.score >= SAME_WORDING or (likely and judgement.features.faq_type)):
         return Decision("faq", f"FAQ {faq.source_id} at {faq.score:.3f}; {why}", faq, (faq.as_passage(),), judgement)
     if mode == "faq" or not retrieval.passages or p["decline"] > limits.decline_above:
         return Decision("refused", why, judgement=judgement)

@@ -73,7 +73,7 @@ def test_a_two_class_fit_keeps_one_row_per_class(tmp_path) -> None:
 def example(label: str, **values: float):  # a minimal stand-in for evals.answerability_fit.Example
     from evals.answerability_fit import Example
 
-    zero = dict.fromkeys(Features.__dataclass_fields__, 0.0)
+    zero = dict.fromkeys(Features.__dataclass_fields__, 0.0) | {"faq_type": 1.0}  # entries hold the type asked
     return Example(EvalItem(id=label, question="q"), Features(**(zero | values)), label)
 
 
@@ -86,6 +86,7 @@ def test_wrong_curated_answers_are_counted_and_the_floor_keeps_them_rare() -> No
         {"faq": 0.2, "passages": 0.7, "decline": 0.1},  # passages where the FAQ answers: still right
     ]
     assert [decided(p, 0.5) for p in probabilities] == ["faq", "faq", "decline", "passages"]
+    assert decided(probabilities[0], 0.5, faq_holds_type=False) == "passages", "an entry without the type asked"
     figures = outcomes(examples, probabilities, 0.5)
     assert figures.right == 0.75 and figures.wrong_faq == 0.25
     assert faq_floor(examples, probabilities) == 0.65, "the least floor that serves the right entry only"
@@ -116,9 +117,7 @@ def test_the_shipped_model_was_fitted_on_the_fit_part_as_it_is_now(profile: str)
 
 
 def test_fit_and_test_parts_share_no_topic() -> None:
-    topics = {
-        part: {item.topic for item in load_dataset(DATASETS_DIR / f"understanding-{part}.jsonl")}
-        for part in ("fit", "test")
-    }
-    assert None not in topics["fit"] | topics["test"], "every item has a topic"
-    assert topics["fit"] and topics["test"] and not topics["fit"] & topics["test"]
+    fit = {item.topic for path in FIT_DATASETS for item in load_dataset(path)}
+    test = {item.topic for item in load_dataset(DATASETS_DIR / "understanding-test.jsonl")}
+    assert None not in fit | test, "every item has a topic"
+    assert fit and test and not fit & test

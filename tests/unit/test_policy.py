@@ -208,3 +208,16 @@ def test_a_question_worded_as_one_of_an_entry_s_phrasings_gets_its_curated_answe
     assert decide(retrieval([faq("faq-1", 0.95)], [passage("page", 0.9)]), judged(0.4, 0.5, 0.1), LIMITS).mode == (
         "extractive"
     ), "a close paraphrase is left to the model"
+
+
+def test_a_likely_curated_answer_without_the_type_of_answer_asked_is_not_served() -> None:
+    """ "Et ça dure combien de temps ?" close to the entry on the cost: its answer gives no duration."""
+    found = retrieval([faq("faq-1", 0.92)], [passage("page", 0.9)])
+    decision = decide(found, judged(0.8, 0.15, 0.05, faq_type=0.0), LIMITS)
+    assert decision.mode == "extractive", described(decision)
+    assert (
+        decide(
+            retrieval([faq("faq-1", 0.99)], [passage("page", 0.9)]), judged(0.8, 0.15, 0.05, faq_type=0.0), LIMITS
+        ).mode
+        == "faq"
+    ), "one of its own phrasings is still served"

@@ -59,3 +59,10 @@ def test_sentences_split_on_end_marks_and_drop_list_and_heading_marks() -> None:
 
 def test_a_full_stop_before_a_lower_case_word_does_not_end_a_sentence() -> None:
     assert sentences("Il est 3 h. Puis il part. il reste.") == ["Il est 3 h.", "Puis il part. il reste."]
+
+
+def test_a_name_is_written_when_its_words_follow_one_another() -> None:
+    weights = WordWeights(["En France, le travail en alternance est courant.", "Objectif IA est gratuit."])
+    assert weights.writes(words("Objectif IA")) and weights.writes(words("France"))
+    assert not weights.writes(words("France Travail")), "its words are there, apart"
+    assert not weights.writes(words("Saclay"))
