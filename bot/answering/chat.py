@@ -223,8 +223,8 @@ class ChatService:
             named = programme_asked(message)  # its name weighs less in the passages' search
             naming = named.words if named else ()
             parts = [normalise(p, lang, self.vocabulary) for p in analysis.parts] if len(analysis.parts) > 1 else []
-            # what is searched next, in one batch: the words naming the programme, each part (``_draft_parts``)
-            embeddings.prefetch_queries([message, *naming, *parts])
+            # each part is searched next (``_draft_parts``): one batch for all
+            embeddings.prefetch_queries([message, *parts])
             programme = named.programme if named else None
             retrieval = self.retriever.search(message, lang, scope, programme=programme, naming=naming)
         asked = retrieval.standalone or message

@@ -35,8 +35,9 @@ TOPIC_PROGRAMME_BONUS = 0.03
 # "À l'école de La Poste, on apprend l'éthique ?" found the pages that say most about the school, not its ethics
 # page. On the questions naming one programme, hit@1 (dev; fit part): 0 → 0.887; 0.782, 0.2 → 0.915; 0.800,
 # 0.3 → 0.925; 0.818, 0.4 → 0.915; 0.818, 0.5 → 0.906; 0.782. The programme's passages are still preferred
-# (``TOPIC_PROGRAMME_BONUS``). The name's vector is one of a few, cached: this costs no encoding.
+# (``TOPIC_PROGRAMME_BONUS``). The name's vector is one of a few, remembered: this costs no encoding.
 PROGRAMME_NAME_WEIGHT = 0.3
+MAX_NAMINGS = 1024  # forms of the programmes' names remembered (a handful recur; odd ones are encoded each time)
 
 
 @dataclass(frozen=True)
@@ -256,6 +257,9 @@ class Retriever:
         self.keyword_weight = keyword_weight
         embedded = index.vector_store == "embedded"
         self.in_memory = {part: InMemoryCollection(index, part) for part in index.parts} if embedded else {}
+        # The vectors of the words that name a programme ("l'école de La Poste"): a few forms that recur in
+        # every conversation about it, kept apart from the questions' cache and encoded once per process.
+        self._naming: dict[str, np.ndarray] = {}
 
     def with_file(self, path: str, documents: Mapping[str, list[Document]], keywords: KeywordIndex) -> Retriever:
         """A retriever that searches the knowledge base as it would be with the file ``path`` holding
@@ -267,6 +271,14 @@ class Retriever:
             memory = self.in_memory.get(part) or InMemoryCollection(self.index, part)
             copy.in_memory[part] = memory.with_file(path, rows, vectors.reshape(len(rows), -1))
         return copy
+
+    def _name_vector(self, words: str) -> np.ndarray:
+        vector = self._naming.get(words)
+        if vector is None:
+            vector = self.index.embeddings.embed_query_vector(words)
+            if len(self._naming) < MAX_NAMINGS:
+                self._naming[words] = vector
+        return vector
 
     def _hits(
         self, part: str, vector: list[float], k: int, conditions: dict[str, str | list[str]]
@@ -379,7 +391,7 @@ class Retriever:
             query = f"{context} {query}"
         ranking = vector
         if naming:
-            name = np.mean([embeddings.embed_query_vector(words) for words in naming], axis=0)
+            name = np.mean([self._name_vector(words) for words in naming], axis=0)
             ranking = vector - PROGRAMME_NAME_WEIGHT * name
             ranking = ranking / np.linalg.norm(ranking)
         vector = vector.tolist()
