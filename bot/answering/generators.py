@@ -117,9 +117,15 @@ def _said_by(candidate: _Candidate, chosen: Sequence[_Candidate], weights: WordW
     mine = content_words(candidate.text)
     shared = [mine & content_words(c.text) for c in chosen]
     covered = set().union(*shared) if shared else set()
-    if not mine or weights(covered) < SAID_ALREADY * weights(mine):
+    if not _repeats(mine, covered, weights):
         return None
     return max(range(len(chosen)), key=lambda i: weights(shared[i]))
+
+
+def _repeats(words: set[str], said: set[str], weights: WordWeights) -> bool:
+    """Whether a sentence of these ``words`` says again what was ``said``: most of its words, each weighted by
+    its rarity, are there."""
+    return bool(words) and weights(words & said) >= SAID_ALREADY * weights(words)
 
 
 def _answer_first(chosen: Sequence[_Candidate]) -> list[_Candidate]:
@@ -189,7 +195,7 @@ class ExtractiveGenerator:
         answered = [t.content for t in history if t.role == "assistant"]
         if answered:  # a follow-up asks for more: what the last answer said is not said again, unless it is all
             told = content_words(answered[-1])
-            units = [u for u in units if not self._repeats(u[2], told)] or units
+            units = [u for u in units if not _repeats(u[2], told, self.weights)] or units
         weight = _telling(asked | context, [words for _, _, words in units], self.weights)
         total = max(sum(weight[w] for w in asked) + CONTEXT_WEIGHT * sum(weight[w] for w in context), 1e-9)
         candidates = []
@@ -239,11 +245,6 @@ class ExtractiveGenerator:
             taken.add((candidate.passage, candidate.position))
             length += len(candidate.text)
         return _answer_first(chosen)
-
-    def _repeats(self, words: set[str], said: set[str]) -> bool:
-        """Whether a sentence of these ``words`` says again what was ``said``: most of its words, each weighted
-        by its rarity, are there (as ``_said_by`` reads a repeat within one answer)."""
-        return bool(words) and self.weights(words & said) >= SAID_ALREADY * self.weights(words)
 
     def _in_context(self, best: _Candidate, own: list[_Candidate]) -> list[_Candidate]:
         """The best sentence of the best passage with its context, in reading order: the sentence before it
