@@ -160,7 +160,9 @@ def main() -> None:
         )
         index = KnowledgeIndex(settings)
         report, ours_ingest = timed(lambda: index.sync(args.kb))
-        service = Conversation(ChatService(settings, index))
+        chat = ChatService(settings, index)
+        chat.warm()  # what the app does at start-up
+        service = Conversation(chat)
         texts = source_texts(index)
         service.ask("Bonjour, une question de mise en route.")  # first-call paths of both, outside the timing
         store.similarity_search("Bonjour, une question de mise en route.", k=K)

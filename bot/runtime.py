@@ -89,7 +89,7 @@ class Runtime:
                 Grader(chat.index.embeddings, self.settings.embedding_profile),
                 ProgressStore(self.store),
             )
-            chat.index.embeddings.ensure_loaded()
+            chat.warm()
             Conversation(chat).ask("bonjour")  # warm the caches and the model's first-call paths
             self.pipeline = Conversation(chat, self.tutor, self.store, observer=self.metrics)
             self.chat = chat

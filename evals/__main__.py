@@ -201,6 +201,7 @@ def cmd_answerability(args: argparse.Namespace) -> int:
     if index.count() == 0:
         index.sync(settings.kb_dir, curated=staff_content(settings, index.collection))
     chat = ChatService(settings, index)
+    chat.warm()  # the names' vectors as the app computes them
     with Progress(
         TextColumn("[bold]Searching[/]"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     ) as bar:

@@ -117,7 +117,7 @@ def run_dataset(
     index = conversation.chat.index
     texts = source_texts(index)
     vocabulary = lowercase_vocabulary(texts.values())
-    index.embeddings.ensure_loaded()
+    conversation.chat.warm()  # as the app does at start-up
     rows = []
     for done, item in enumerate(items, start=1):
         rows.append(score_item(item, run_item(conversation, item), texts, vocabulary))

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from bot.answering.chat import REFUSAL, AnswerDraft, ChatService
-from bot.answering.followup import Naming, conversation_topic, programme_asked
+from bot.answering.followup import Naming, conversation_topic, namings_in, programme_asked
 from bot.answering.generators import AnswerStream, ExtractiveGenerator
 from bot.answering.policy import Decision
 from bot.answering.retrieval import Passage, Retrieval
@@ -181,3 +181,8 @@ def test_the_words_naming_the_programme_asked_about_are_found() -> None:
     # two programmes, or none: nothing to take out
     assert programme_asked("Objectif IA ou l'École de la data et de l'IA ?") is None
     assert programme_asked("C'est quoi le RGPD ?") is None
+
+
+def test_the_names_the_curated_questions_give_the_programmes_are_collected() -> None:
+    phrasings = ["je bosse a la poste je peux faire l'ecole data ?", "Objectif IA, c'est gratuit ?", "Le RGPD ?"]
+    assert namings_in(phrasings) == {"ecole data", "Objectif IA"}

@@ -12,6 +12,7 @@ from bot.answering.followup import conversation_topic
 from bot.answering.retrieval import Retriever, Scope
 from bot.config import Settings
 from bot.conversation import Conversation
+from bot.indexing.embeddings import clear_query_cache
 from bot.indexing.index import KnowledgeIndex
 from bot.indexing.keywords import KeywordIndex
 from bot.schema import Turn
@@ -170,6 +171,25 @@ def test_the_programme_named_weighs_less_than_what_is_asked_of_it(programmes_cha
     assert [(m.source_id, m.score) for m in found.faq] == [(m.source_id, m.score) for m in plain.faq]
     cosine = {p.id: p.dense for p in plain.passages}
     assert all(abs(p.dense - cosine[p.id]) < 1e-6 for p in found.passages if p.id in cosine)
+
+
+@pytest.mark.slow  # the same index
+def test_a_programme_named_as_remembered_costs_no_second_encoding(
+    programmes_chat: ChatService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name's vector is encoded at start-up (``ChatService.warm``), once for every way of writing it: a new
+    question naming the school is then encoded alone, as one that names nothing."""
+    embeddings = programmes_chat.index.embeddings
+    programmes_chat.retriever.remember_namings(["École de la data"])
+    encoded: list[str] = []
+    real = embeddings._encode
+    monkeypatch.setattr(embeddings, "_encode", lambda texts, task: encoded.extend(texts) or real(texts, task))
+    for message in ("Combien de temps dure l'école de la data ?", "ECOLE DE LA DATA : quel rythme ?"):
+        clear_query_cache()
+        encoded.clear()
+        found = programmes_chat.examine(message, [], "fr")
+        assert len(encoded) == 1, encoded  # the question, not its programme's name
+        assert found.retrieval.passages[0].source_id == "ecole-data-ia/duree-et-rythme", found.retrieval.passages
 
 
 def test_a_refusal_naming_every_programme_sets_no_topic() -> None:

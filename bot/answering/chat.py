@@ -18,7 +18,7 @@ from langchain_core.documents import Document
 from bot.answering.analysis import QuestionAnalysis, analyse
 from bot.answering.answerability import Answerability, Features, features
 from bot.answering.citations import CitationNumbers
-from bot.answering.followup import conversation_topic, programme_asked
+from bot.answering.followup import conversation_topic, namings_in, programme_asked
 from bot.answering.generators import AnswerStream, ExtractiveGenerator, FaqGenerator, Generator
 from bot.answering.grounding import lowercase_vocabulary
 from bot.answering.llm import LlmGenerator
@@ -142,6 +142,14 @@ class ChatService:
             generators["llm"] = LlmGenerator(self._llm_client, extractive, vocabulary_llm, self.settings)
         self.retriever.keywords = KeywordIndex(passages)
         self.weights, self.vocabulary, self.faq_chars, self.generators = weights, vocabulary, faq_chars, generators
+        # how the curated questions name the programmes ("ecole data ia", "Objectif IA"): users write them so
+        self.namings = namings_in(d.page_content for d in faq)
+
+    def warm(self) -> None:
+        """Pay at start-up what the first questions would otherwise pay: the model's load, and the vectors of
+        the programmes' names as the curated questions write them (``Retriever.remember_namings``)."""
+        self.index.embeddings.ensure_loaded()
+        self.retriever.remember_namings(self.namings)
 
     def with_file(self, loaded: LoadedFile | None, path: str) -> ChatService:
         """This service as it would answer if the file ``path`` held ``loaded`` (``None``: were gone), to

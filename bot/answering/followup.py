@@ -13,7 +13,7 @@ on the École's duration asks for Objectif IA's).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.answering.analysis import goes_on, opens_new_subject, refers_back
@@ -72,6 +72,11 @@ class Naming:
 
     programme: str
     words: tuple[str, ...]
+
+
+def namings_in(texts: Iterable[str]) -> set[str]:
+    """The words naming a programme in these texts, as written ("École de la data", "ecole data ia")."""
+    return {m.group(0) for text in texts for p in PROGRAMMES for m in p.names.finditer(text)}
 
 
 def programme_asked(text: str) -> Naming | None:
