@@ -177,10 +177,10 @@ def test_the_programme_named_weighs_less_than_what_is_asked_of_it(programmes_cha
 def test_a_programme_named_as_remembered_costs_no_second_encoding(
     programmes_chat: ChatService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A name's vector is encoded at start-up (``ChatService.warm``), once for every way of writing it: a new
-    question naming the school is then encoded alone, as one that names nothing."""
+    """The names' vectors are encoded at start-up (``ChatService.warm``), in the forms the curated questions
+    write: a new question naming the school so is then encoded alone, as one that names nothing."""
     embeddings = programmes_chat.index.embeddings
-    programmes_chat.retriever.remember_namings(["École de la data"])
+    programmes_chat.retriever.remember_namings(["école de la data", "ECOLE DE LA DATA"])
     encoded: list[str] = []
     real = embeddings._encode
     monkeypatch.setattr(embeddings, "_encode", lambda texts, task: encoded.extend(texts) or real(texts, task))

@@ -18,7 +18,6 @@ from bot.indexing.index import Delta, KnowledgeIndex
 from bot.indexing.keywords import KeywordIndex
 from bot.safety.guard import is_planted_instruction
 from bot.schema import Lang
-from bot.text import fold
 
 # An English question should be answered from English content when it exists; this bonus decides ties
 # between a page and its translation without letting a weaker English passage beat a clearly better one.
@@ -258,9 +257,9 @@ class Retriever:
         self.keyword_weight = keyword_weight
         embedded = index.vector_store == "embedded"
         self.in_memory = {part: InMemoryCollection(index, part) for part in index.parts} if embedded else {}
-        # The vectors of the words that name a programme ("l'école de La Poste"), by their folded form: a few
-        # forms recur in every conversation about it. Kept apart from the questions' cache, encoded once per
-        # process, the forms the curated questions use at start-up (``remember_namings``).
+        # The vectors of the words that name a programme ("l'école de La Poste"): a few forms recur in every
+        # conversation about it. Kept apart from the questions' cache, encoded once per process, the forms the
+        # curated questions use at start-up (``remember_namings``).
         self._naming: dict[str, np.ndarray] = {}
 
     def with_file(self, path: str, documents: Mapping[str, list[Document]], keywords: KeywordIndex) -> Retriever:
@@ -279,17 +278,16 @@ class Retriever:
         a form not yet seen pays a second encoding, which made the slowest twentieth of the dev set's new
         questions 1.3 × the LangChain baseline's (``bench/baseline_bench.py``) when a fresh process met each
         of eleven forms for the first time."""
-        fresh = sorted({fold(form) for form in forms} - self._naming.keys())[: MAX_NAMINGS - len(self._naming)]
+        fresh = sorted(set(forms) - self._naming.keys())[: MAX_NAMINGS - len(self._naming)]
         if fresh:
             self._naming.update(zip(fresh, self.index.embeddings.embed(fresh, is_query=True), strict=True))
 
     def _name_vector(self, words: str) -> np.ndarray:
-        form = fold(words)  # "École de la data", "ecole de la data": one name, one vector, whoever asked first
-        vector = self._naming.get(form)
+        vector = self._naming.get(words)
         if vector is None:
-            vector = self.index.embeddings.embed_query_vector(form)
+            vector = self.index.embeddings.embed_query_vector(words)
             if len(self._naming) < MAX_NAMINGS:
-                self._naming[form] = vector
+                self._naming[words] = vector
         return vector
 
     def _hits(
