@@ -74,14 +74,19 @@ class Naming:
     words: tuple[str, ...]
 
 
+def _names(text: str) -> list[tuple[str, str]]:
+    """Each name of a programme in ``text``: the programme's id and the words, as written."""
+    return [(p.id, m.group(0)) for p in PROGRAMMES for m in p.names.finditer(text)]
+
+
 def namings_in(texts: Iterable[str]) -> set[str]:
     """The words naming a programme in these texts, as written ("École de la data", "ecole data ia")."""
-    return {m.group(0) for text in texts for p in PROGRAMMES for m in p.names.finditer(text)}
+    return {words for text in texts for _, words in _names(text)}
 
 
 def programme_asked(text: str) -> Naming | None:
     """The programme ``text`` names, when it names exactly one."""
-    named = [(p.id, m.group(0)) for p in PROGRAMMES for m in p.names.finditer(text)]
+    named = _names(text)
     if len({programme for programme, _ in named}) != 1:
         return None
     return Naming(named[0][0], tuple(words for _, words in named))
