@@ -317,6 +317,23 @@ def test_a_part_that_names_its_own_subject_is_left_as_it_is() -> None:
 
 
 @pytest.mark.parametrize(
+    ("question", "lang", "leaning"),
+    [
+        ("Where is Probayes headquartered and what does it specialise in?", "en", (False, True)),
+        ("C'est quoi l'informatique quantique, et est-ce que ça va remplacer l'IA ?", "fr", (False, True)),
+        ("Combien coûte Objectif IA et combien de temps dure-t-il ?", "fr", (False, True)),
+        ("C'est quoi un ML engineer, et que veut dire MLOps ?", "fr", (False, False)),
+        ("Combien de temps dure la formation et quel diplôme obtient-on ?", "fr", (False, False)),
+        ("Combien coûte Objectif IA ?", "fr", (False,)),
+    ],
+)
+def test_a_part_speaking_of_the_first_ones_subject_by_a_pronoun_is_marked_as_leaning_on_it(
+    question: str, lang: Lang, leaning: tuple[bool, ...]
+) -> None:
+    assert analyse(question, lang).leaning == leaning
+
+
+@pytest.mark.parametrize(
     ("question", "lang"),
     [
         ("Quels sont les avantages et inconvénients du deep learning ?", "fr"),
@@ -332,6 +349,9 @@ def test_a_part_that_names_its_own_subject_is_left_as_it_is() -> None:
         ("I'm 30 and want to leave retail for data. Is the school realistic for me?", "en"),
         ("Y a-t-il un cours pour ceux qui codent et qui veulent apprendre l'IA ?", "fr"),
         ("Objectif IA, c'est vraiment sans frais ou il y a un piège ?", "fr"),
+        # an interrogative inside a compound, or "n'importe quoi", asks nothing
+        ("Apart from the teaching know-how, what does the school offer learners?", "en"),
+        ("Pour n'importe quoi, combien de temps faut-il compter ?", "fr"),
     ],
 )
 def test_et_and_inside_a_noun_phrase_or_a_clause_does_not_split(question: str, lang: Lang) -> None:

@@ -166,6 +166,18 @@ def test_each_part_of_a_multi_part_question_is_answered_with_its_own_citations(f
     assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
 
 
+def test_a_part_speaking_by_a_pronoun_of_a_declined_first_part_is_declined_with_it(fixture_chat: ChatService) -> None:
+    leaning = Conversation(fixture_chat).ask("Qui dirige la société Zorbex, et combien de temps dure-t-elle ?")
+    assert leaning.refused, leaning.answer
+    assert "part 1: refused" in leaning.reason and "part 2: refused: speaks of part 1" in leaning.reason
+    # a part that names its own subject is still answered, the declined one said so
+    own = Conversation(fixture_chat).ask(
+        "Qui dirige la société Zorbex, et combien de temps dure la formation de l'école test ?"
+    )
+    assert not own.refused and "3 à 12 mois" in own.answer, own.reason
+    assert "part 1: refused" in own.reason, own.reason
+
+
 def test_a_contradicted_premise_is_answered_no_with_the_fact(fixture_chat: ChatService) -> None:
     answer = Conversation(fixture_chat).ask("La formation de l'école test dure 2 ans, c'est bien ça ?")
     assert not answer.refused, answer.reason

@@ -59,7 +59,9 @@ class QuestionAnalysis:
     """What a question expects. ``focus``: the content words (``bot.text.content_words``) an answer must be
     about, rarest first; ``parts``: the sub-questions, each standing alone, ``(question,)`` for one;
     ``premise``: for a yes/no question, the statement whose truth is asked, else None; ``negated_premise``:
-    that statement is negative ("Il n'y a pas de concours, si ?"); ``names``: the words of each name the
+    that statement is negative ("Il n'y a pas de concours, si ?"); ``leaning``: for each part, whether it speaks of
+    what the first asks about by a pronoun ("Where is Probayes headquartered and what does it specialise in?");
+    ``names``: the words of each name the
     question sentences ask about, in order (an organisation, a product; not a place put after "à" or "in",
     nor a name in a long message's personal context), since a text about something else names none of them."""
 
@@ -70,6 +72,7 @@ class QuestionAnalysis:
     parts: tuple[str, ...]
     premise: str | None
     negated_premise: bool
+    leaning: tuple[bool, ...] = (False,)
     names: tuple[tuple[str, ...], ...] = ()
 
 
@@ -441,8 +444,10 @@ _NEXT_WH = (
 _COORDINATION = re.compile(
     rf"(?:\s*[,;]\s*(?:(?:et|and|mais|but|puis|then)\s+)?|\s+(?:et|and|mais|but|puis|then)\s+)(?={_NEXT_WH})"
 )
+# An interrogative word, not one inside a compound ("know-how") or "n'importe quoi"
 _ASKS = re.compile(
-    r"\b(?:combien|cb|cmb|quand|kan|qui|ki|comment|pourquoi|pk|pq|pkoi|quel(?:le)?s?|kel(?:le)?s?|lequel|quoi|koi|"
+    r"(?<!-)(?<!n'importe )\b(?:combien|cb|cmb|quand|kan|qui|ki|comment|pourquoi|pk|pq|pkoi|quel(?:le)?s?|"
+    r"kel(?:le)?s?|lequel|quoi|koi|"
     r"how|what|whats|when|where|who|whom|whose|which|why)\b|où|\bqu'est-ce\b|\b(?:ou pas|or not)\s*$"
 )
 _WH_LEAD = re.compile(
@@ -684,18 +689,20 @@ def opens_new_subject(message: str) -> bool:
     return bool(_NEW_SUBJECT.search(_flat(message)))
 
 
-def _parts(question: str, lang: Lang, weights: WordWeights | None) -> list[str]:
-    """The questions of a message, each standing alone (without their "?"), at most ``MAX_PARTS``."""
+def _parts(question: str, lang: Lang) -> tuple[list[str], list[bool]]:
+    """The questions of a message, each standing alone (without their "?"), at most ``MAX_PARTS``, and for
+    each whether it spoke of the first one's subject by a pronoun before that subject was put in its place."""
     pieces = [p for chunk in _questions(question) for p in _coordinated(chunk)]
     if not pieces:
-        return [question]  # nothing to read: "", "???"
+        return [question], [False]  # nothing to read: "", "???"
     pieces = _completed([pieces[0], *(_without_filler(p) for p in pieces[1:])])
     if len(pieces) > MAX_PARTS:
         pieces = [*pieces[: MAX_PARTS - 1], " ".join(pieces[MAX_PARTS - 1 :])]
+    leaning = [False, *(refers_back(p) for p in pieces[1:])]
     subject = _subject(pieces[0]) if len(pieces) > 1 else None
     if subject:
         pieces = [pieces[0], *(_with_subject(p, subject, lang) for p in pieces[1:])]
-    return pieces
+    return pieces, leaning
 
 
 # --- Premise ------------------------------------------------------------------------------------------------
@@ -883,7 +890,7 @@ def _joined_through_lower_case(name: str) -> bool:
 
 def analyse(question: str, lang: Lang, weights: WordWeights | None = None) -> QuestionAnalysis:
     """What ``question`` expects (see the module's docstring); ``weights`` ranks the focus by rarity."""
-    pieces = _parts(question, lang, weights)
+    pieces, leaning = _parts(question, lang)
     marked = " ?" if _QUESTION_END.search(question) else ""  # the first part was asked with a "?"
     answer_type = _answer_type(pieces[0] + marked) if words(question) else "other"
     premise = _premise(pieces[0]) if answer_type == "yes_no" else None
@@ -896,6 +903,7 @@ def analyse(question: str, lang: Lang, weights: WordWeights | None = None) -> Qu
         parts=tuple(f"{p.rstrip(' ?')}{mark}" for p in pieces) if len(pieces) > 1 else (question,),
         premise=premise or None,
         negated_premise=bool(premise) and _main_clause_negated(premise or ""),
+        leaning=tuple(leaning) if len(pieces) > 1 else (False,),
         names=_asked_names(question),
     )
 

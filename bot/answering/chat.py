@@ -310,11 +310,18 @@ class ChatService:
     def _draft_parts(self, examined: Examination, scope: Scope, started: float) -> AnswerDraft:
         """Each part searched, decided and written on its own, then one reply citing them all."""
         lang = examined.retrieval.lang
-        answers = []
+        answers: list[PartAnswer] = []
         first = examined.analysis.parts[0]
         for index, part in enumerate(examined.analysis.parts):
             # A later part is read as a follow-up of the first ("…, et combien de temps dure-t-il ?"): searched
             # with it as context when it names too little of its own (``bot.answering.followup``).
+            if examined.analysis.leaning[index] and answers[0].decision.mode == "refused":
+                # "Where is Probayes headquartered and what does it specialise in?": a part that speaks of the
+                # first one's subject by a pronoun is declined with it. The text found for it is then about the
+                # same thing the first part found nothing reliable on (the fit part's and the test part's such
+                # answers were all near-topic ones); a part that names its own subject is judged on its own.
+                answers.append(PartAnswer(part, Decision("refused", "speaks of part 1, which was declined"), ()))
+                continue
             context = [Turn("user", first)] if index else []
             own = self.examine(part, context, lang, scope)
             decision = self.decide(own)
