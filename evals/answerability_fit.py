@@ -23,6 +23,7 @@ from pathlib import Path
 
 from bot.answering.answerability import OUTCOMES, Features
 from bot.answering.chat import ChatService
+from bot.answering.policy import lacks_sure_type
 from bot.linear_model import LogisticModel, fit_logistic
 from bot.safety.guard import screen
 from bot.schema import Turn
@@ -41,6 +42,8 @@ class Example:
     item: EvalItem
     features: Features
     label: str  # one of OUTCOMES
+    # the question expects an answer of a type words show for sure that nothing found holds (the policy declines)
+    sure_type_missing: bool = False
 
 
 @dataclass(frozen=True)
@@ -71,25 +74,36 @@ def collect(
         history = [Turn(t.role, t.content) for t in item.history]
         examined = chat.examine(item.question, history, item.lang)
         faq = examined.retrieval.faq
-        examples.append(Example(item, examined.features, label(item, faq[0].source_id if faq else None)))
+        labelled = label(item, faq[0].source_id if faq else None)
+        missing = lacks_sure_type(examined.retrieval, examined.analysis.answer_type)
+        examples.append(Example(item, examined.features, labelled, missing))
         if progress:
             progress(done, len(items))
     return examples
 
 
 def decided(
-    probabilities: dict[str, float], faq_floor: float, decline_above: float = 0.5, faq_holds_type: bool = True
+    probabilities: dict[str, float],
+    faq_floor: float,
+    decline_above: float = 0.5,
+    faq_holds_type: bool = True,
+    sure_type_missing: bool = False,
 ) -> str:
     """``bot.answering.policy.decide``'s rule on probabilities (and whether the entry's answer holds the
-    expected type of answer)."""
+    expected type of answer, and whether an answer of a type words show for sure is missing)."""
     if max(OUTCOMES, key=probabilities.__getitem__) == "faq" and probabilities["faq"] >= faq_floor and faq_holds_type:
         return "faq"
-    return "decline" if probabilities["decline"] > decline_above else "passages"
+    return "decline" if sure_type_missing or probabilities["decline"] > decline_above else "passages"
 
 
 def outcomes(examples: Sequence[Example], probabilities: Sequence[dict[str, float]], faq_floor: float) -> Outcomes:
     decisions = [
-        decided(p, faq_floor, faq_holds_type=bool(e.features.faq_type))
+        decided(
+            p,
+            faq_floor,
+            faq_holds_type=bool(e.features.faq_type),
+            sure_type_missing=e.sure_type_missing,
+        )
         for p, e in zip(probabilities, examples, strict=True)
     ]
     labels = [e.label for e in examples]

@@ -76,6 +76,15 @@ def kind(question: str, lang: Lang) -> AnswerType:
         ("Who teaches at the school?", "en", "person"),
         ("Which company runs the school?", "en", "person"),
         ("Which La Poste subsidiaries supply the instructors?", "en", "person"),
+        # a role holder: a person named by the role asked
+        ("Comment s'appelle le directeur de l'école ?", "fr", "role_holder"),
+        ("Qui dirige actuellement le groupe La Poste ?", "fr", "role_holder"),
+        ("Qui est l'actuel PDG d'Openvalue ?", "fr", "role_holder"),
+        ("ki préside la cnil", "fr", "role_holder"),
+        ("Who is the head of La Poste's data school?", "en", "role_holder"),
+        ("Who currently chairs the Conseil national du numérique?", "en", "role_holder"),
+        ("What's the name of the school's director?", "en", "role_holder"),
+        ("Who runs Café IA?", "en", "person"),  # an organisation runs it
         # place
         ("Où se trouve l'École de la data et de l'IA ?", "fr", "place"),
         ("ou se trouve l'ecole data ia ?", "fr", "place"),
@@ -489,6 +498,9 @@ def test_a_negative_premise_is_flagged(question: str, lang: Lang, negated: bool)
         ("person", "Objectif IA a été créé par l'Institut Montaigne."),
         ("person", "Le cours est proposé par OpenClassrooms."),
         ("person", "La CNIL contrôle l'application du RGPD."),
+        ("role_holder", "Jean Martin, directeur de l'école, a présenté la promotion."),
+        ("role_holder", "Le musée est dirigé par Olivier Meslay depuis 2017."),
+        ("role_holder", "Sam Altman is the CEO of OpenAI."),
         ("place", "Les cours ont lieu à Paris."),
         ("place", "The school is based in Lyon."),
         ("place", "La formation se suit en ligne."),
@@ -514,6 +526,9 @@ def test_holds_type_finds_a_value_of_the_type(answer_type: AnswerType, text: str
         ("person", "Objectif IA est un cours en ligne."),  # the subject at the sentence's start names no one
         ("person", "L'IA est partout."),
         ("person", "Les formateurs sont des experts du groupe."),
+        ("role_holder", "Le directeur de l'école a décrit les apprenants comme motivés."),  # names no one
+        ("role_holder", "Le directeur de l'École de la data et de l'IA a décrit la promotion."),  # an organisation
+        ("role_holder", "Objectif IA a été créé par l'Institut Montaigne."),  # a name, no role
         ("place", "Le cours est gratuit."),
         ("place", "La formation se suit en IA."),
         ("place", "The course starts in January."),

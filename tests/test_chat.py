@@ -178,6 +178,12 @@ def test_a_part_speaking_by_a_pronoun_of_a_declined_first_part_is_declined_with_
     assert "part 1: refused" in own.reason, own.reason
 
 
+def test_who_holds_a_role_is_declined_when_nothing_found_names_anyone_holding_it(fixture_chat: ChatService) -> None:
+    answer = Conversation(fixture_chat).ask("Comment s'appelle le directeur de l'école test ?")
+    assert answer.refused and answer.reason.startswith("no role holder"), answer.reason
+    assert not answer.citations
+
+
 def test_a_contradicted_premise_is_answered_no_with_the_fact(fixture_chat: ChatService) -> None:
     answer = Conversation(fixture_chat).ask("La formation de l'école test dure 2 ans, c'est bien ça ?")
     assert not answer.refused, answer.reason

@@ -46,7 +46,18 @@ from bot.schema import Lang
 from bot.text import WordWeights, content_words, fold, words
 
 AnswerType = Literal[
-    "number", "money", "duration", "date", "person", "place", "yes_no", "definition", "list", "comparison", "other"
+    "number",
+    "money",
+    "duration",
+    "date",
+    "role_holder",
+    "person",
+    "place",
+    "yes_no",
+    "definition",
+    "list",
+    "comparison",
+    "other",
 ]
 MAX_PARTS = 3
 MAX_TOPIC_WORDS = 6  # a topic put first ("Objectif IA, c'est …") is a noun phrase: longer, it is a clause
@@ -280,7 +291,7 @@ _MONEY_VERBS = r"(?:cout(?:e|ent|era|erait)|gagn(?:e|ent|era|erait)|paie|paye|pa
 _MONEY = (
     rf"\b{_COUNT} (?:(?:ca|cela|il|elle|on|ils|elles|je|tu|vous|le|la|les|un|une|l')\s*)*{_MONEY_VERBS}\b|"
     rf"\b{_MONEY_VERBS} {_COUNT}\b|"
-    r"\bhow much (?:money\b|(?:\w+ ){0,5}?(?:cost|costs|pay|pays|paid|earn|earns|make|makes|charge|charges)\b)|"
+    r"\bhow much (?:money\b|(?:\w+ ){0,7}?(?:cost|costs|pay|pays|paid|earn|earns|make|makes|charge|charges)\b)|"
     rf"{_WHAT_NOUN} (?:(?:est|sont|etait|is|are|was) )?"
     rf"(?:(?:le|la|l'|les|the|its|their|average|usual|typical|moyen|annuel|annual) ?)*(?:{_MONEY_NOUNS})\b"
 )
@@ -300,6 +311,17 @@ _PERSON = (
     rf"\b(?:qui|ki)\s*[?!.]*$|\b(?:quel(?:le)?s?|kel(?:le)?s?) (?:{_ORGS_FR})\b|"
     rf"{_CLAUSE}(?:who|whom|whose)\b|\b(?:and|but|so) (?:who|whom|whose)\b|\bwho\s*[?!.]*$|\bby whom\b|"
     rf"\b(?:which|what) (?:\w+ ){{0,2}}(?:{_ORGS_EN})\b"
+)
+# Someone asked for by the role they hold ("Qui dirige le groupe ?", "Who chairs the CNNum?", "Comment s'appelle le
+# directeur de l'école ?"): answered by a person named with that role, not by an organisation ("who runs Café IA?"
+# is a "person" question: an organisation answers it)
+_ROLES = (
+    r"(?:dirig\w*|direct(?:eur|rice|or)s?|direction|presid\w*|pdg|ceo|patron(?:ne)?s?|chair\w*|head(?:s|ed)?|"
+    r"chief executive|boss)"
+)
+_ROLE_HOLDER = (
+    rf"\b(?:qui|ki|who)\b(?:[\s']+[\w']+){{0,3}}?[\s']+{_ROLES}\b|"
+    rf"\b(?:comment s'appell?e|nom d[eu']|name of)\s*(?:le |la |l'|the )?(?:[\w']+\s+){{0,2}}?{_ROLES}\b"
 )
 _PLACE = (
     r"(?:^|[:;]\s*|\b(?:et|mais|par|d'|de|jusqu'|c'est|c|vers|alors|ok) ?)où\b|\boù\s*[?!.]*$|"
@@ -343,6 +365,7 @@ _TYPED_SOURCES: tuple[tuple[AnswerType, str, str], ...] = (
     ("money", _MONEY, ""),
     ("number", _NUMBER, ""),
     ("date", _DATE, "quand kan quel quelle date deadline when what which depuis"),
+    ("role_holder", _ROLE_HOLDER, "qui ki who comment nom name"),
     ("person", _PERSON, "qui ki quel quelle quels quelles kel kelle kels kelles who whom whose which what by"),
     ("place", _PLACE, _PLACE_WORDS),
     ("list", _LIST, ""),
@@ -968,6 +991,30 @@ def _holds_person(text: str) -> bool:
     return any(m.group() not in _FIELD_ACRONYMS for m in _ACRONYM.finditer(text))
 
 
+# A text says who holds a role in more words than a question asks it with: "commandés par Wellington", "à la
+# tête du groupe"
+_ROLE_WORD = re.compile(rf"\b(?:{_ROLES}|command\w*|leaders?|gouvern\w*|a la tete)\b")
+# Names that are no one's: an organisation ("l'Institut Montaigne", "La Poste", "the Council of Europe")
+_NOT_A_PERSON = re.compile(
+    r"^(?:l'|(?:la|le|les|the|institut|institute|fondation|foundation|conseil|council|groupe|group|universite|"
+    r"university|ecole|school|association|societe|company|commission|agence|agency|ministere|ministry|comite|"
+    r"committee|office|centre|center|cabinet|club|federation|banque|bank|parti|party)\b)"
+)
+ROLE_REACH = 60  # characters between a role word and the name of who holds it
+
+
+def _holds_role_holder(text: str) -> bool:
+    """A person's name near a word of leading ("Jean Martin, directeur de l'école", "présidée par Marie Dupont"):
+    "Le directeur de l'école a décrit les apprenants" names no one, so it does not say who the director is."""
+    roles = [m.start() for m in _ROLE_WORD.finditer(_flat(text))]
+    return bool(roles) and any(
+        not name.text.isupper()
+        and not _NOT_A_PERSON.match(_flat(name.text))
+        and any(abs(name.start - role) <= ROLE_REACH for role in roles)
+        for name in _real_names(text)
+    )
+
+
 def _holds_place(text: str) -> bool:
     if _HOLDS_PLACE.search(_flat(text)):
         return True
@@ -983,6 +1030,7 @@ _HOLDS: dict[str, Callable[[str], bool]] = {
     "money": lambda text: bool(_HOLDS_MONEY.search(_flat(text))),
     "duration": lambda text: bool(_HOLDS_DURATION.search(_flat(text))),
     "date": _holds_date,
+    "role_holder": _holds_role_holder,
     "person": _holds_person,
     "place": _holds_place,
 }
@@ -991,7 +1039,8 @@ _HOLDS: dict[str, Callable[[str], bool]] = {
 def holds_type(text: str, answer_type: AnswerType) -> bool:
     """Whether ``text`` holds something of ``answer_type``: a figure or a number word (not "un"/"one", which
     are mostly articles; not "gratuit"/"free"), an amount of money or "gratuit"/"free", an amount of time, a
-    year, month, weekday or season, a capitalised name or acronym (not IA/AI), a place. The other types
+    year, month, weekday or season, a person's name by the role asked, a capitalised name or acronym (not IA/AI),
+    a place. The other types
     constrain nothing: always True."""
     check = _HOLDS.get(answer_type)
     return check(text) if check else True

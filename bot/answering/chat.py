@@ -243,7 +243,8 @@ class ChatService:
     def decide(self, examined: Examination) -> Decision:
         """The decision (``bot.answering.policy``) on the answerability model's judgement."""
         judgement = self.answerability.judge(examined.features)
-        return decide(examined.retrieval, judgement, self.limits, self.settings.answer_mode)
+        mode, expected = self.settings.answer_mode, examined.analysis.answer_type
+        return decide(examined.retrieval, judgement, self.limits, mode, expected)
 
     def prepare(
         self, message: str, history: Sequence[Turn] = (), lang: Lang | None = None, scope: Scope = EVERYWHERE

@@ -12,7 +12,9 @@ fitted on labelled questions and kept per embedding profile):
    entry that gives no duration, however close its wording): a curated answer on a neighbouring subject looks
    official, so it must be surer than an extract;
 2. **extractive** (or another grounded generator) — otherwise, unless ``P(decline)`` is above
-   ``decline_above`` (0.5 by default: declining is more likely than answering); the answer is built from the
+   ``decline_above`` (0.5 by default: declining is more likely than answering), or the question expects an
+   answer of a type words show for sure (``SURE_TYPES``: an amount of money, a person named by the role asked)
+   and nothing found holds one; the answer is built from the
    passages ranking within ``PASSAGE_WINDOW`` of the best, only those in the user's language when there are
    any (FAQ entries are passages too: one not served verbatim may still be quoted when it ranks);
 3. **refuse** — otherwise;
@@ -29,7 +31,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.answering.answerability import Answerability, Judgement
+from bot.answering.analysis import AnswerType, holds_type
+from bot.answering.answerability import TOP_PASSAGES, Answerability, Judgement
 from bot.answering.retrieval import FaqMatch, Passage, Retrieval
 from bot.config import Settings
 
@@ -38,6 +41,15 @@ Mode = Literal["faq", "extractive", "refused"]
 # A question this close to one of an entry's own phrasings (punctuation, case, an accent apart) is the question
 # staff wrote that answer for: served whatever the model says of the features around it.
 SAME_WORDING = 0.98
+# The answer types whose absence words show for sure: a text holding no amount of money (nor "gratuit") cannot say
+# what something costs or pays, one naming no one by the role asked cannot say who directs or chairs something.
+# On the fit part and dev, every question of these types whose passages and entry held none was one to decline
+# (11 about money, 7 about a role holder), and every one with an entry to serve held one; the looser checks (a
+# number, a date, a place) are no proof.
+SURE_TYPES: frozenset[AnswerType] = frozenset({"money", "role_holder"})
+# The tags of a curated entry that says the thing asked is not known ("Cet assistant ne connaît pas la
+# rémunération des apprentis…"): that is the answer, whatever type was asked
+UNKNOWN_TAGS = frozenset({"unknown", "inconnu"})
 # Passages this far below the best one are not used to answer (they are still returned as retrieved).
 PASSAGE_WINDOW = 0.08
 MAX_ANSWER_PASSAGES = 3
@@ -71,7 +83,26 @@ class Decision:
     judgement: Judgement | None = None
 
 
-def decide(retrieval: Retrieval, judgement: Judgement, limits: Limits, mode: str = "auto") -> Decision:
+def says_unknown(entry: FaqMatch) -> bool:
+    """Whether a curated entry is one that says what is asked is not known (``UNKNOWN_TAGS``)."""
+    return bool(UNKNOWN_TAGS & {tag.strip() for tag in str(entry.metadata.get("tags", "")).split(",")})
+
+
+def lacks_sure_type(retrieval: Retrieval, expected: AnswerType) -> bool:
+    """Whether the question expects a ``SURE_TYPES`` answer that nothing found holds: neither the passages the
+    answerability model reads nor the top entry's answer, unless that entry says it is not known. Whole
+    passages, not only their best sentences: an extract reads on past the best sentence ("Plus tard, elle sera
+    payée 0,30 dollar de l'heure")."""
+    if expected not in SURE_TYPES or (retrieval.faq and says_unknown(retrieval.faq[0])):
+        return False
+    texts = [p.body for p in retrieval.passages[:TOP_PASSAGES]] + [m.answer for m in retrieval.faq[:1]]
+    return not any(holds_type(text, expected) for text in texts)
+
+
+def decide(
+    retrieval: Retrieval, judgement: Judgement, limits: Limits, mode: str = "auto", expected: AnswerType = "other"
+) -> Decision:
+    """``expected``: the type of answer the question expects (``bot.answering.analysis``)."""
     p = judgement.probabilities
     why = judgement.describe()
     faq = retrieval.faq[0] if retrieval.faq and mode not in ("extractive", "llm") else None
@@ -80,6 +111,8 @@ def decide(retrieval: Retrieval, judgement: Judgement, limits: Limits, mode: str
     # another question: it is quoted among the passages where it ranks, never served as the answer
     if faq and (faq.score >= SAME_WORDING or (likely and judgement.features.faq_type)):
         return Decision("faq", f"FAQ {faq.source_id} at {faq.score:.3f}; {why}", faq, (faq.as_passage(),), judgement)
+    if lacks_sure_type(retrieval, expected):
+        return Decision("refused", f"no {expected.replace('_', ' ')} in what was found; {why}", judgement=judgement)
     if mode == "faq" or not retrieval.passages or p["decline"] > limits.decline_above:
         return Decision("refused", why, judgement=judgement)
     passages = retrieval.passages

@@ -221,3 +221,21 @@ def test_a_likely_curated_answer_without_the_type_of_answer_asked_is_not_served(
         ).mode
         == "faq"
     ), "one of its own phrasings is still served"
+
+
+def test_an_amount_or_a_role_holder_that_nothing_found_holds_is_declined_however_likely_an_answer() -> None:
+    """ "Un data product owner, ça gagne combien par mois ?" answered from a page on the job that gives no pay."""
+    found = retrieval([faq("faq-1", 0.7)], [passage("page", 0.7)])
+    for expected in ("money", "role_holder"):
+        decision = decide(found, ANSWER, LIMITS, expected=expected)
+        assert decision.mode == "refused" and decision.reason.startswith("no "), described(decision)
+    assert decide(found, ANSWER, LIMITS, expected="number").mode == "extractive", "a looser type proves nothing"
+    # an amount in a passage the model reads, or in the top entry's answer: answered
+    paid = replace(passage("page", 0.7), text="Plus tard, elle sera payée 0,30 dollar de l'heure.")
+    assert decide(retrieval([faq("faq-1", 0.7)], [paid]), ANSWER, LIMITS, expected="money").mode == "extractive"
+    free = replace(faq("faq-1", 0.7), answer="Objectif IA est gratuit.")
+    assert decide(retrieval([free], [passage("page", 0.7)]), ANSWER, LIMITS, expected="money").mode == "extractive"
+    # a curated entry saying the pay is not known answers "how much are apprentices paid?"
+    unknown = faq("faq-1", 0.7)
+    unknown = replace(unknown, metadata={**unknown.metadata, "tags": "remuneration, inconnu"})
+    assert decide(retrieval([unknown], [passage("page", 0.7)]), ANSWER, LIMITS, expected="money").mode == "extractive"
