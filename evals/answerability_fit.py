@@ -42,8 +42,9 @@ class Example:
     item: EvalItem
     features: Features
     label: str  # one of OUTCOMES
-    # the question expects an answer of a type words show for sure that nothing found holds (the policy declines)
-    sure_type_missing: bool = False
+    # whether the policy declines it for lack of an answer of a type words show for sure (an amount, a role
+    # holder), when serving the top entry is not, and is, the likeliest outcome (``policy.lacks_sure_type``)
+    sure_type_missing: tuple[bool, bool] = (False, False)
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,8 @@ def collect(
         examined = chat.examine(item.question, history, item.lang)
         faq = examined.retrieval.faq
         labelled = label(item, faq[0].source_id if faq else None)
-        missing = lacks_sure_type(examined.retrieval, examined.analysis.answer_type)
+        found, expected = examined.retrieval, examined.analysis.answer_type
+        missing = (lacks_sure_type(found, expected, False), lacks_sure_type(found, expected, True))
         examples.append(Example(item, examined.features, labelled, missing))
         if progress:
             progress(done, len(items))
@@ -87,13 +89,14 @@ def decided(
     faq_floor: float,
     decline_above: float = 0.5,
     faq_holds_type: bool = True,
-    sure_type_missing: bool = False,
+    sure_type_missing: tuple[bool, bool] = (False, False),
 ) -> str:
     """``bot.answering.policy.decide``'s rule on probabilities (and whether the entry's answer holds the
-    expected type of answer, and whether an answer of a type words show for sure is missing)."""
-    if max(OUTCOMES, key=probabilities.__getitem__) == "faq" and probabilities["faq"] >= faq_floor and faq_holds_type:
+    expected type of answer, and whether an answer of a type words show for sure is missing: ``Example``)."""
+    likeliest = max(OUTCOMES, key=probabilities.__getitem__) == "faq"
+    if likeliest and probabilities["faq"] >= faq_floor and faq_holds_type:
         return "faq"
-    return "decline" if sure_type_missing or probabilities["decline"] > decline_above else "passages"
+    return "decline" if sure_type_missing[likeliest] or probabilities["decline"] > decline_above else "passages"
 
 
 def outcomes(examples: Sequence[Example], probabilities: Sequence[dict[str, float]], faq_floor: float) -> Outcomes:

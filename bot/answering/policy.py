@@ -88,12 +88,14 @@ def says_unknown(entry: FaqMatch) -> bool:
     return bool(UNKNOWN_TAGS & {tag.strip() for tag in str(entry.metadata.get("tags", "")).split(",")})
 
 
-def lacks_sure_type(retrieval: Retrieval, expected: AnswerType) -> bool:
+def lacks_sure_type(retrieval: Retrieval, expected: AnswerType, entry_likeliest: bool) -> bool:
     """Whether the question expects a ``SURE_TYPES`` answer that nothing found holds: neither the passages the
-    answerability model reads nor the top entry's answer, unless that entry says it is not known. Whole
-    passages, not only their best sentences: an extract reads on past the best sentence ("Plus tard, elle sera
-    payée 0,30 dollar de l'heure")."""
-    if expected not in SURE_TYPES or (retrieval.faq and says_unknown(retrieval.faq[0])):
+    answerability model reads nor the top entry's answer. Whole passages, not only their best sentences: an
+    extract reads on past the best sentence ("Plus tard, elle sera payée 0,30 dollar de l'heure"). When the
+    model finds serving the top entry the likeliest outcome (``entry_likeliest``) and that entry says the thing
+    asked is not known, it is the answer; an entry on another subject that says so is not ("Qui dirige
+    l'école ?" finding "Le coût n'est pas connu")."""
+    if expected not in SURE_TYPES or (entry_likeliest and retrieval.faq and says_unknown(retrieval.faq[0])):
         return False
     texts = [p.body for p in retrieval.passages[:TOP_PASSAGES]] + [m.answer for m in retrieval.faq[:1]]
     return not any(holds_type(text, expected) for text in texts)
@@ -111,7 +113,7 @@ def decide(
     # another question: it is quoted among the passages where it ranks, never served as the answer
     if faq and (faq.score >= SAME_WORDING or (likely and judgement.features.faq_type)):
         return Decision("faq", f"FAQ {faq.source_id} at {faq.score:.3f}; {why}", faq, (faq.as_passage(),), judgement)
-    if lacks_sure_type(retrieval, expected):
+    if lacks_sure_type(retrieval, expected, judgement.outcome == "faq"):
         return Decision("refused", f"no {expected.replace('_', ' ')} in what was found; {why}", judgement=judgement)
     if mode == "faq" or not retrieval.passages or p["decline"] > limits.decline_above:
         return Decision("refused", why, judgement=judgement)

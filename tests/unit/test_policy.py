@@ -235,7 +235,11 @@ def test_an_amount_or_a_role_holder_that_nothing_found_holds_is_declined_however
     assert decide(retrieval([faq("faq-1", 0.7)], [paid]), ANSWER, LIMITS, expected="money").mode == "extractive"
     free = replace(faq("faq-1", 0.7), answer="Objectif IA est gratuit.")
     assert decide(retrieval([free], [passage("page", 0.7)]), ANSWER, LIMITS, expected="money").mode == "extractive"
-    # a curated entry saying the pay is not known answers "how much are apprentices paid?"
+    # a curated entry saying the pay is not known answers "how much are apprentices paid?" when the model finds
+    # it the likeliest answer; one the model does not pick is some other subject's
     unknown = faq("faq-1", 0.7)
     unknown = replace(unknown, metadata={**unknown.metadata, "tags": "remuneration, inconnu"})
-    assert decide(retrieval([unknown], [passage("page", 0.7)]), ANSWER, LIMITS, expected="money").mode == "extractive"
+    picked = judged(0.8, 0.15, 0.05, faq_type=0.0)  # likeliest, yet no amount: not served, quoted
+    assert decide(retrieval([unknown], [passage("page", 0.7)]), picked, LIMITS, expected="money").mode == "extractive"
+    assert decide(retrieval([unknown], [passage("page", 0.7)]), ANSWER, LIMITS, expected="money").mode == "refused"
+    assert decide(found, picked, LIMITS, expected="money").mode == "refused", "an entry not saying so"
