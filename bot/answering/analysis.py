@@ -12,10 +12,11 @@ fraction of a millisecond, no model. Both languages' patterns always apply (user
   last ".", "!", ":" or ";", after a polite opener such as "tu sais" / "can you"), checked in this order:
   a yes/no tag at the end ("…, non ?", "…, right?") wins, since it puts a statement up for confirmation;
   then the interrogatives that name a type (comparison, duration before money and number, money, number,
-  date, person, place, list, definition); then a yes/no form (a verb or auxiliary first, "est-ce que", an inversion);
-  then any other interrogative ("pourquoi", "comment", "quel", "how", "which"…) says ``other``; a message
-  that still ends with "?" is a yes/no question said with the voice ("c'est gratuit ?"); anything else is
-  ``other``. A message of several questions has its first question's type.
+  date, the holder of a role before person, person, place, list, definition); then a yes/no form (a verb or
+  auxiliary first, "est-ce que", an inversion); then any other interrogative ("pourquoi", "comment", "quel",
+  "how", "which"…) says ``other``; a message that still ends with "?" is a yes/no question said with the
+  voice ("c'est gratuit ?"); anything else is ``other``. A message of several questions has its first
+  question's type.
 - **focus**: the content words (``bot.text.content_words``, stemmed) of the question without interrogative,
   SMS, polite and generic words ("formation", "programme", "temps"), rarest first by ``WordWeights`` (named
   entities and acronyms first among equals): what an answer must mention to be about the question.
@@ -24,7 +25,8 @@ fraction of a millisecond, no model. Both languages' patterns always apply (user
   phrase's "et"/"and" ("la data et l'IA"), and only after a clause that is itself a question. A part made of
   its interrogative alone ("…, et où ?") takes the predicate of the other part; a part whose subject is a
   pronoun or missing takes the first part's subject (a topic put first, "X, c'est …"; a French inversion's
-  subject; the longest name; else the rarest focus words), so that each part can be searched alone.
+  subject; the longest name; else the rarest focus words), so that each part can be searched alone; a part
+  that spoke of it by a pronoun is marked (``leaning``): it is declined with the first part.
 - **premise**: for a yes/no question, the statement whose truth is asked: tag, "est-ce que" and fillers
   removed, a simple inversion undone ("Peut-on financer …" → "On peut financer …", "Is there …" → "There
   is …"), a topic put back as subject ("L'école, c'est …" → "L'école est …"); ``negated_premise`` when its
@@ -70,11 +72,11 @@ class QuestionAnalysis:
     """What a question expects. ``focus``: the content words (``bot.text.content_words``) an answer must be
     about, rarest first; ``parts``: the sub-questions, each standing alone, ``(question,)`` for one;
     ``premise``: for a yes/no question, the statement whose truth is asked, else None; ``negated_premise``:
-    that statement is negative ("Il n'y a pas de concours, si ?"); ``leaning``: for each part, whether it speaks of
-    what the first asks about by a pronoun ("Where is Probayes headquartered and what does it specialise in?");
-    ``names``: the words of each name the
-    question sentences ask about, in order (an organisation, a product; not a place put after "à" or "in",
-    nor a name in a long message's personal context), since a text about something else names none of them."""
+    that statement is negative ("Il n'y a pas de concours, si ?"); ``leaning``: for each part, whether it speaks
+    of what the first asks about by a pronoun ("Where is Probayes headquartered and what does it specialise
+    in?"); ``names``: the words of each name the question sentences ask about, in order (an organisation, a
+    product; not a place put after "à" or "in", nor a name in a long message's personal context), since a text
+    about something else names none of them."""
 
     question: str
     lang: Lang
@@ -1039,9 +1041,8 @@ _HOLDS: dict[str, Callable[[str], bool]] = {
 def holds_type(text: str, answer_type: AnswerType) -> bool:
     """Whether ``text`` holds something of ``answer_type``: a figure or a number word (not "un"/"one", which
     are mostly articles; not "gratuit"/"free"), an amount of money or "gratuit"/"free", an amount of time, a
-    year, month, weekday or season, a person's name by the role asked, a capitalised name or acronym (not IA/AI),
-    a place. The other types
-    constrain nothing: always True."""
+    year, month, weekday or season, a person's name near a word of leading, a capitalised name or acronym (not
+    IA/AI), a place. The other types constrain nothing: always True."""
     check = _HOLDS.get(answer_type)
     return check(text) if check else True
 

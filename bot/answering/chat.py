@@ -314,8 +314,6 @@ class ChatService:
         answers: list[PartAnswer] = []
         first = examined.analysis.parts[0]
         for index, part in enumerate(examined.analysis.parts):
-            # A later part is read as a follow-up of the first ("…, et combien de temps dure-t-il ?"): searched
-            # with it as context when it names too little of its own (``bot.answering.followup``).
             if examined.analysis.leaning[index] and answers[0].decision.mode == "refused":
                 # "Where is Probayes headquartered and what does it specialise in?": a part that speaks of the
                 # first one's subject by a pronoun is declined with it. The text found for it is then about the
@@ -323,6 +321,8 @@ class ChatService:
                 # answers were all near-topic ones); a part that names its own subject is judged on its own.
                 answers.append(PartAnswer(part, Decision("refused", "speaks of part 1, which was declined"), ()))
                 continue
+            # A later part is read as a follow-up of the first ("…, et combien de temps dure-t-il ?"): searched
+            # with it as context when it names too little of its own (``bot.answering.followup``).
             context = [Turn("user", first)] if index else []
             own = self.examine(part, context, lang, scope)
             decision = self.decide(own)

@@ -14,9 +14,9 @@ fitted on labelled questions and kept per embedding profile):
 2. **extractive** (or another grounded generator) — otherwise, unless ``P(decline)`` is above
    ``decline_above`` (0.5 by default: declining is more likely than answering), or the question expects an
    answer of a type words show for sure (``SURE_TYPES``: an amount of money, a person named by the role asked)
-   and nothing found holds one; the answer is built from the
-   passages ranking within ``PASSAGE_WINDOW`` of the best, only those in the user's language when there are
-   any (FAQ entries are passages too: one not served verbatim may still be quoted when it ranks);
+   and nothing found holds one; the answer is built from the passages ranking within ``PASSAGE_WINDOW`` of the
+   best, only those in the user's language when there are any (FAQ entries are passages too: one not served
+   verbatim may still be quoted when it ranks);
 3. **refuse** — otherwise;
 0. before all this, ``bot.safety.guard`` declines messages that try to take over the assistant (injections).
 
