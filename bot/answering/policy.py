@@ -85,7 +85,7 @@ class Decision:
 
 def says_unknown(entry: FaqMatch) -> bool:
     """Whether a curated entry is one that says what is asked is not known (``UNKNOWN_TAGS``)."""
-    return bool(UNKNOWN_TAGS & {tag.strip() for tag in str(entry.metadata.get("tags", "")).split(",")})
+    return bool(UNKNOWN_TAGS & entry.tags)
 
 
 def lacks_sure_type(retrieval: Retrieval, expected: AnswerType, entry_likeliest: bool) -> bool:

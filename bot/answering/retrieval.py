@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from langchain_core.documents import Document
 
-from bot.indexing.documents import chunk_key, passage_body
+from bot.indexing.documents import chunk_key, metadata_tags, passage_body
 from bot.indexing.index import Delta, KnowledgeIndex
 from bot.indexing.keywords import KeywordIndex
 from bot.safety.guard import is_planted_instruction
@@ -81,6 +81,10 @@ class FaqMatch:
     matched: str  # the phrasing that matched best
     score: float
     metadata: dict = field(repr=False)
+
+    @property
+    def tags(self) -> frozenset[str]:
+        return metadata_tags(self.metadata)
 
     def as_passage(self) -> Passage:
         """The entry as a passage (its answer is the text), to answer or cite from."""

@@ -41,6 +41,7 @@ SUPPORTED_SUFFIXES = MARKDOWN_SUFFIXES | FAQ_SUFFIXES | PDF_SUFFIXES | HTML_SUFF
 EXCLUDED_DIRS = {"quizzes"}
 CHUNK_CHARS = 1200
 CHUNK_OVERLAP = 150
+TAG_SEPARATOR = ", "  # a row's tags, joined into one metadata string
 
 
 class LoadError(ValueError):
@@ -136,8 +137,14 @@ def _metadata(meta: PageMeta, *, source_id: str, path: str, file_hash: str, kind
         "programme": meta.programme or Path(path).parts[0],
         "audience": meta.audience or "",
         "source": meta.source or "",
-        "tags": ", ".join(meta.tags),
+        "tags": TAG_SEPARATOR.join(meta.tags),
     }
+
+
+def metadata_tags(metadata: dict) -> frozenset[str]:
+    """The tags a row's metadata holds (Chroma keeps scalar metadata only, so they are stored joined)."""
+    joined = str(metadata.get("tags", ""))
+    return frozenset(joined.split(TAG_SEPARATOR)) if joined else frozenset()
 
 
 _HEADERS = [("#", "h1"), ("##", "h2"), ("###", "h3")]
